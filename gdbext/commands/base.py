@@ -1,0 +1,61 @@
+"""What every command shares: a parser that raises instead of exiting, the
+result type, and the context a command runs in.
+
+A command module defines ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
+``run(context, args) -> Result``; the dispatcher adds ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import IdtscopeError, UsageError
+
+
+class HelpRequested(IdtscopeError):
+    """``-h``/``--help`` was given: the message is the help text, not an error."""
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An ArgumentParser that never writes to stdout or exits the process."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        raise UsageError(message.strip() if message else f"{self.prog}: exit {status}")
+
+    def print_help(self, file: Any = None) -> None:
+        raise HelpRequested(self.format_help().rstrip())
+
+    def print_usage(self, file: Any = None) -> None:
+        raise HelpRequested(self.format_usage().rstrip())
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command returns: ``kind`` names the text renderer, ``data`` is the JSON document."""
+
+    kind: str
+    data: Any
+
+
+@dataclass
+class Context:
+    """Where a command runs: the target (None offline) and session-wide state."""
+
+    target: Any = None
+    symbols: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def require_target(self) -> Any:
+        if self.target is None:
+            raise UsageError("this command needs a guest: attach with `idtscope --attach HOST:PORT`, "
+                             "open a snapshot, or run it inside gdb")
+        return self.target

@@ -1,0 +1,27 @@
+"""Text renderings of command results. Colour lives here and nowhere else."""
+
+from __future__ import annotations
+
+import importlib
+
+from ..commands.base import Result
+from .style import Style
+
+_RENDERERS = {
+    "explain": ("vectors", "explain"),
+    "vectors": ("vectors", "vector_list"),
+    "decode-pf": ("errors", "page_fault"),
+    "decode-selector": ("errors", "selector"),
+    "decode-cp": ("errors", "control_protection"),
+    "decode-flags": ("errors", "register_flags"),
+    "decode-gate": ("tables", "gates"),
+    "decode-desc": ("tables", "descriptors"),
+    "decode-tss": ("tables", "tss"),
+    "frame": ("frame", "frame"),
+}
+
+
+def render(result: Result, color: bool = False, width: int = 100) -> str:
+    module_name, function = _RENDERERS[result.kind]
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    return getattr(module, function)(result.data, Style(color, width))

@@ -1,0 +1,39 @@
+"""Colours and widths for text output; a plain Style adds no escape codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_CODES = {"heading": "1", "dim": "2", "bad": "31", "good": "32", "warn": "33", "name": "36", "addr": "35"}
+
+
+@dataclass(frozen=True)
+class Style:
+    color: bool = False
+    width: int = 100
+
+    def paint(self, role: str, text: str) -> str:
+        if not self.color or not text:
+            return text
+        return f"\x1b[{_CODES[role]}m{text}\x1b[0m"
+
+    def heading(self, text: str) -> str:
+        return self.paint("heading", text)
+
+    def dim(self, text: str) -> str:
+        return self.paint("dim", text)
+
+    def bad(self, text: str) -> str:
+        return self.paint("bad", text)
+
+    def good(self, text: str) -> str:
+        return self.paint("good", text)
+
+    def warn(self, text: str) -> str:
+        return self.paint("warn", text)
+
+    def name(self, text: str) -> str:
+        return self.paint("name", text)
+
+    def addr(self, text: str) -> str:
+        return self.paint("addr", text)

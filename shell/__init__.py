@@ -1,0 +1,1 @@
+"""The standalone idtscope shell: one-shot commands, scripts on stdin, and a prompt."""

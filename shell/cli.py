@@ -1,0 +1,79 @@
+"""The `idtscope` command: one-shot commands with -c, a script on stdin, or the prompt."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from gdbext import __version__
+from gdbext.errors import IdtscopeError
+
+from .session import QuitRequested, Session, report, want_color
+
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="idtscope",
+        description="Read and explain the x86 interrupt architecture: offline decoders and a shell.",
+        epilog='Examples:\n  idtscope -c "explain 14"\n  idtscope -c "decode pf 0x6 --json"\n  idtscope',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-c", dest="commands", action="append", metavar="CMD", default=[],
+                        help="run CMD and exit (repeatable; stops at the first error with exit status 2)")
+    parser.add_argument("--no-color", action="store_true", help="never colour the output")
+    parser.add_argument("--version", action="version", version=f"idtscope {__version__}")
+    return parser
+
+
+def run_commands(session: Session, commands: list[str]) -> int:
+    for command in commands:
+        try:
+            text = session.run(command)
+        except QuitRequested:
+            return 0
+        except IdtscopeError as error:
+            report(error)
+            return EXIT_ERROR
+        if text:
+            print(text, flush=True)
+    return 0
+
+
+def run_script(session: Session, stream) -> int:
+    """Run lines from a non-terminal stdin; report errors and go on; exit 2 if any failed."""
+    status = 0
+    for line in stream:
+        try:
+            text = session.run(line.strip())
+        except QuitRequested:
+            break
+        except IdtscopeError as error:
+            report(error)
+            status = EXIT_ERROR
+            continue
+        if text:
+            print(text, flush=True)
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    session = Session(color=not args.no_color and want_color(sys.stdout))
+    try:
+        if args.commands:
+            return run_commands(session, args.commands)
+        if not sys.stdin.isatty():
+            return run_script(session, sys.stdin)
+        from .repl import interact
+
+        return interact(session)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

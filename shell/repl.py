@@ -1,0 +1,54 @@
+"""The interactive prompt (prompt_toolkit): history kept across sessions, completion."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import FileHistory
+
+from gdbext.errors import IdtscopeError
+
+from .completion import ShellCompleter
+from .session import QuitRequested, Session, report
+
+
+def history_path() -> Path:
+    """$XDG_STATE_HOME/idtscope/history (default ~/.local/state/idtscope/history)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "idtscope" / "history"
+
+
+def _history() -> FileHistory | None:
+    path = history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileHistory(str(path))
+
+
+def prompt_text(session: Session) -> str:
+    return "idtscope> "
+
+
+def interact(session: Session) -> int:
+    prompt = PromptSession(history=_history(), completer=ShellCompleter(), complete_while_typing=False)
+    print("idtscope shell: `help` lists the commands, Tab completes, Ctrl-D quits.")
+    while True:
+        try:
+            line = prompt.prompt(prompt_text(session))
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            return 0
+        try:
+            text = session.run(line)
+        except QuitRequested:
+            return 0
+        except IdtscopeError as error:
+            report(error)
+            continue
+        if text:
+            print(text)
