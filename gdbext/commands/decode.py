@@ -14,6 +14,9 @@ Examples:
   decode frame @frame.txt --mode 64 --vector 14
 """
 
+# Each kind imports its decoder when used: `decode pf` should not pay for the
+# vector table or the descriptor classes.
+
 from __future__ import annotations
 
 import argparse
@@ -21,12 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DecodeError, ParseError
-from ..model import vectors as model_vectors
-from ..model.descriptor import TableIndicator, decode_descriptor_table
-from ..model.frame import InterruptFrame, guess_error_code
 from ..model.hexinput import parse_hex, parse_int
-from ..model.idt import CpuMode, decode_table
-from ..model.tss import TSS32_SIZE, TSS64_SIZE, Tss32, Tss64, allowed_ports, io_port_allowed
+from ..model.idt import CpuMode
 from . import shapes
 from .base import Context, Result
 
@@ -136,6 +135,8 @@ def _decode_value(kind: str, value: int) -> dict[str, Any]:
 
 
 def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
+    from ..model.idt import decode_table
+
     size = mode.gate_size
     if len(data) % size:
         what = {CpuMode.LONG: "a long-mode gate", CpuMode.PROTECTED: "a protected-mode gate",
@@ -155,6 +156,8 @@ def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
 
 
 def _descriptors(data: bytes, mode: CpuMode) -> dict[str, Any]:
+    from ..model.descriptor import TableIndicator, decode_descriptor_table
+
     if mode is CpuMode.REAL:
         raise DecodeError("real-address mode has no descriptors; use --mode 32 or 64")
     if len(data) % 8:
@@ -167,6 +170,8 @@ def _descriptors(data: bytes, mode: CpuMode) -> dict[str, Any]:
 
 
 def _tss(data: bytes, mode: CpuMode, args: argparse.Namespace) -> dict[str, Any]:
+    from ..model.tss import TSS32_SIZE, TSS64_SIZE, Tss32, Tss64, allowed_ports, io_port_allowed
+
     if mode is CpuMode.REAL:
         raise DecodeError("real-address mode has no TSS; use --mode 32 or 64")
     size = TSS64_SIZE if mode is CpuMode.LONG else TSS32_SIZE
@@ -184,6 +189,9 @@ def _tss(data: bytes, mode: CpuMode, args: argparse.Namespace) -> dict[str, Any]
 
 
 def _frame(data: bytes, mode: CpuMode, args: argparse.Namespace) -> dict[str, Any]:
+    from ..model import vectors as model_vectors
+    from ..model.frame import InterruptFrame, guess_error_code
+
     vector = None
     error_format = None
     cpl = parse_int(args.cpl, "CPL")

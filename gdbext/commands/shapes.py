@@ -1,28 +1,29 @@
 """Model values as JSON-ready dicts: the documented scripting interface.
 
 Every command's ``--json`` output is built here (numbers stay integers,
-absent values are None), and the text renderers read the same dicts.
+absent values are None), and the text renderers read the same dicts. Model
+modules are imported inside the functions that use them, so that a command
+loads only the decoders it needs (start-up time of one-shot commands).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..model.bits import flag_names, unknown_bits
-from ..model.control import Cr0, Cr4, Efer
-from ..model.descriptor import DescriptorKind, SegmentDescriptor, TableEntry, descriptor_kind
-from ..model.errcode import ControlProtectionCode, PageFaultCode, PageFaultError, SelectorErrorCode
-from ..model.frame import InterruptFrame
-from ..model.gate import Gate
-from ..model.idt import CpuMode, IvtEntry
-from ..model.rflags import rflags_names, rflags_reserved
-from ..model.tss import Tss32, Tss64
+if TYPE_CHECKING:
+    from ..model.descriptor import TableEntry
+    from ..model.frame import InterruptFrame
+    from ..model.gate import Gate
+    from ..model.idt import IvtEntry
+    from ..model.tss import Tss32, Tss64
 
 PAGE_FAULT_VECTOR = 14
 CONTROL_PROTECTION_VECTOR = 21
 
 
 def page_fault(value: int) -> dict[str, Any]:
+    from ..model.errcode import PageFaultCode, PageFaultError
+
     code = PageFaultCode(value)
     return {
         "vector": PAGE_FAULT_VECTOR,
@@ -43,6 +44,8 @@ def page_fault(value: int) -> dict[str, Any]:
 
 
 def selector_error(value: int) -> dict[str, Any]:
+    from ..model.errcode import SelectorErrorCode
+
     code = SelectorErrorCode.from_int(value)
     return {
         "error_code": value,
@@ -56,6 +59,8 @@ def selector_error(value: int) -> dict[str, Any]:
 
 
 def control_protection(value: int) -> dict[str, Any]:
+    from ..model.errcode import ControlProtectionCode
+
     code = ControlProtectionCode(value)
     return {
         "vector": CONTROL_PROTECTION_VECTOR,
@@ -67,14 +72,15 @@ def control_protection(value: int) -> dict[str, Any]:
     }
 
 
-_FLAG_REGISTERS = {"cr0": Cr0, "cr4": Cr4, "efer": Efer}
-
-
 def register_flags(register: str, value: int) -> dict[str, Any]:
+    from ..model.bits import flag_names, unknown_bits
+    from ..model.control import Cr0, Cr4, Efer
+    from ..model.rflags import rflags_names, rflags_reserved
+
     if register == "rflags":
         return {"register": "rflags", "value": value, "flags": list(rflags_names(value)),
                 "iopl": (value >> 12) & 3, "reserved_bits": rflags_reserved(value)}
-    flags = _FLAG_REGISTERS[register]
+    flags = {"cr0": Cr0, "cr4": Cr4, "efer": Efer}[register]
     return {"register": register, "value": value, "flags": list(flag_names(value, flags)),
             "reserved_bits": unknown_bits(value, flags)}
 
@@ -110,6 +116,9 @@ def ivt_entry(vector: int, entry: IvtEntry, symbol: str | None = None) -> dict[s
 
 def descriptor_entry(entry: TableEntry) -> dict[str, Any]:
     """One GDT/LDT slot with the keys of ``gdt --json``."""
+    from ..model.descriptor import DescriptorKind, SegmentDescriptor, descriptor_kind
+    from ..model.gate import Gate
+
     base: dict[str, Any] = {"index": entry.index, "selector": entry.selector, "error": entry.error}
     descriptor = entry.descriptor
     if descriptor is None:
@@ -148,6 +157,9 @@ def tss32(entry: Tss32) -> dict[str, Any]:
 
 def frame(entry: InterruptFrame, vector: int | None, error_format: str | None) -> dict[str, Any]:
     """The keys of ``frame --json``; ``error_format`` is the model's error-code format of the vector."""
+    from ..model.idt import CpuMode
+    from ..model.rflags import rflags_names
+
     decoded: dict[str, Any] | None = None
     if entry.error_code is not None and entry.error_code < 1 << 32:
         if error_format == "page-fault":

@@ -19,10 +19,10 @@ The facts themselves live in :mod:`gdbext.model.vectors_data`.
 
 from __future__ import annotations
 
-import difflib
 import enum
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from gdbext.errors import UsageError
 from gdbext.model import vectors_data as _data
@@ -330,20 +330,22 @@ def _index(spellings: list[tuple[str, str, int]]) -> dict[str, tuple[str, int]]:
     return {key: value for key, value in index.items() if key not in clashing}
 
 
-def _build_lookup() -> dict[str, tuple[str, int]]:
+@cache
+def _lookup_index() -> dict[str, tuple[str, int]]:
+    """Built on first use, so that commands which never look a name up start faster."""
     primary = _index(_primary_spellings())
     secondary = _index(_linux_spellings())
     return {**{k: v for k, v in secondary.items() if k not in primary}, **primary}
 
 
-_LOOKUP = _build_lookup()
-
-
 def _suggestions(key: str) -> list[str]:
+    import difflib
+
+    index = _lookup_index()
     picked: list[str] = []
     numbers: set[int] = set()
-    for match in difflib.get_close_matches(key, _LOOKUP, n=8, cutoff=0.5):
-        label, number = _LOOKUP[match]
+    for match in difflib.get_close_matches(key, index, n=8, cutoff=0.5):
+        label, number = index[match]
         if number not in numbers:
             numbers.add(number)
             picked.append(f"{label} ({number})")
@@ -373,8 +375,9 @@ def lookup(text: str) -> Vector:
     if raw.startswith("-") and raw[1:].isdigit():
         return vector(int(raw))
     key = _normalize(raw)
-    if key in _LOOKUP:
-        return VECTORS[_LOOKUP[key][1]]
+    index = _lookup_index()
+    if key in index:
+        return VECTORS[index[key][1]]
     hints = _suggestions(key)
     if hints:
         raise UsageError(f"unknown vector {text.strip()!r}; did you mean {', '.join(hints)}?")
