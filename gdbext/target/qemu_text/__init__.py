@@ -1,0 +1,47 @@
+"""Parsers for the text of QEMU's human monitor (HMP) commands.
+
+The caller passes the text (through gdb's ``monitor`` command it arrives with
+``\\r\\n`` line ends and often a leading blank line); each parser returns frozen
+dataclasses with integer fields, or raises ParseError naming what is missing.
+Lines a parser does not know are kept in ``extra_lines``.
+
+- ``info registers`` [``-a``]: :mod:`.registers`
+- ``info lapic``: :mod:`.lapic`
+- ``info pic``: :mod:`.pic`
+"""
+
+from .lapic import ApicTimer, InterruptCommand, LapicState, LvtEntry, SpuriousVector, parse_info_lapic
+from .pic import (
+    DeliveryMode,
+    DestinationMode,
+    I8259State,
+    IoapicPin,
+    IoapicState,
+    PicState,
+    Polarity,
+    TriggerMode,
+    parse_info_pic,
+)
+from .registers import CpuRegisters, SegmentCache, TableRegister, parse_info_registers
+
+__all__ = [
+    "ApicTimer",
+    "CpuRegisters",
+    "DeliveryMode",
+    "DestinationMode",
+    "I8259State",
+    "InterruptCommand",
+    "IoapicPin",
+    "IoapicState",
+    "LapicState",
+    "LvtEntry",
+    "PicState",
+    "Polarity",
+    "SegmentCache",
+    "SpuriousVector",
+    "TableRegister",
+    "TriggerMode",
+    "parse_info_lapic",
+    "parse_info_pic",
+    "parse_info_registers",
+]
