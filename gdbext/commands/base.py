@@ -59,3 +59,18 @@ class Context:
             raise UsageError("this command needs a guest: attach with `idtscope --attach HOST:PORT`, "
                              "open a snapshot, or run it inside gdb")
         return self.target
+
+
+def add_cpu_argument(parser: Any) -> None:
+    """The ``--cpu N`` option every live command takes."""
+    parser.add_argument("--cpu", type=_cpu_index, metavar="N", help="vCPU index (default: the selected one)")
+
+
+def _cpu_index(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a vCPU index: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a vCPU index is 0 or more, got {value}")
+    return value

@@ -13,6 +13,12 @@ _MODULES = {
     "explain": "explain",
     "vectors": "vectors",
     "decode": "decode",
+    "regs": "regs",
+    "cpu": "cpu",
+    "idt": "idt",
+    "gdt": "gdt",
+    "ldt": "ldt",
+    "tss": "tss",
 }
 
 

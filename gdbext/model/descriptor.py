@@ -149,7 +149,7 @@ class SegmentDescriptor:
         kind = self.kind
         if kind is DescriptorKind.CODE:
             width = "64-bit" if self.l else ("32-bit" if self.db else "16-bit")
-            bits = "R" * self.readable + " C" * self.conforming + " A" * self.accessed
+            bits = ("R" if self.readable else "X") + " C" * self.conforming + " A" * self.accessed
             return f"code {width} {bits}".rstrip()
         if kind is DescriptorKind.DATA:
             bits = "W" * self.writable + " E" * self.expand_down + " A" * self.accessed
@@ -261,28 +261,45 @@ class TableEntry:
         return self.index == 0 and self.table is TableIndicator.GDT
 
 
-def decode_descriptor_table(data: bytes, long_mode: bool,
-                            table: TableIndicator = TableIndicator.GDT) -> tuple[TableEntry, ...]:
+def decode_descriptor_table(data: bytes, long_mode: bool, table: TableIndicator = TableIndicator.GDT,
+                            holes: tuple[tuple[int, int, str], ...] = ()) -> tuple[TableEntry, ...]:
     """Decode every descriptor in ``data`` (the bytes 0..limit of a GDT or LDT).
 
     In IA-32e mode a 16-byte system descriptor uses two slots; the second
     slot is not listed. A descriptor cut by the end of the table is listed
-    with an error.
+    with an error, and so is one that overlaps a hole: ``holes`` holds
+    ``(start, end, why)`` byte ranges of ``data`` that could not be read.
     """
+
+    def hole(start: int, end: int) -> str | None:
+        for low, high, why in holes:
+            if start < high and low < end:
+                return why
+        return None
+
     entries = []
     offset = 0
     while offset < len(data):
         index = offset // DESCRIPTOR_SIZE
         chunk = data[offset:offset + DESCRIPTOR_SIZE]
+        why = hole(offset, offset + len(chunk))
+        if why:
+            entries.append(TableEntry(index, table, None, why))
+            offset += DESCRIPTOR_SIZE
+            continue
         if len(chunk) < DESCRIPTOR_SIZE:
             entries.append(TableEntry(index, table, None, f"only {len(chunk)} bytes below the table limit"))
             break
         size = descriptor_size(chunk, long_mode)
         whole = data[offset:offset + size]
-        if len(whole) < size:
+        why = hole(offset, offset + size)
+        if why:
+            entries.append(TableEntry(index, table, None, why))
+        elif len(whole) < size:
             entries.append(TableEntry(index, table, None, "16-byte system descriptor cut by the table limit"))
             break
-        entries.append(TableEntry(index, table, decode_descriptor(whole, long_mode)))
+        else:
+            entries.append(TableEntry(index, table, decode_descriptor(whole, long_mode)))
         offset += size
     return tuple(entries)
 

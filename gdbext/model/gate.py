@@ -113,6 +113,8 @@ class Gate:
 
     @property
     def type_name(self) -> str:
+        if not self.present and self.to_bytes() == bytes(self.size):
+            return "(empty)"
         kind = self.kind
         if kind is GateKind.INVALID:
             return f"invalid (type {self.type:#x}{', S=1' if self.system else ''})"
@@ -124,6 +126,8 @@ class Gate:
     def problems(self) -> tuple[str, ...]:
         """Bits the SDM says must be zero (or one) but are not."""
         found = []
+        if not self.present:
+            return ()
         if self.kind is GateKind.INVALID:
             found.append(f"type {self.type:#x} is not a gate in {'IA-32e' if self.long_mode else 'protected'} mode")
         if self.low_reserved:

@@ -18,6 +18,10 @@ _RENDERERS = {
     "decode-desc": ("tables", "descriptors"),
     "decode-tss": ("tables", "tss"),
     "frame": ("frame", "frame"),
+    "idt": ("live", "idt"),
+    "gdt": ("live", "gdt"),
+    "regs": ("live", "regs"),
+    "cpu": ("live", "cpu"),
 }
 
 

@@ -45,6 +45,8 @@ def descriptors(data: dict[str, Any], style: Style) -> str:
 
 
 def tss(data: dict[str, Any], style: Style) -> str:
+    if data.get("width") is not None and "iopb" not in data:
+        return style.bad(f"TSS {hexval(data.get('selector'), 4)}: {data.get('error') or 'not readable'}")
     pairs: list[tuple[str, str]] = []
     if data.get("selector") is not None:
         pairs.append(("selector", hexval(data["selector"], 4)))
@@ -68,5 +70,8 @@ def tss(data: dict[str, Any], style: Style) -> str:
     if data.get("port"):
         port = data["port"]
         pairs.append((f"port {port['port']:#x}", style.good("allowed") if port["allowed"] else style.bad("denied")))
-    title = style.heading(f"{data['width']}-bit TSS")
-    return title + "\n" + block(pairs, style)
+    title = style.heading(f"{data['width']}-bit TSS" + (f" of CPU {data['cpu']}" if data.get("cpu") is not None else ""))
+    text = title + "\n" + block(pairs, style)
+    if data.get("error"):
+        text += "\n" + style.bad(data["error"])
+    return text

@@ -1,0 +1,49 @@
+"""Show the GDT of a vCPU. In IA-32e mode LDT and TSS descriptors are 16 bytes
+and take two slots; each entry says which segment registers hold it now.
+
+Examples:
+  gdt
+  gdt --cpu 1 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..machine.cpu import registers
+from ..machine.tables import DescriptorTableView, read_gdt
+from ..model.selector import TableIndicator
+from . import shapes
+from .base import Context, Result, add_cpu_argument
+
+SEGMENT_REGISTERS = ("cs", "ss", "ds", "es", "fs", "gs", "ldt", "tr")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_cpu_argument(parser)
+
+
+def table_data(context: Context, view: DescriptorTableView | None, cpu: int | None,
+               key: str) -> dict[str, Any]:
+    regs = registers(context.target, cpu)
+    loaded: dict[tuple[int, int], list[str]] = {}
+    for name in SEGMENT_REGISTERS:
+        selector = getattr(regs, name).selector
+        table = 1 if (selector & 4 and name not in ("ldt", "tr")) else 0
+        loaded.setdefault((table, selector >> 3), []).append(name.upper())
+    if view is None:
+        return {"cpu": context.target.check_cpu(cpu), key: None, "entries": [], "error": "LDTR is null: no LDT"}
+    entries = []
+    table_bit = 1 if view.table is TableIndicator.LDT else 0
+    for entry in view.entries:
+        row = shapes.descriptor_entry(entry)
+        row["loaded_as"] = [] if entry.is_null else loaded.get((table_bit, entry.index), [])
+        entries.append(row)
+    return {"cpu": view.cpu, key: {"base": view.base, "limit": view.limit}, "mode": regs.mode.value,
+            "entries": entries, "error": view.error}
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    return Result("gdt", table_data(context, read_gdt(target, args.cpu), args.cpu, "gdtr"))

@@ -1,0 +1,99 @@
+"""Show the IDT (or the real-mode IVT) of a vCPU: every gate's type, DPL, IST,
+selector and handler with its symbol. A task gate is followed through its TSS
+descriptor: its handler is that TSS's EIP.
+
+VECTOR may be a number, a mnemonic or a range LO-HI.
+Examples:
+  idt                  present gates of the selected vCPU
+  idt --all            all 256, not-present ones too
+  idt 14               one gate
+  idt 0x20-0x2f        a range
+  idt '#DF' --disasm 4 with the handler's first 4 instructions
+  idt --cpu 1 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..errors import UsageError
+from ..machine.tables import IdtView, read_idt
+from ..machine.tss import read_tss
+from ..model.gate import Gate, GateKind
+from ..model.idt import CpuMode, IvtEntry
+from . import shapes
+from .base import Context, Result, add_cpu_argument
+from .vectors import parse_range
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("which", nargs="?", metavar="VECTOR|LO-HI", help="one vector or a range")
+    parser.add_argument("--all", action="store_true", help="list not-present gates too")
+    parser.add_argument("--disasm", type=int, default=0, metavar="N",
+                        help="disassemble the first N instructions of each handler")
+    add_cpu_argument(parser)
+
+
+def selection(text: str | None) -> range:
+    if text is None:
+        return range(256)
+    low, _, high = text.partition("-")
+    if high and low.strip():
+        return parse_range(text)
+    from ..model.vectors import lookup
+
+    number = lookup(text).number
+    return range(number, number + 1)
+
+
+def gate_row(context: Context, view: IdtView, vector: int, disasm: int) -> dict[str, Any]:
+    target = context.target
+    slot = view.slots[vector]
+    entry = slot.entry
+    if entry is None:
+        return {"vector": vector, "present": False, "type": "unreadable", "error": slot.error,
+                "dpl": None, "ist": None, "selector": None, "handler": None, "symbol": None}
+    if isinstance(entry, IvtEntry):
+        row = shapes.ivt_entry(vector, entry, target.symbolize(entry.linear))
+    else:
+        row = shapes.gate(vector, entry, None)
+        if entry.kind is GateKind.TASK:
+            row["task"] = _task(context, view.cpu, entry)
+            row["handler"] = row["task"].get("eip")
+        if row["handler"] is not None:
+            row["symbol"] = target.symbolize(row["handler"])
+    if disasm and row["handler"] is not None:
+        from ..machine.disasm import disassemble
+
+        row["disasm"] = disassemble(target, view.cpu, view.mode, row["handler"], disasm)
+    return row
+
+
+def _task(context: Context, cpu: int, gate: Gate) -> dict[str, Any]:
+    view = read_tss(context.target, cpu, gate.selector)
+    if view.tss is None:
+        return {"tss_selector": gate.selector, "error": view.error, "eip": None}
+    body = shapes.tss32(view.tss) if view.width == 32 else shapes.tss64(view.tss)
+    return {"tss_selector": gate.selector, "base": view.base, "limit": view.limit, "busy": view.busy,
+            "error": view.error} | body
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    if args.disasm < 0 or args.disasm > 64:
+        raise UsageError(f"--disasm takes 0-64 instructions, got {args.disasm}")
+    wanted = selection(args.which)
+    view = read_idt(target, args.cpu)
+    gates = [gate_row(context, view, vector, args.disasm) for vector in wanted if vector < len(view.slots)]
+    data = {
+        "cpu": view.cpu,
+        "mode": view.mode.value,
+        "idtr": {"base": view.base, "limit": view.limit},
+        "covered": len(view.slots),
+        "gates": gates,
+        "show_all": args.all or args.which is not None,
+    }
+    if view.mode is CpuMode.REAL:
+        data["note"] = "real-address mode: the IVT holds segment:offset far pointers, no gates"
+    return Result("idt", data)

@@ -1,0 +1,113 @@
+"""Text for the live views: idt, gdt/ldt, regs, cpu."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .style import Style
+from .table import block, hexval, table
+from .tables import descriptors
+
+
+def _handler(row: dict[str, Any], style: Style) -> str:
+    if row.get("handler") is None:
+        return "-"
+    text = style.addr(hexval(row["handler"]))
+    return f"{text} <{style.name(row['symbol'])}>" if row.get("symbol") else text
+
+
+def idt(data: dict[str, Any], style: Style) -> str:
+    idtr = data["idtr"]
+    present = sum(1 for g in data["gates"] if g["present"])
+    head = style.heading(f"IDT of CPU {data['cpu']} ({data['mode']} mode): base {hexval(idtr['base'])} "
+                         f"limit {hexval(idtr['limit'])}, {data['covered']} vectors covered")
+    lines = [head]
+    if data.get("note"):
+        lines.append(style.dim(data["note"]))
+    shown = [g for g in data["gates"] if g["present"] or data["show_all"]]
+    if data["mode"] == "real":
+        rows = [[f"{g['vector']:#04x}", f"{g['segment']:04x}:{g['offset']:04x}", _handler(g, style)]
+                if g["type"] != "unreadable" else [f"{g['vector']:#04x}", style.bad("unreadable"), g["error"]]
+                for g in shown]
+        lines.append(table(["vec", "seg:off", "handler"], rows, style))
+    else:
+        rows = []
+        for g in shown:
+            if g["type"] == "unreadable":
+                rows.append([f"{g['vector']:#04x}", style.bad("?"), style.bad("unreadable"), "", "", "", g["error"], ""])
+                continue
+            notes = list(g.get("problems", []))
+            task = g.get("task")
+            if task:
+                notes.insert(0, f"task: TSS {hexval(task['tss_selector'], 4)}" + (f" ({task['error']})" if task.get("error") else ""))
+            rows.append([
+                f"{g['vector']:#04x}", style.good("P") if g["present"] else style.dim("-"), g["type_name"],
+                str(g["dpl"]), "-" if not g["ist"] else str(g["ist"]), hexval(g["selector"], 4),
+                _handler(g, style), style.warn("; ".join(notes)) if g.get("problems") else "; ".join(notes),
+            ])
+        lines.append(table(["vec", "P", "type", "DPL", "IST", "sel", "handler", "notes"], rows, style))
+        if not data["show_all"]:
+            missing = len(data["gates"]) - present
+            if missing:
+                lines.append(style.dim(f"{present} present, {missing} not present (idt --all lists them)"))
+    for g in shown:
+        for ins in g.get("disasm", []):
+            where = f" <{ins['symbol']}>" if ins.get("symbol") else ""
+            lines.append(f"  {g['vector']:#04x}  {hexval(ins['address'])}{where}:  {ins['text']}")
+    return "\n".join(lines)
+
+
+def gdt(data: dict[str, Any], style: Style) -> str:
+    key = "gdtr" if "gdtr" in data else "ldtr"
+    reg = data.get(key)
+    if reg is None:
+        return data.get("error") or "no table"
+    head = style.heading(f"{key[:3].upper()} of CPU {data['cpu']}: base {hexval(reg['base'])} limit {hexval(reg['limit'])}")
+    body = descriptors({"entries": data["entries"]}, style)
+    lines = [head, body]
+    loaded = [f"{', '.join(e['loaded_as'])} = {hexval(e['selector'], 4)}" for e in data["entries"] if e.get("loaded_as")]
+    if loaded:
+        lines.append(style.dim("loaded: " + "; ".join(loaded)))
+    if data.get("error"):
+        lines.append(style.bad(f"part of the table is unreadable: {data['error']}"))
+    return "\n".join(lines)
+
+
+def _flags(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "-"
+    return f"{hexval(entry['value'])} {' '.join(entry['flags'])}".rstrip()
+
+
+def _seg(entry: dict[str, Any]) -> str:
+    return f"{hexval(entry['selector'], 4)} base {hexval(entry['base'])} limit {hexval(entry['limit'])} {entry['description']}".rstrip()
+
+
+def regs(data: dict[str, Any], style: Style) -> str:
+    pairs = [
+        ("mode", f"{data['mode']}  CPL {data['cpl']}" + ("  (halted)" if data["halted"] else "")),
+        ("RIP", hexval(data["rip"])),
+        ("RSP", hexval(data["rsp"])),
+        ("RFLAGS", _flags(data["rflags"])),
+        ("CS", _seg(data["cs"])),
+        ("SS", _seg(data["ss"])),
+        ("GDTR", f"base {hexval(data['gdtr']['base'])} limit {hexval(data['gdtr']['limit'])}"),
+        ("IDTR", f"base {hexval(data['idtr']['base'])} limit {hexval(data['idtr']['limit'])}"),
+        ("LDTR", _seg(data["ldtr"])),
+        ("TR", _seg(data["tr"])),
+        ("CR0", _flags(data["cr0"])),
+        ("CR2", hexval(data["cr2"])),
+        ("CR3", hexval(data["cr3"])),
+        ("CR4", _flags(data["cr4"])),
+        ("EFER", _flags(data["efer"])),
+    ]
+    return style.heading(f"CPU {data['cpu']}") + "\n" + block(pairs, style)
+
+
+def cpu(data: dict[str, Any], style: Style) -> str:
+    rows = []
+    for row in data["cpus"]:
+        where = hexval(row["rip"]) + (f" <{row['symbol']}>" if row["symbol"] else "")
+        rows.append(["*" if row["selected"] else "", str(row["cpu"]), row["mode"], str(row["cpl"]), where,
+                     "halted" if row["halted"] else ""])
+    return table(["", "cpu", "mode", "CPL", "RIP", "state"], rows, style)

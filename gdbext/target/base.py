@@ -1,0 +1,75 @@
+"""The Target interface: where bytes, monitor texts and symbols come from.
+
+A target is inside gdb (gdb_python), a gdb subprocess driven over MI (gdb_mi),
+or a snapshot file. Commands see only this interface. Everything a target
+reads while the guest is stopped is cached until the guest runs again.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable
+
+from ..errors import TargetError
+
+__all__ = ["Target", "TargetError", "StopCache"]
+
+
+class StopCache:
+    """Values read during one stop; dropped when the guest runs or symbols change."""
+
+    def __init__(self) -> None:
+        self._values: dict[Any, Any] = {}
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        if key not in self._values:
+            self._values[key] = compute()
+        return self._values[key]
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+class Target(ABC):
+    """What commands may ask of a guest."""
+
+    #: a short description for prompts and the "(snapshot)" mark
+    label: str = "target"
+    #: True for a saved file: nothing runs, nothing can be changed
+    is_snapshot: bool = False
+
+    def __init__(self) -> None:
+        self.cache = StopCache()
+
+    @abstractmethod
+    def cpus(self) -> tuple[int, ...]:
+        """The vCPU indices (0-based; gdb thread number = index + 1)."""
+
+    @abstractmethod
+    def selected_cpu(self) -> int:
+        """The vCPU commands use when no --cpu is given."""
+
+    @abstractmethod
+    def select_cpu(self, cpu: int) -> None:
+        """Make ``cpu`` the default vCPU."""
+
+    @abstractmethod
+    def monitor(self, command: str) -> str:
+        """The text of a QEMU monitor (HMP) command, with plain ``\\n`` line ends."""
+
+    @abstractmethod
+    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
+        """``size`` bytes at a linear (as ``cpu`` sees it) or physical address."""
+
+    @abstractmethod
+    def symbolize(self, address: int) -> str | None:
+        """``name`` or ``name+offset`` for an address, or None."""
+
+    def check_cpu(self, cpu: int | None) -> int:
+        """``cpu`` if it exists (default: the selected one), else a TargetError naming the choices."""
+        if cpu is None:
+            return self.selected_cpu()
+        known = self.cpus()
+        if cpu not in known:
+            raise TargetError(f"no vCPU {cpu}; this guest has {', '.join(map(str, known))}")
+        return cpu

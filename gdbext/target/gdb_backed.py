@@ -1,0 +1,101 @@
+"""What the two gdb targets share: monitor texts, physical reads, vCPU switching
+and per-stop caching, built on four primitives a gdb front end provides.
+
+QEMU facts used here (DESIGN.md): gdb thread number = vCPU index + 1; the
+monitor is reached with ``monitor CMD`` (qRcmd) and answers with ``\\r\\n``
+line ends; ``maint packet Qqemu.PhyMemMode:1`` switches gdbstub memory
+accesses to physical addresses until ``:0``.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from ..errors import TargetError
+from ..symbols import SymbolTable, parse_gdb_info_symbol
+from .base import Target
+
+PHYS_ON = "maint packet Qqemu.PhyMemMode:1"
+PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"
+
+
+class GdbBackedTarget(Target):
+    """A target whose answers come from a gdb connected to QEMU's gdbstub."""
+
+    symbols: SymbolTable | None = None
+
+    @abstractmethod
+    def console(self, command: str) -> str:
+        """Run a gdb CLI command and return what it printed."""
+
+    @abstractmethod
+    def _read(self, address: int, size: int) -> bytes:
+        """Read memory as gdb's selected thread sees it; TargetError when unreadable."""
+
+    @abstractmethod
+    def _thread_numbers(self) -> tuple[int, ...]:
+        """gdb's thread numbers of the inferior."""
+
+    @abstractmethod
+    def _selected_thread(self) -> int:
+        """gdb's selected thread number."""
+
+    @abstractmethod
+    def _switch_thread(self, number: int) -> None:
+        """Select a gdb thread."""
+
+    @abstractmethod
+    def is_running(self) -> bool:
+        """Whether the guest is running (gdb cannot read it then)."""
+
+    def require_stopped(self) -> None:
+        if self.is_running():
+            raise TargetError("the guest is running; stop it first (`interrupt`, or Ctrl-C in gdb)")
+
+    def cpus(self) -> tuple[int, ...]:
+        return self.cache.get("cpus", lambda: tuple(sorted(n - 1 for n in self._thread_numbers())))
+
+    def selected_cpu(self) -> int:
+        return self._selected_thread() - 1
+
+    def select_cpu(self, cpu: int) -> None:
+        self._switch_thread(self.check_cpu(cpu) + 1)
+
+    def monitor(self, command: str) -> str:
+        def ask() -> str:
+            self.require_stopped()
+            text = self.console(f"monitor {command}")
+            return text.replace("\r\n", "\n").lstrip("\n")
+
+        return self.cache.get(("monitor", command), ask)
+
+    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
+        if size <= 0:
+            return b""
+        if address < 0 or address + size > 1 << 64:
+            raise TargetError(f"address range {address:#x}+{size:#x} is outside the 64-bit space")
+        key = ("mem", address, size, None if physical else cpu)
+        return self.cache.get(key, lambda: self._read_uncached(address, size, cpu, physical))
+
+    def _read_uncached(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
+        self.require_stopped()
+        if physical:
+            self.console(PHYS_ON)
+            try:
+                return self._read(address, size)
+            finally:
+                self.console(PHYS_OFF)
+        current = self._selected_thread()
+        wanted = cpu + 1
+        if wanted == current:
+            return self._read(address, size)
+        self._switch_thread(wanted)
+        try:
+            return self._read(address, size)
+        finally:
+            self._switch_thread(current)
+
+    def symbolize(self, address: int) -> str | None:
+        if self.symbols is not None:
+            return self.symbols.lookup(address)
+        return self.cache.get(("sym", address), lambda: parse_gdb_info_symbol(self.console(f"info symbol {address:#x}")))

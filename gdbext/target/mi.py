@@ -1,0 +1,199 @@
+"""A gdb subprocess spoken to in GDB/MI (mi3), for the standalone shell.
+
+pygdbmi parses each MI line; the reading is our own: every command carries a
+token and we read until its result record, so a reply costs one round trip
+instead of a fixed settling delay. Asynchronous records (``*stopped``,
+``*running``) are recorded and handed to listeners.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import TargetError
+
+DEFAULT_TIMEOUT = 15.0
+
+
+@dataclass
+class MiReply:
+    """The result of one MI command and the stream output that came with it."""
+
+    result: str
+    payload: Any
+    console: list[str] = field(default_factory=list)
+    target: list[str] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """What a CLI user would have seen: console and target streams."""
+        return "".join(self.console + self.target)
+
+
+class MiError(TargetError):
+    """gdb answered ^error."""
+
+
+class MiClient:
+    """One gdb process in MI mode."""
+
+    def __init__(self, gdb: str = "gdb", timeout: float = DEFAULT_TIMEOUT) -> None:
+        from pygdbmi import gdbmiparser
+
+        self._parse = gdbmiparser.parse_response
+        self.timeout = timeout
+        self.running = False
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self._token = 0
+        self._buffer = b""
+        try:
+            self.proc = subprocess.Popen(
+                [gdb, "--nx", "--quiet", "--interpreter=mi3"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise TargetError(f"cannot start gdb ({gdb}): {error.strerror}") from None
+        for setting in ("mi-async on", "pagination off", "confirm off", "width 0", "height 0",
+                        "style enabled off", "print pretty off"):
+            self.command(f"-gdb-set {setting}")
+        reply = self.command('-interpreter-exec console "python import sys; print(sys.version_info[0])"',
+                             check=False)
+        self.has_python = reply.result == "done" and reply.text.strip() == "3"
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        if self.alive:
+            try:
+                self.proc.stdin.write(b"-gdb-exit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+    def interrupt(self) -> None:
+        """Stop a running guest (like Ctrl-C in gdb)."""
+        if self.running:
+            self.command("-exec-interrupt", check=False)
+
+    def command(self, text: str, timeout: float | None = None, check: bool = True) -> MiReply:
+        """Send one MI command and return its reply; MiError on ^error when ``check``."""
+        if not self.alive:
+            raise TargetError("gdb is not running any more (it exited or was killed)")
+        self._token += 1
+        token = self._token
+        try:
+            self.proc.stdin.write(f"{token}{text}\n".encode())
+            self.proc.stdin.flush()
+        except OSError:
+            raise TargetError("gdb is not running any more (its input is closed)") from None
+        reply = MiReply("", None)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            record = self._next_record(deadline, text)
+            kind = record.get("type")
+            if kind == "console":
+                reply.console.append(record.get("payload") or "")
+            elif kind == "target":
+                reply.target.append(record.get("payload") or "")
+            elif kind == "log":
+                reply.log.append(record.get("payload") or "")
+            elif kind == "result" and record.get("token") == token:
+                reply.result = record.get("message") or ""
+                reply.payload = record.get("payload")
+                if reply.result == "running":
+                    self.running = True
+                if check and reply.result == "error":
+                    message = (reply.payload or {}).get("msg", "error") if isinstance(reply.payload, dict) else "error"
+                    raise MiError(message)
+                return reply
+            elif kind == "notify":
+                self._async(record)
+
+    def wait_for_stop(self, timeout: float) -> dict[str, Any] | None:
+        """Read records until ``*stopped`` (returned) or until ``timeout`` (None)."""
+        deadline = time.monotonic() + timeout
+        while self.running:
+            try:
+                record = self._next_record(deadline, "waiting for the guest to stop")
+            except TargetError:
+                if self.alive:
+                    return None
+                raise
+            if record.get("type") == "notify":
+                self._async(record)
+                if record.get("message") == "stopped":
+                    return record
+        return None
+
+    def poll(self) -> None:
+        """Handle the asynchronous records already waiting, without blocking."""
+        while select.select([self.proc.stdout], [], [], 0)[0]:
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            self._buffer += chunk
+        while True:
+            record = self._buffered_record()
+            if record is None:
+                return
+            if record.get("type") == "notify":
+                self._async(record)
+
+    def _async(self, record: dict[str, Any]) -> None:
+        message = record.get("message")
+        if message == "running":
+            self.running = True
+        elif message == "stopped":
+            self.running = False
+        for listener in self.listeners:
+            listener(record)
+
+    def _buffered_record(self) -> dict[str, Any] | None:
+        """The next complete record already read, skipping prompts; None if there is none."""
+        while True:
+            newline = self._buffer.find(b"\n")
+            if newline < 0:
+                return None
+            line = self._buffer[:newline].decode(errors="replace").rstrip("\r")
+            self._buffer = self._buffer[newline + 1:]
+            if line and not line.startswith("(gdb)"):
+                return self._parse(line)
+
+    def _next_record(self, deadline: float, what: str) -> dict[str, Any]:
+        while True:
+            record = self._buffered_record()
+            if record is not None:
+                return record
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TargetError(f"gdb did not answer within {self.timeout:.0f} s ({what})")
+            ready, _, _ = select.select([self.proc.stdout], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(self.proc.stdout.fileno(), 65536)
+            if not chunk:
+                self.proc.wait()
+                raise TargetError(f"gdb exited (status {self.proc.returncode}) while {what}")
+            self._buffer += chunk
+
+    def send_sigint(self) -> None:
+        """Interrupt gdb itself (used when a synchronous command hangs)."""
+        if self.alive:
+            os.killpg(self.proc.pid, signal.SIGINT)
+
+
+def c_string(text: str) -> str:
+    """Quote ``text`` as an MI C string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
