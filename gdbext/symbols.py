@@ -28,8 +28,10 @@ class SymbolTable:
     """Sorted symbols; an address resolves to the symbol containing it, or the
     nearest zero-size symbol before it within the same section span."""
 
-    def __init__(self, symbols: list[Symbol], spans: list[tuple[int, int]], source: str) -> None:
+    def __init__(self, symbols: list[Symbol], spans: list[tuple[int, int]], source: str,
+                 is_elf: bool = False) -> None:
         self.source = source
+        self.is_elf = is_elf
         self._symbols = sorted(symbols, key=lambda s: (s.address, -s.size, s.name))
         self._addresses = [s.address for s in self._symbols]
         self._spans = sorted(spans)
@@ -100,7 +102,7 @@ class SymbolTable:
             raise ParseError(f"{path}: not a usable ELF file ({error})") from None
         if not symbols:
             raise ParseError(f"{path}: the ELF file has no symbols")
-        return cls(symbols, spans, str(path))
+        return cls(symbols, spans, str(path), is_elf=True)
 
     @classmethod
     def from_system_map(cls, path: Path) -> SymbolTable:

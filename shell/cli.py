@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from gdbext import __version__
-from gdbext.errors import IdtscopeError
+from gdbext.errors import IdtscopeError, UsageError
 
 from .session import QuitRequested, Session, report, want_color
 
@@ -17,9 +17,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idtscope",
         description="Read and explain the x86 interrupt architecture: offline decoders and a shell.",
-        epilog='Examples:\n  idtscope -c "explain 14"\n  idtscope -c "decode pf 0x6 --json"\n  idtscope',
+        epilog=("Examples:\n  idtscope --demo\n  idtscope -c \"explain 14\"\n  idtscope -c \"decode pf 0x6 --json\"\n"
+                "  idtscope --attach localhost:1234 --symbols vmlinux -c \"idt --json\""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--attach", metavar="HOST:PORT", help="connect to a QEMU gdbstub (qemu -s: localhost:1234)")
+    parser.add_argument("--symbols", metavar="FILE", help="an ELF or System.map for handler names")
+    parser.add_argument("--gdb", default="gdb", metavar="PATH", help="the gdb to drive (default: gdb)")
+    parser.add_argument("--demo", action="store_true",
+                        help="build and boot the bundled long-mode guest in QEMU, attach, open the shell")
     parser.add_argument("-c", dest="commands", action="append", metavar="CMD", default=[],
                         help="run CMD and exit (repeatable; stops at the first error with exit status 2)")
     parser.add_argument("--no-color", action="store_true", help="never colour the output")
@@ -58,10 +64,32 @@ def run_script(session: Session, stream) -> int:
     return status
 
 
+def connect(session: Session, args: argparse.Namespace) -> object | None:
+    """Attach as the options ask; return the demo guest to stop at exit, if any."""
+    guest = None
+    if args.demo:
+        from .demo import start
+
+        guest = start(session)
+    elif args.attach:
+        session.run(f"attach {args.attach}")
+    if args.symbols:
+        if session.context.target is None:
+            raise UsageError("--symbols needs --attach (offline commands need no symbols)")
+        session.run(f"symbols {args.symbols}")
+    return guest
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    session = Session(color=not args.no_color and want_color(sys.stdout))
+    session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb)
+    guest = None
     try:
+        try:
+            guest = connect(session, args)
+        except IdtscopeError as error:
+            report(error)
+            return EXIT_ERROR
         if args.commands:
             return run_commands(session, args.commands)
         if not sys.stdin.isatty():
@@ -73,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        session.close()
+        if guest is not None:
+            guest.stop()
 
 
 if __name__ == "__main__":

@@ -13,9 +13,16 @@ from dataclasses import dataclass, field
 
 from gdbext.commands import dispatch, registry
 from gdbext.commands.base import Context, HelpRequested
-from gdbext.errors import IdtscopeError
+from gdbext.errors import IdtscopeError, UsageError
+from gdbext.symbols import SymbolTable
+from gdbext.target.gdb_mi import GdbMiTarget
 
 SHELL_COMMANDS = {
+    "attach": "attach HOST:PORT: connect to a QEMU gdbstub (qemu -s is localhost:1234)",
+    "detach": "detach: leave the guest running and drop the connection",
+    "symbols": "symbols FILE: resolve handler names from an ELF or a System.map",
+    "continue": "continue [SECONDS]: run the guest until it stops (breakpoint) or SECONDS pass",
+    "interrupt": "interrupt: stop a running guest",
     "help": "help [COMMAND]: list the commands, or show one command's options",
     "quit": "quit (or exit, Ctrl-D): leave the shell",
 }
@@ -34,6 +41,7 @@ def want_color(stream: object) -> bool:
 class Session:
     context: Context = field(default_factory=Context)
     color: bool = False
+    gdb: str = "gdb"
 
     def run(self, line: str) -> str:
         """Run one line; return its text. IdtscopeError escapes for the caller to report."""
@@ -41,10 +49,12 @@ class Session:
         if not argv or argv[0].startswith("#"):
             return ""
         name = argv[0]
-        if name in ("quit", "exit"):
+        if name == "exit":
             raise QuitRequested
         if name == "help":
             return self.help(argv[1:])
+        if name in SHELL_COMMANDS:
+            return getattr(self, f"do_{name}")(argv[1:])
         try:
             width = shutil.get_terminal_size((100, 24)).columns
             result, as_json = dispatch.execute(self.context, argv)
@@ -58,7 +68,53 @@ class Session:
         except HelpRequested as shown:
             return str(shown)
 
+    def _mi_target(self) -> GdbMiTarget:
+        target = self.context.target
+        if not isinstance(target, GdbMiTarget):
+            raise UsageError("not attached: use `attach HOST:PORT` (or idtscope --attach HOST:PORT)")
+        return target
+
+    def do_attach(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise UsageError("attach HOST:PORT")
+        self.close()
+        self.context.target = GdbMiTarget.attach(args[0], gdb=self.gdb)
+        state = "running" if self.context.target.is_running() else "stopped"
+        return f"attached to {args[0]} ({len(self.context.target.cpus())} vCPUs, {state})"
+
+    def do_detach(self, args: list[str]) -> str:
+        target = self._mi_target()
+        self.close()
+        return f"detached from {target.address}"
+
+    def do_symbols(self, args: list[str]) -> str:
+        if len(args) != 1:
+            raise UsageError("symbols FILE (an ELF, a System.map or /proc/kallsyms text)")
+        table = SymbolTable.load(args[0])
+        target = self._mi_target()
+        target.load_symbols(table)
+        return f"{len(table)} symbols from {args[0]}"
+
+    def do_continue(self, args: list[str]) -> str:
+        timeout = float(args[0]) if args else None
+        stop = self._mi_target().resume(timeout)
+        return stop or f"still running after {timeout:g} s (use `interrupt`)"
+
+    def do_interrupt(self, args: list[str]) -> str:
+        return self._mi_target().interrupt()
+
+    def do_quit(self, args: list[str]) -> str:
+        raise QuitRequested
+
+    def close(self) -> None:
+        target = self.context.target
+        if isinstance(target, GdbMiTarget):
+            target.close()
+        self.context.target = None
+
     def help(self, args: list[str]) -> str:
+        if args and args[0] in SHELL_COMMANDS:
+            return SHELL_COMMANDS[args[0]]
         if args:
             try:
                 registry.parser(args[0]).print_help()
@@ -70,6 +126,7 @@ class Session:
             lines.append(f"  {name:10} {summary(name)}")
         for name, text in SHELL_COMMANDS.items():
             lines.append(f"  {name:10} {text.split(': ', 1)[1]}")
+
         return "\n".join(lines)
 
 

@@ -53,9 +53,11 @@ class GdbBackedTarget(Target):
             raise TargetError("the guest is running; stop it first (`interrupt`, or Ctrl-C in gdb)")
 
     def cpus(self) -> tuple[int, ...]:
+        self.require_stopped()
         return self.cache.get("cpus", lambda: tuple(sorted(n - 1 for n in self._thread_numbers())))
 
     def selected_cpu(self) -> int:
+        self.require_stopped()
         return self._selected_thread() - 1
 
     def select_cpu(self, cpu: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import TargetError
+from ..symbols import SymbolTable
 from .gdb_backed import GdbBackedTarget
 from .mi import MiClient, MiError, c_string
 
@@ -39,6 +40,55 @@ class GdbMiTarget(GdbBackedTarget):
 
     def close(self) -> None:
         self.client.close()
+
+    def load_symbols(self, table: SymbolTable) -> None:
+        """Resolve names from ``table``; an ELF is also given to gdb (for breakpoints by name)."""
+        self.symbols = table
+        self.cache.clear()
+        if table.is_elf:
+            self.console(f"symbol-file {table.source}")
+
+    def resume(self, timeout: float | None = None) -> str | None:
+        """Continue the guest and wait for it to stop; the stop as one line, or None on timeout.
+
+        Ctrl-C while waiting stops the guest.
+        """
+        self.require_stopped()
+        self.client.command("-exec-continue")
+        try:
+            record = self.client.wait_for_stop(timeout if timeout is not None else 1e9)
+        except KeyboardInterrupt:
+            self.client.command("-exec-interrupt", check=False)
+            record = self.client.wait_for_stop(self.client.timeout)
+        return None if record is None else self.describe_stop(record.get("payload") or {})
+
+    def interrupt(self) -> str:
+        if not self.is_running():
+            return "the guest is already stopped"
+        self.client.command("-exec-interrupt", check=False)
+        record = self.client.wait_for_stop(self.client.timeout)
+        if record is None:
+            raise TargetError("the guest did not stop after an interrupt")
+        return self.describe_stop(record.get("payload") or {})
+
+    def describe_stop(self, payload: dict[str, Any]) -> str:
+        """One line for a ``*stopped`` record: why, where, on which vCPU."""
+        reason = payload.get("reason", "stopped")
+        frame = payload.get("frame") or {}
+        address = int(frame.get("addr", "0"), 16) if frame.get("addr") else None
+        where = ""
+        if address is not None:
+            symbol = self.symbolize(address)
+            where = f" at {address:#x}" + (f" <{symbol}>" if symbol else "")
+        thread = payload.get("thread-id")
+        cpu = f" on CPU {int(thread) - 1}" if thread and thread.isdigit() else ""
+        if reason == "breakpoint-hit":
+            return f"breakpoint {payload.get('bkptno', '?')}{where}{cpu}"
+        if reason == "signal-received":
+            return f"stopped ({payload.get('signal-name', 'signal')}){where}{cpu}"
+        if reason in ("exited", "exited-normally", "exited-signalled"):
+            return "the guest exited (QEMU quit or reset with -no-reboot)"
+        return f"stopped ({reason}){where}{cpu}"
 
     def _on_async(self, record: dict[str, Any]) -> None:
         if record.get("message") in ("stopped", "running"):

@@ -116,7 +116,7 @@ class MiClient:
                     self.running = True
                 if check and reply.result == "error":
                     message = (reply.payload or {}).get("msg", "error") if isinstance(reply.payload, dict) else "error"
-                    raise MiError(message)
+                    raise MiError(" ".join(message.split()))
                 return reply
             elif kind == "notify":
                 self._async(record)

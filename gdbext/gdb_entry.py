@@ -1,0 +1,88 @@
+"""The gdb face of idtscope: one prefix command, ``x86``, with every idtscope
+command under it (``x86 idt``, ``x86 tss`` ...), the same parsers, the same
+output. Loaded by gdbext/gdbinit.py; only this module and the gdb target
+import ``gdb``.
+
+A user mistake, a guest's garbage or a dead QEMU becomes a gdb error of one
+line (gdb.GdbError), never a Python traceback.
+"""
+
+from __future__ import annotations
+
+import gdb
+
+from .commands import completion, dispatch, registry
+from .commands.base import Context, HelpRequested
+from .errors import IdtscopeError
+from .target.gdb_python import GdbPythonTarget
+
+PREFIX = "x86"
+
+_context = Context(target=GdbPythonTarget())
+
+
+def _drop_cache(*_event: object) -> None:
+    _context.target.cache.clear()
+
+
+def _color() -> bool:
+    """Colour when gdb styles its own output, stdout is a terminal and NO_COLOR is unset."""
+    import os
+
+    try:
+        styled = bool(gdb.parameter("style enabled"))
+    except gdb.error:
+        styled = False
+    return styled and os.isatty(1) and "NO_COLOR" not in os.environ
+
+
+def _width() -> int:
+    try:
+        width = gdb.parameter("width")
+    except gdb.error:
+        width = None
+    return width if isinstance(width, int) and width > 20 else 100
+
+
+class X86Prefix(gdb.Command):
+    """x86 interrupt architecture of the guest (idtscope). Type "help x86" for the list."""
+
+    def __init__(self) -> None:
+        super().__init__(PREFIX, gdb.COMMAND_DATA, gdb.COMPLETE_COMMAND, prefix=True)
+
+
+class X86Command(gdb.Command):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.__doc__ = (registry.module(name).__doc__ or name).strip()
+        super().__init__(f"{PREFIX} {name}", gdb.COMMAND_DATA)
+
+    def invoke(self, argument: str, from_tty: bool) -> None:
+        try:
+            argv = [self.name] + dispatch.split(argument)
+            result, as_json = dispatch.execute(_context, argv, prog_prefix=f"{PREFIX} ")
+        except HelpRequested as shown:
+            gdb.write(f"{shown}\n")
+            return
+        except IdtscopeError as error:
+            raise gdb.GdbError(str(error)) from None
+        if as_json:
+            import json
+
+            gdb.write(json.dumps(result.data, indent=2) + "\n")
+            return
+        from .render import render
+
+        gdb.write(render(result, color=_color(), width=_width()) + "\n")
+
+    def complete(self, text: str, word: str) -> list[str]:
+        return completion.matches(f"{self.name} {text}")[1]
+
+
+def register() -> None:
+    X86Prefix()
+    for name in registry.names():
+        X86Command(name)
+    for registry_event in (gdb.events.stop, gdb.events.cont, gdb.events.new_objfile,
+                           gdb.events.memory_changed, gdb.events.register_changed):
+        registry_event.connect(_drop_cache)

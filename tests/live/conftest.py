@@ -1,0 +1,8 @@
+import pytest
+
+from tests.guests.build import build
+
+
+@pytest.fixture(scope="session")
+def long64():
+    return build("long64")

@@ -1,0 +1,79 @@
+"""Real QEMU + real gdb for the live tests: no mock stands in for either.
+
+- ``shell_session(image)``: the idtscope shell's Session attached over MI to a
+  fresh QEMU, stopped at the guest's ready label.
+- ``gdb_batch(image, commands)``: a fresh QEMU and a real ``gdb -batch`` that
+  sources gdbext/gdbinit.py, runs to the ready label and runs ``commands``;
+  returns each command's output, split by markers.
+Colours are off everywhere (NO_COLOR, gdb style disabled).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from shell.session import Session
+from tests.guests.build import GuestImage
+from tests.guests.run import RunningGuest
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKER = "@@idtscope-test@@"
+
+
+def ready_symbol(image: GuestImage) -> str:
+    return image.layout["symbols"]["ready"]
+
+
+@contextlib.contextmanager
+def shell_session(image: GuestImage, smp: int | None = None) -> Iterator[tuple[Session, RunningGuest]]:
+    with RunningGuest(image, smp=smp) as guest:
+        session = Session()
+        try:
+            session.run(f"attach 127.0.0.1:{guest.port}")
+            if image.elf is not None:
+                session.run(f"symbols {image.elf}")
+                session.context.target.console(f"tbreak {ready_symbol(image)}")
+            else:
+                session.context.target.console(f"tbreak *{image.layout['symbols_linear']['ready']:#x}")
+            stop = session.context.target.resume(60)
+            assert stop is not None, f"the guest never reached its ready label; serial: {guest.serial()}"
+            yield session, guest
+        finally:
+            session.close()
+
+
+def shell_json(session: Session, command: str) -> dict:
+    return json.loads(session.run(f"{command} --json"))
+
+
+def gdb_batch(image: GuestImage, commands: list[str], smp: int | None = None, timeout: int = 90) -> list[str]:
+    """Outputs of ``commands`` run by a real gdb inside one stop at the ready label."""
+    with RunningGuest(image, smp=smp) as guest:
+        argv = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off",
+                "-ex", "set width 0", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
+                "-ex", f"target remote 127.0.0.1:{guest.port}"]
+        if image.elf is not None:
+            argv += ["-ex", f"symbol-file {image.elf}", "-ex", f"tbreak {ready_symbol(image)}"]
+        else:
+            argv += ["-ex", f"tbreak *{image.layout['symbols_linear']['ready']:#x}"]
+        argv += ["-ex", "continue"]
+        for command in commands:
+            argv += ["-ex", f"echo {MARKER}\\n", "-ex", command]
+        argv += ["-ex", f"echo {MARKER}\\n"]
+        env = dict(os.environ, NO_COLOR="1")
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output, output
+    parts = run.stdout.split(MARKER + "\n")
+    assert len(parts) == len(commands) + 2, f"gdb output did not split into {len(commands)} answers:\n{output}"
+    return parts[1:-1]
+
+
+def gdb_json(image: GuestImage, commands: list[str], smp: int | None = None) -> list[dict]:
+    outputs = gdb_batch(image, [f"x86 {c} --json" for c in commands], smp=smp)
+    return [json.loads(text) for text in outputs]

@@ -1,0 +1,103 @@
+"""The long-mode guest read live: every field against its layout.json, in the
+shell (MI) and inside gdb, per vCPU."""
+
+import pytest
+
+from tests.live.harness import gdb_json, shell_json, shell_session
+
+READ_ONLY = ["idt --all", "gdt", "tss", "tss --cpu 1", "regs --cpu 1"]
+
+
+def test_idt_gates_match_layout(long64):
+    expected = long64.layout["idt"]["gates"]
+    with shell_session(long64) as (session, _):
+        data = shell_json(session, "idt --all")
+    assert data["mode"] == "long"
+    assert data["idtr"] == {"base": long64.layout["idt"]["base"], "limit": long64.layout["idt"]["limit"]}
+    assert len(data["gates"]) == 256
+    for gate, want in zip(data["gates"], expected):
+        assert gate["vector"] == want["vector"]
+        assert gate["present"] == want["present"], gate
+        if not want["present"]:
+            continue
+        assert (gate["type"], gate["dpl"], gate["ist"], gate["selector"]) == (
+            want["type"], want["dpl"], want["ist"], want["selector"]), gate
+        assert gate["symbol"] == want["handler"], gate
+
+
+def test_gdt_matches_layout(long64):
+    expected = {e["selector"]: e for e in long64.layout["gdt"]["entries"]}
+    with shell_session(long64) as (session, _):
+        data = shell_json(session, "gdt")
+    assert data["gdtr"] == {"base": long64.layout["gdt"]["base"], "limit": long64.layout["gdt"]["limit"]}
+    rows = {row["selector"]: row for row in data["entries"]}
+    assert set(rows) == set(expected)
+    for selector, want in expected.items():
+        row = rows[selector]
+        assert row["size"] == want["size"] and row["present"] == bool(want["p"]) and row["dpl"] == want["dpl"]
+        if selector == 0:
+            assert row["kind"] == "null"
+            continue
+        assert row["base"] == want["base"], row
+        expected_limit = (want["limit"] << 12 | 0xFFF) if want["g"] else want["limit"]
+        assert row["limit"] == expected_limit, row
+        if want["s"]:
+            assert row["long"] == bool(want["l"]) and row["default_big"] == bool(want["db"])
+    tss_rows = [row for row in data["entries"] if row["kind"].startswith("tss")]
+    assert [row["selector"] for row in tss_rows] == [cpu["tr"] for cpu in long64.layout["cpus"]]
+    assert all(row["kind"] == "tss-busy" for row in tss_rows)
+    assert "TR" in rows[long64.layout["cpus"][0]["tr"]]["loaded_as"]
+
+
+@pytest.mark.parametrize("cpu", [0, 1])
+def test_tss_and_regs_per_cpu(long64, cpu):
+    want = long64.layout["cpus"][cpu]
+    with shell_session(long64) as (session, _):
+        tss = shell_json(session, f"tss --cpu {cpu} --port 0x3f8")
+        regs = shell_json(session, f"regs --cpu {cpu}")
+        other = shell_json(session, f"tss --port 0x60 --cpu {cpu}")
+    assert tss["selector"] == want["tr"] and tss["base"] == want["tss"]
+    assert tss["limit"] == long64.layout["tss"]["limit"]
+    assert tss["rsp"] == want["tss_fields"]["rsp"]
+    assert tss["ist"] == want["tss_fields"]["ist"]
+    assert tss["iopb"] == want["tss_fields"]["iopb"]
+    assert tss["allowed_ports"] == long64.layout["tss"]["io_allowed"]
+    assert tss["port"] == {"port": 0x3F8, "allowed": True}
+    assert other["port"] == {"port": 0x60, "allowed": False}
+    assert regs["cpu"] == cpu and regs["mode"] == "long"
+    assert regs["tr"]["selector"] == want["tr"] and regs["tr"]["base"] == want["tss"]
+    assert regs["idtr"]["base"] == long64.layout["idt"]["base"]
+    assert "LMA" in regs["efer"]["flags"] and "NXE" in regs["efer"]["flags"]
+    assert "WP" in regs["cr0"]["flags"] and "PG" in regs["cr0"]["flags"]
+    assert regs["cr3"] == long64.layout["paging"]["cr3"]
+
+
+def test_cpu_list_and_select(long64):
+    with shell_session(long64) as (session, _):
+        listed = shell_json(session, "cpu")
+        selected = shell_json(session, "cpu 1")
+        tss = shell_json(session, "tss")
+    assert [row["cpu"] for row in listed["cpus"]] == [0, 1]
+    assert listed["selected"] == 0 and listed["cpus"][0]["symbol"] == long64.layout["symbols"]["ready"]
+    assert selected["selected"] == 1
+    assert tss["selector"] == long64.layout["cpus"][1]["tr"]
+
+
+def test_gdb_and_shell_give_the_same_json(long64):
+    inside_gdb = gdb_json(long64, READ_ONLY)
+    with shell_session(long64) as (session, _):
+        from_shell = [shell_json(session, command) for command in READ_ONLY]
+    for command, left, right in zip(READ_ONLY, inside_gdb, from_shell):
+        if command.startswith("regs"):
+            for key in ("rip", "rsp", "rflags", "halted"):
+                left.pop(key), right.pop(key)
+        assert left == right, command
+
+
+def test_disassembly_names_the_handler(long64):
+    with shell_session(long64) as (session, _):
+        data = shell_json(session, "idt #DF --disasm 2")
+    gate = data["gates"][0]
+    assert gate["vector"] == 8 and gate["ist"] == 1
+    assert gate["disasm"][0]["address"] == gate["handler"]
+    assert gate["disasm"][0]["symbol"] == "isr_df" and len(gate["disasm"]) == 2
