@@ -19,6 +19,7 @@ _MODULES = {
     "gdt": "gdt",
     "ldt": "ldt",
     "tss": "tss",
+    "ist": "ist",
 }
 
 

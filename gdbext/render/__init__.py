@@ -22,6 +22,7 @@ _RENDERERS = {
     "gdt": ("live", "gdt"),
     "regs": ("live", "regs"),
     "cpu": ("live", "cpu"),
+    "ist": ("live", "ist"),
 }
 
 

@@ -111,3 +111,27 @@ def cpu(data: dict[str, Any], style: Style) -> str:
         rows.append(["*" if row["selected"] else "", str(row["cpu"]), row["mode"], str(row["cpl"]), where,
                      "halted" if row["halted"] else ""])
     return table(["", "cpu", "mode", "CPL", "RIP", "state"], rows, style)
+
+
+def ist(data: dict[str, Any], style: Style) -> str:
+    head = style.heading(f"stacks of CPU {data['cpu']}'s TSS {hexval(data['tss']['selector'], 4)} at {hexval(data['tss']['base'])}")
+    rows = []
+    for stack in data["stacks"]:
+        used = " ".join(f"{v:#04x}" for v in stack["used_by"]) or ("privilege change" if stack["name"] == "rsp0" else "-")
+        span = "-" if stack["bottom"] is None else f"{hexval(stack['bottom'])}-{hexval(stack['top'])} ({stack['size'] // 1024} KiB)"
+        if stack["guard"]:
+            guard = style.good(f"{hexval(stack['guard_page'])} unmapped")
+        elif stack["guard"] is False:
+            guard = style.bad("none")
+        else:
+            guard = "?"
+        rows.append([stack["name"].upper(), hexval(stack["top"]), used, span, guard,
+                     style.warn("; ".join(stack["problems"]))])
+    lines = [head, table(["stack", "top", "used by", "extent", "guard page", "problems"], rows, style)]
+    for stack in data["stacks"]:
+        frame = stack["last_frame"]
+        if frame:
+            lines.append(style.dim(f"last frame on {stack['name'].upper()}: RIP {hexval(frame['rip'])} CS {hexval(frame['cs'], 4)} "
+                                   f"RFLAGS {hexval(frame['rflags'])} RSP {hexval(frame['rsp'])} SS {hexval(frame['ss'], 4)}"
+                                   + (f" error {hexval(frame['error_code'])}" if frame["error_code"] is not None else "")))
+    return "\n".join(lines)

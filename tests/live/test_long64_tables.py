@@ -101,3 +101,19 @@ def test_disassembly_names_the_handler(long64):
     assert gate["vector"] == 8 and gate["ist"] == 1
     assert gate["disasm"][0]["address"] == gate["handler"]
     assert gate["disasm"][0]["symbol"] == "isr_df" and len(gate["disasm"]) == 2
+
+
+@pytest.mark.parametrize("cpu", [0, 1])
+def test_ist_stacks_extent_and_guards(long64, cpu):
+    want = long64.layout["cpus"][cpu]["stacks"]
+    with shell_session(long64) as (session, _):
+        data = shell_json(session, f"ist --cpu {cpu}")
+    stacks = {row["name"]: row for row in data["stacks"]}
+    assert set(stacks) == {"rsp0", "ist1", "ist2", "ist3"}
+    for name, row in stacks.items():
+        assert (row["bottom"], row["top"], row["guard"], row["guard_page"]) == (
+            want[name]["bottom"], want[name]["top"], want[name]["guard"], want[name]["guard_page"]), name
+        assert row["problems"] == []
+    gates = long64.layout["idt"]["gates"]
+    for index in (1, 2, 3):
+        assert stacks[f"ist{index}"]["used_by"] == [g["vector"] for g in gates if g["present"] and g["ist"] == index]
