@@ -19,12 +19,13 @@ def _handler(row: dict[str, Any], style: Style) -> str:
 def idt(data: dict[str, Any], style: Style) -> str:
     idtr = data["idtr"]
     present = sum(1 for g in data["gates"] if g["present"])
+    unreadable = sum(1 for g in data["gates"] if g["type"] == "unreadable")
     head = style.heading(f"IDT of CPU {data['cpu']} ({data['mode']} mode): base {hexval(idtr['base'])} "
                          f"limit {hexval(idtr['limit'])}, {data['covered']} vectors covered")
     lines = [head]
     if data.get("note"):
         lines.append(style.dim(data["note"]))
-    shown = [g for g in data["gates"] if g["present"] or data["show_all"]]
+    shown = [g for g in data["gates"] if g["present"] or data["show_all"] or g["type"] == "unreadable"]
     if data["mode"] == "real":
         rows = [[f"{g['vector']:#04x}", f"{g['segment']:04x}:{g['offset']:04x}", _handler(g, style)]
                 if g["type"] != "unreadable" else [f"{g['vector']:#04x}", style.bad("unreadable"), g["error"]]
@@ -46,8 +47,11 @@ def idt(data: dict[str, Any], style: Style) -> str:
                 _handler(g, style), style.warn("; ".join(notes)) if g.get("problems") else "; ".join(notes),
             ])
         lines.append(table(["vec", "P", "type", "DPL", "IST", "sel", "handler", "notes"], rows, style))
+        if unreadable:
+            first = next(g for g in data["gates"] if g["type"] == "unreadable")
+            lines.append(style.bad(f"{unreadable} gates unreadable: {first['error']}"))
         if not data["show_all"]:
-            missing = len(data["gates"]) - present
+            missing = len(data["gates"]) - present - unreadable
             if missing:
                 lines.append(style.dim(f"{present} present, {missing} not present (idt --all lists them)"))
     for g in shown:
