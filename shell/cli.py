@@ -8,8 +8,6 @@ import sys
 from gdbext import __version__
 from gdbext.errors import IdtscopeError, UsageError
 
-from .session import QuitRequested, Session, report, want_color
-
 EXIT_ERROR = 2
 
 
@@ -33,7 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_commands(session: Session, commands: list[str]) -> int:
+def run_commands(session, commands: list[str]) -> int:
+    from .session import QuitRequested, report
+
     for command in commands:
         try:
             text = session.run(command)
@@ -47,8 +47,10 @@ def run_commands(session: Session, commands: list[str]) -> int:
     return 0
 
 
-def run_script(session: Session, stream) -> int:
+def run_script(session, stream) -> int:
     """Run lines from a non-terminal stdin; report errors and go on; exit 2 if any failed."""
+    from .session import QuitRequested, report
+
     status = 0
     for line in stream:
         try:
@@ -64,7 +66,7 @@ def run_script(session: Session, stream) -> int:
     return status
 
 
-def connect(session: Session, args: argparse.Namespace) -> object | None:
+def connect(session, args: argparse.Namespace) -> object | None:
     """Attach as the options ask; return the demo guest to stop at exit, if any."""
     guest = None
     if args.demo:
@@ -80,9 +82,37 @@ def connect(session: Session, args: argparse.Namespace) -> object | None:
     return guest
 
 
+def preload(commands: list[str]) -> None:
+    """Import the modules the one-shot commands need (run while gdb boots)."""
+    from gdbext.commands import registry
+    from gdbext.render import render  # noqa: F401
+
+    for command in commands:
+        name = command.split(maxsplit=1)[0] if command.strip() else ""
+        if name in registry.names():
+            registry.module(name)
+
+
+def early_gdb(args: argparse.Namespace) -> object | None:
+    """For one-shot attach, start gdb before anything else is imported, so that
+    it boots while Python loads the rest."""
+    if not (args.attach and args.commands):
+        return None
+    from gdbext.target.mi import MiClient
+
+    try:
+        return MiClient(args.gdb)
+    except IdtscopeError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb)
+    spare = early_gdb(args)
+    from .session import Session, report, want_color
+
+    session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb,
+                      warmup=lambda: preload(args.commands), spare_client=spare)
     guest = None
     try:
         try:

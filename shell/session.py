@@ -10,12 +10,14 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from typing import Callable
 
 from gdbext.commands import dispatch, registry
 from gdbext.commands.base import Context, HelpRequested
 from gdbext.errors import IdtscopeError, UsageError
 from gdbext.symbols import SymbolTable
 from gdbext.target.gdb_mi import GdbMiTarget
+from gdbext.target.mi import MiClient
 
 SHELL_COMMANDS = {
     "attach": "attach HOST:PORT: connect to a QEMU gdbstub (qemu -s is localhost:1234)",
@@ -42,6 +44,10 @@ class Session:
     context: Context = field(default_factory=Context)
     color: bool = False
     gdb: str = "gdb"
+    #: work to do while gdb starts and connects (the one-shot mode imports the commands it will run)
+    warmup: Callable[[], None] | None = None
+    #: a gdb already started for the first attach (one-shot mode starts it before the imports)
+    spare_client: MiClient | None = None
 
     def run(self, line: str) -> str:
         """Run one line; return its text. IdtscopeError escapes for the caller to report."""
@@ -78,7 +84,8 @@ class Session:
         if len(args) != 1:
             raise UsageError("attach HOST:PORT")
         self.close()
-        self.context.target = GdbMiTarget.attach(args[0], gdb=self.gdb)
+        client, self.spare_client = self.spare_client, None
+        self.context.target = GdbMiTarget.attach(args[0], gdb=self.gdb, meanwhile=self.warmup, client=client)
         state = "running" if self.context.target.is_running() else "stopped"
         return f"attached to {args[0]} ({len(self.context.target.cpus())} vCPUs, {state})"
 

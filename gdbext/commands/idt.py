@@ -47,7 +47,8 @@ def selection(text: str | None) -> range:
     return range(number, number + 1)
 
 
-def gate_row(context: Context, view: IdtView, vector: int, disasm: int) -> dict[str, Any]:
+def gate_row(context: Context, view: IdtView, vector: int, disasm: int,
+             names: dict[int, str | None]) -> dict[str, Any]:
     target = context.target
     slot = view.slots[vector]
     entry = slot.entry
@@ -55,19 +56,28 @@ def gate_row(context: Context, view: IdtView, vector: int, disasm: int) -> dict[
         return {"vector": vector, "present": False, "type": "unreadable", "error": slot.error,
                 "dpl": None, "ist": None, "selector": None, "handler": None, "symbol": None}
     if isinstance(entry, IvtEntry):
-        row = shapes.ivt_entry(vector, entry, target.symbolize(entry.linear))
+        row = shapes.ivt_entry(vector, entry, names.get(entry.linear))
     else:
         row = shapes.gate(vector, entry, None)
         if entry.kind is GateKind.TASK:
             row["task"] = _task(context, view.cpu, entry)
             row["handler"] = row["task"].get("eip")
         if row["handler"] is not None:
-            row["symbol"] = target.symbolize(row["handler"])
+            row["symbol"] = names[row["handler"]] if row["handler"] in names else target.symbolize(row["handler"])
     if disasm and row["handler"] is not None:
         from ..machine.disasm import disassemble
 
         row["disasm"] = disassemble(target, view.cpu, view.mode, row["handler"], disasm)
     return row
+
+
+def _entry_point(entry: Gate | IvtEntry | None) -> int | None:
+    """The handler address a gate names directly (not a task gate's)."""
+    if isinstance(entry, IvtEntry):
+        return entry.linear
+    if isinstance(entry, Gate) and entry.present and entry.kind in (GateKind.INTERRUPT, GateKind.TRAP, GateKind.CALL):
+        return entry.offset
+    return None
 
 
 def _task(context: Context, cpu: int, gate: Gate) -> dict[str, Any]:
@@ -85,7 +95,10 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         raise UsageError(f"--disasm takes 0-64 instructions, got {args.disasm}")
     wanted = selection(args.which)
     view = read_idt(target, args.cpu)
-    gates = [gate_row(context, view, vector, args.disasm) for vector in wanted if vector < len(view.slots)]
+    shown = [vector for vector in wanted if vector < len(view.slots)]
+    names = target.symbolize_many([_entry_point(view.slots[v].entry) for v in shown
+                                   if _entry_point(view.slots[v].entry) is not None])
+    gates = [gate_row(context, view, vector, args.disasm, names) for vector in shown]
     data = {
         "cpu": view.cpu,
         "mode": view.mode.value,

@@ -47,13 +47,13 @@ FIRST_USER_VECTOR = 32
 # found right after the newline that starts it.
 _INTERESTING = re.compile(r"\n(?![A-Z][A-Za-z0-9 ]{0,5}=)([^\n]+)")
 _EVENT = re.compile(
-    r" *(-?\d+): v=([0-9a-f]+) e=([0-9a-f]+) i=([01]) cpl=([0-3]) "
+    r" *(-?[0-9]+): v=([0-9a-f]+) e=([0-9a-f]+) i=([01]) cpl=([0-3]) "
     r"IP=([0-9a-f]+):([0-9a-f]+) pc=([0-9a-f]+) SP=([0-9a-f]+):([0-9a-f]+)"
-    r" (?:CR2=([0-9a-f]+)|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]+))\s*"
+    r" (?:CR2=([0-9a-f]+)|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]+))[ \r]*"
 )
-_CHECK = re.compile(r"check_exception old: 0x([0-9a-f]+) new 0x([0-9a-f]+)\s*")
-_SERVICING = re.compile(r"Servicing (?:virtual )?hardware INT=0x([0-9a-f]+)\s*")
-_RESET = re.compile(r"CPU Reset \(CPU (\d+)\)\s*")
+_CHECK = re.compile(r"check_exception old: 0x([0-9a-f]+) new 0x([0-9a-f]+)[ \r]*")
+_SERVICING = re.compile(r"Servicing (?:virtual )?hardware INT=0x([0-9a-f]+)[ \r]*")
+_RESET = re.compile(r"CPU Reset \(CPU ([0-9]+)\)[ \r]*")
 _TEXT_LIMIT = 160
 
 
@@ -181,8 +181,13 @@ class IntLogReader:
         """Records of the last line when the text does not end in a newline."""
         text, self._carry = self._carry, "\n"
         yield from self._scan(text, len(text))
+        check = self._pending_check
         if len(text) > 1:
             self.truncated = Malformed(self._line, text[1:_TEXT_LIMIT + 1], "the log ends in the middle of this line")
+        elif check is not None:
+            self.truncated = Malformed(check.line, f"check_exception old: {_hex(check.old)} new {check.new:#x}",
+                                       "the log ends before the event of this exception")
+            self._pending_check = None
         self.lines = self._line
         self._drop_pending()
 
@@ -202,7 +207,7 @@ class IntLogReader:
 
     def _record(self, line: int, text: str) -> Record | None:
         first = text[0]
-        if first == " " or first.isdigit():
+        if first == " " or "0" <= first <= "9":
             return self._event(line, text)
         self._drop_pending()
         if first == "c":
@@ -223,7 +228,7 @@ class IntLogReader:
                 return LogMark(line, Mark.SMM_ENTER)
             if text.startswith("SMM: after RSM"):
                 return LogMark(line, Mark.SMM_EXIT)
-        elif first == "T" and text.rstrip() == "Triple fault":
+        elif first == "T" and text.rstrip(" \r") == "Triple fault":
             return LogMark(line, Mark.TRIPLE_FAULT)
         elif first == "C":
             match = _RESET.fullmatch(text)
@@ -405,17 +410,12 @@ class LogAnalysis:
         """Finish the log (a last line without newline counts as truncated) and sum it up."""
         self._consume(self._reader.close())
         reader = self._reader
-        truncated = reader.truncated
-        if truncated is None and self._chains.pending_check is not None:
-            check = self._chains.pending_check
-            truncated = Malformed(check.line, f"check_exception old: {_hex(check.old)} new {check.new:#x}",
-                                  "the log ends before the event this exception started")
         return LogReport(
             lines=reader.lines, total_events=self._total, events=self._matched,
             first_seq=self._first_seq, last_seq=self._last_seq,
             by_vector=dict(self._by_vector), by_kind=dict(self._by_kind), by_cpl=dict(self._by_cpl),
             listed=tuple(self._listed), malformed=self._malformed_count,
-            malformed_examples=tuple(self._malformed), truncated=truncated,
+            malformed_examples=tuple(self._malformed), truncated=reader.truncated,
             unlogged_irqs=reader.unlogged_irqs, unlogged_exceptions=reader.unlogged_exceptions,
             resets=self._resets, smm_entries=self._smm,
             triple_fault_count=self._chains.count, triple_faults=self._chains.finish(),

@@ -26,6 +26,9 @@ class StopCache:
             self._values[key] = compute()
         return self._values[key]
 
+    def __contains__(self, key: Any) -> bool:
+        return key in self._values
+
     def clear(self) -> None:
         self._values.clear()
 
@@ -64,6 +67,10 @@ class Target(ABC):
     @abstractmethod
     def symbolize(self, address: int) -> str | None:
         """``name`` or ``name+offset`` for an address, or None."""
+
+    def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
+        """``symbolize`` for many addresses; targets may answer in one round trip."""
+        return {address: self.symbolize(address) for address in addresses}
 
     def check_cpu(self, cpu: int | None) -> int:
         """``cpu`` if it exists (default: the selected one), else a TargetError naming the choices."""

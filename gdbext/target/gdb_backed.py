@@ -98,6 +98,23 @@ class GdbBackedTarget(Target):
             self._switch_thread(current)
 
     def symbolize(self, address: int) -> str | None:
+        return self.symbolize_many([address])[address]
+
+    def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
+        """From the loaded table if any, else from gdb's own symbols (asked once per address per stop)."""
         if self.symbols is not None:
-            return self.symbols.lookup(address)
-        return self.cache.get(("sym", address), lambda: parse_gdb_info_symbol(self.console(f"info symbol {address:#x}")))
+            return {address: self.symbols.lookup(address) for address in addresses}
+        if not self.cache.get("gdb-has-symbols", self._gdb_has_symbols):
+            return dict.fromkeys(addresses)
+        missing = [a for a in dict.fromkeys(addresses) if ("sym", a) not in self.cache]
+        if missing:
+            for address, name in self._gdb_symbols(missing).items():
+                self.cache.get(("sym", address), lambda name=name: name)
+        return {address: self.cache.get(("sym", address), lambda: None) for address in addresses}
+
+    def _gdb_has_symbols(self) -> bool:
+        return "No symbol table is loaded" not in self.console("info symbol 0")
+
+    def _gdb_symbols(self, addresses: list[int]) -> dict[int, str | None]:
+        """gdb's ``info symbol`` for each address."""
+        return {a: parse_gdb_info_symbol(self.console(f"info symbol {a:#x}")) for a in addresses}

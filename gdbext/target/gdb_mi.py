@@ -6,10 +6,10 @@ Stop and run records from gdb drop the per-stop cache.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import TargetError
-from ..symbols import SymbolTable
+from ..symbols import SymbolTable, parse_gdb_info_symbol
 from .gdb_backed import GdbBackedTarget
 from .mi import MiClient, MiError, c_string
 
@@ -23,13 +23,21 @@ class GdbMiTarget(GdbBackedTarget):
         client.listeners.append(self._on_async)
 
     @classmethod
-    def attach(cls, address: str, gdb: str = "gdb", timeout: float = 15.0) -> GdbMiTarget:
+    def attach(cls, address: str, gdb: str = "gdb", timeout: float = 15.0,
+               meanwhile: Callable[[], None] | None = None, client: MiClient | None = None) -> GdbMiTarget:
+        """Start gdb (or use ``client``, already started) and connect it; ``meanwhile``
+        runs while gdb boots and connects."""
         host, _, port = address.rpartition(":")
         if not host or not port.isdigit():
+            if client is not None:
+                client.close()
             raise TargetError(f"attach to HOST:PORT, got {address!r}")
-        client = MiClient(gdb, timeout=timeout)
+        client = client or MiClient(gdb, timeout=timeout)
+        token = client.send(f"-target-select remote {address}")
+        if meanwhile is not None:
+            meanwhile()
         try:
-            client.command(f"-target-select remote {address}")
+            client.wait(token)
         except MiError as error:
             client.close()
             raise TargetError(f"cannot attach to {address}: {error}") from None
@@ -93,6 +101,20 @@ class GdbMiTarget(GdbBackedTarget):
     def _on_async(self, record: dict[str, Any]) -> None:
         if record.get("message") in ("stopped", "running"):
             self.cache.clear()
+
+    def _gdb_symbols(self, addresses: list[int]) -> dict[int, str | None]:
+        """All addresses in one round trip through gdb's Python, when it has one."""
+        if not self.client.has_python:
+            return super()._gdb_symbols(addresses)
+        script = ("python [print('%%#x|%%s' %% (a, gdb.execute('info symbol %%#x' %% a, to_string=True).strip()))"
+                  " for a in (%s,)]" % ",".join(str(a) for a in addresses))
+        text = self.console(script)
+        names: dict[int, str | None] = dict.fromkeys(addresses)
+        for line in text.splitlines():
+            address, _, answer = line.partition("|")
+            if answer:
+                names[int(address, 16)] = parse_gdb_info_symbol(answer)
+        return names
 
     def console(self, command: str) -> str:
         try:

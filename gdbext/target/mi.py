@@ -42,7 +42,13 @@ class MiError(TargetError):
 
 
 class MiClient:
-    """One gdb process in MI mode."""
+    """One gdb process in MI mode.
+
+    Commands may be pipelined: ``send`` writes a command and returns its token,
+    ``wait`` reads until that token's result. gdb answers in order, so stream
+    output always belongs to the oldest command still waiting. The start-up
+    settings are sent without waiting, so gdb boots while Python goes on.
+    """
 
     def __init__(self, gdb: str = "gdb", timeout: float = DEFAULT_TIMEOUT) -> None:
         from pygdbmi import gdbmiparser
@@ -53,6 +59,8 @@ class MiClient:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self._token = 0
         self._buffer = b""
+        self._pending: dict[int, tuple[MiReply, str]] = {}
+        self._done: dict[int, MiReply] = {}
         try:
             self.proc = subprocess.Popen(
                 [gdb, "--nx", "--quiet", "--interpreter=mi3"],
@@ -63,24 +71,33 @@ class MiClient:
             raise TargetError(f"cannot start gdb ({gdb}): {error.strerror}") from None
         for setting in ("mi-async on", "pagination off", "confirm off", "width 0", "height 0",
                         "style enabled off", "print pretty off"):
-            self.command(f"-gdb-set {setting}")
-        reply = self.command('-interpreter-exec console "python import sys; print(sys.version_info[0])"',
-                             check=False)
-        self.has_python = reply.result == "done" and reply.text.strip() == "3"
+            self.send(f"-gdb-set {setting}")
+        self._python_probe: int | None = self.send(
+            '-interpreter-exec console "python import sys; print(sys.version_info[0])"')
+        self._has_python = False
+
+    @property
+    def has_python(self) -> bool:
+        """Whether this gdb was built with Python (asked once, at start)."""
+        if self._python_probe is not None:
+            reply = self.wait(self._python_probe, check=False)
+            self._python_probe = None
+            self._has_python = reply.result == "done" and reply.text.strip() == "3"
+        return self._has_python
 
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def close(self) -> None:
+        """Ask gdb to exit (it detaches, and the guest runs on) without waiting for it."""
         if self.alive:
             try:
                 self.proc.stdin.write(b"-gdb-exit\n")
-                self.proc.stdin.flush()
-                self.proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
+                self.proc.stdin.close()
+            except OSError:
                 self.proc.kill()
-                self.proc.wait()
+        self.proc.stdout.close()
 
     def interrupt(self) -> None:
         """Stop a running guest (like Ctrl-C in gdb)."""
@@ -89,37 +106,44 @@ class MiClient:
 
     def command(self, text: str, timeout: float | None = None, check: bool = True) -> MiReply:
         """Send one MI command and return its reply; MiError on ^error when ``check``."""
+        return self.wait(self.send(text), timeout, check)
+
+    def send(self, text: str) -> int:
+        """Write one MI command without waiting; its token."""
         if not self.alive:
             raise TargetError("gdb is not running any more (it exited or was killed)")
         self._token += 1
-        token = self._token
         try:
-            self.proc.stdin.write(f"{token}{text}\n".encode())
+            self.proc.stdin.write(f"{self._token}{text}\n".encode())
             self.proc.stdin.flush()
         except OSError:
             raise TargetError("gdb is not running any more (its input is closed)") from None
-        reply = MiReply("", None)
+        self._pending[self._token] = (MiReply("", None), text)
+        return self._token
+
+    def wait(self, token: int, timeout: float | None = None, check: bool = True) -> MiReply:
+        """Read until ``token``'s result; the reply (MiError on ^error when ``check``)."""
         deadline = time.monotonic() + (timeout or self.timeout)
-        while True:
-            record = self._next_record(deadline, text)
+        while token in self._pending:
+            oldest, what = next(iter(self._pending.values()))
+            record = self._next_record(deadline, what)
             kind = record.get("type")
-            if kind == "console":
-                reply.console.append(record.get("payload") or "")
-            elif kind == "target":
-                reply.target.append(record.get("payload") or "")
-            elif kind == "log":
-                reply.log.append(record.get("payload") or "")
-            elif kind == "result" and record.get("token") == token:
+            if kind in ("console", "target", "log"):
+                getattr(oldest, kind).append(record.get("payload") or "")
+            elif kind == "result" and record.get("token") in self._pending:
+                reply, _ = self._pending.pop(record["token"])
                 reply.result = record.get("message") or ""
                 reply.payload = record.get("payload")
                 if reply.result == "running":
                     self.running = True
-                if check and reply.result == "error":
-                    message = (reply.payload or {}).get("msg", "error") if isinstance(reply.payload, dict) else "error"
-                    raise MiError(" ".join(message.split()))
-                return reply
+                self._done[record["token"]] = reply
             elif kind == "notify":
                 self._async(record)
+        reply = self._done.pop(token)
+        if check and reply.result == "error":
+            message = reply.payload.get("msg", "error") if isinstance(reply.payload, dict) else "error"
+            raise MiError(" ".join(message.split()))
+        return reply
 
     def wait_for_stop(self, timeout: float) -> dict[str, Any] | None:
         """Read records until ``*stopped`` (returned) or until ``timeout`` (None)."""

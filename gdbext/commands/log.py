@@ -1,0 +1,282 @@
+"""Read a QEMU `-d int` log: events, counts per vector, a timeline, triple-fault forensics.
+
+QEMU writes the log only under TCG, and details an event only once CR0.PE is set:
+  qemu-system-x86_64 -accel tcg -no-reboot -d int,cpu_reset -D qemu.log ...
+The file is streamed: any size works, memory stays flat.
+Examples:
+  log qemu.log                            summary, timeline and any triple fault explained
+  log qemu.log --events --limit 20        the first 20 events
+  log qemu.log --vector '#PF' --events    page faults only (repeat --vector for more)
+  log qemu.log --kind irq --cpl 3         hardware interrupts that arrived in user mode
+  log qemu.log --rip 0x100000-0x1fffff    events whose RIP lies in a range
+  log qemu.log --plot timeline.svg        also draw the timeline (.svg, or .html)
+  log qemu.log --json                     {"events", "vectors", "triple_faults", ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import codecs
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ParseError, UsageError
+from ..model.hexinput import parse_int
+from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogReport, Malformed, require_events
+from ..model.triplefault import ChainStep, TripleFault
+from .base import Context, Result
+
+CHUNK_BYTES = 1 << 20
+PROGRESS_MIN_BYTES = 16 << 20
+PROGRESS_INTERVAL = 0.2
+TIMELINE_BUCKETS = 60
+KINDS = tuple(kind.value for kind in EventKind)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the log QEMU wrote with -d int (-D FILE)")
+    parser.add_argument("--vector", action="append", metavar="V",
+                        help="only this vector: number, mnemonic or name (repeatable)")
+    parser.add_argument("--cpl", choices=("0", "1", "2", "3"), help="only events taken at this CPL")
+    parser.add_argument("--kind", choices=KINDS, help="only hardware interrupts, exceptions or INT n")
+    parser.add_argument("--rip", metavar="LO-HI", help="only events whose RIP is in LO..HI (inclusive)")
+    parser.add_argument("--events", action="store_true", help="list the events, not only the summary")
+    parser.add_argument("--limit", default="50", metavar="N", help="events that --events lists (default 50)")
+    parser.add_argument("--top", default="12", metavar="N", help="vectors in the timeline (default 12)")
+    parser.add_argument("--plot", metavar="FILE", help="write the timeline as SVG (.svg) or HTML (.html)")
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    event_filter = build_filter(args.vector, args.cpl, args.kind, args.rip)
+    limit = _count(args.limit, "--limit")
+    top = _count(args.top, "--top")
+    plot = _plot_path(args.plot) if args.plot else None
+    path = Path(args.file)
+    analysis = LogAnalysis(event_filter, keep=limit if args.events else 0, buckets=TIMELINE_BUCKETS)
+    read_log(path, analysis, sys.stderr)
+    report = analysis.report()
+    require_events(report, str(path))
+    data = log_data(report, str(path), event_filter, top)
+    if plot is not None:
+        from ..render.plot import write_plot
+
+        write_plot(plot, data)
+        data["plot"] = str(plot)
+    return Result("log", data)
+
+
+def build_filter(vectors: list[str] | None, cpl: str | None, kind: str | None, rip: str | None) -> EventFilter:
+    """The event filter the options ask for; UsageError for a vector or range that makes no sense."""
+    from ..model.vectors import lookup
+
+    return EventFilter(
+        vectors=frozenset(lookup(text).number for text in vectors) if vectors else None,
+        cpl=None if cpl is None else int(cpl),
+        kind=None if kind is None else EventKind(kind),
+        rip=None if rip is None else parse_address_range(rip),
+    )
+
+
+def parse_address_range(text: str) -> range:
+    """``LO-HI`` (or one address) as an inclusive range of addresses."""
+    low_text, _, high_text = text.partition("-")
+    try:
+        low = parse_int(low_text, "RIP range start")
+        high = parse_int(high_text, "RIP range end") if high_text else low
+    except ParseError as error:
+        raise UsageError(str(error)) from None
+    if low > high or high >= 1 << 64:
+        raise UsageError(f"RIP range {text!r} must be LO-HI with LO <= HI < 2**64")
+    return range(low, high + 1)
+
+
+def _count(text: str, option: str) -> int:
+    try:
+        value = parse_int(text, option)
+    except ParseError as error:
+        raise UsageError(str(error)) from None
+    if value == 0:
+        raise UsageError(f"{option} must be at least 1")
+    return value
+
+
+def _plot_path(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() not in (".svg", ".html", ".htm"):
+        raise UsageError(f"--plot {text!r}: give a .svg or .html file name")
+    return path
+
+
+def read_log(path: Path, analysis: LogAnalysis, progress_stream: TextIO) -> None:
+    """Stream ``path`` into ``analysis`` in 1 MiB chunks, with a progress bar on a terminal."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as raw:
+            chunk = raw.read(CHUNK_BYTES)
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                raise ParseError(f"{path} is binary (a NUL byte at offset {nul}), not a QEMU -d int log")
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            progress = Progress(size, progress_stream) if size >= PROGRESS_MIN_BYTES and _is_tty(progress_stream) \
+                else None
+            while chunk:
+                analysis.feed(decoder.decode(chunk))
+                if progress is not None:
+                    progress.update(raw.tell())
+                chunk = raw.read(CHUNK_BYTES)
+            analysis.feed(decoder.decode(b"", final=True))
+            if progress is not None:
+                progress.close()
+    except OSError as error:
+        raise ParseError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _is_tty(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Progress:
+    """``log: [#####.....]  48%  310/640 MB`` on one terminal line, redrawn at most 5 times a second."""
+
+    WIDTH = 30
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = max(total, 1)
+        self.stream = stream
+        self._next = 0.0
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + PROGRESS_INTERVAL
+        fraction = min(done / self.total, 1.0)
+        filled = int(fraction * self.WIDTH)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\rlog: [{bar}] {fraction:4.0%}  {done >> 20}/{self.total >> 20} MB")
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()
+
+
+def log_data(report: LogReport, name: str, event_filter: EventFilter, top: int) -> dict[str, Any]:
+    """The JSON document of ``log``."""
+    from ..model.vectors import vector
+
+    total = report.total_events
+    vectors = []
+    for number in sorted(report.by_vector):
+        row = vector(number)
+        count = report.by_vector[number]
+        vectors.append({"vector": number, "mnemonic": row.mnemonic, "name": row.name, "count": count,
+                        "per_1000": round(count * 1000 / total, 3)})
+    return {
+        "file": name,
+        "lines": report.lines,
+        "total_events": total,
+        "events": report.events,
+        "filter": _filter_data(event_filter),
+        "first_seq": report.first_seq,
+        "last_seq": report.last_seq,
+        "vectors": vectors,
+        "by_kind": {kind.value: report.by_kind.get(kind, 0) for kind in EventKind},
+        "by_cpl": [{"cpl": cpl, "count": report.by_cpl[cpl]} for cpl in sorted(report.by_cpl)],
+        "listed": [event_data(event) for event in report.listed],
+        "malformed": {"count": report.malformed,
+                      "lines": [_malformed_data(item) for item in report.malformed_examples]},
+        "truncated": None if report.truncated is None else _malformed_data(report.truncated),
+        "unlogged": {"irq": report.unlogged_irqs, "exception": report.unlogged_exceptions},
+        "resets": report.resets,
+        "smm_entries": report.smm_entries,
+        "triple_fault_count": report.triple_fault_count,
+        "triple_faults": [triple_fault_data(fault) for fault in report.triple_faults],
+        "timeline": _timeline_data(report, top),
+        "plot": None,
+    }
+
+
+def _filter_data(event_filter: EventFilter) -> dict[str, Any]:
+    rip = event_filter.rip
+    return {
+        "vectors": None if event_filter.vectors is None else sorted(event_filter.vectors),
+        "cpl": event_filter.cpl,
+        "kind": None if event_filter.kind is None else event_filter.kind.value,
+        "rip": None if rip is None else [rip.start, rip.stop - 1],
+    }
+
+
+def event_data(event: IntEvent) -> dict[str, Any]:
+    from ..model.vectors import vector
+
+    return {
+        "seq": event.seq,
+        "line": event.line,
+        "vector": event.vector,
+        "mnemonic": vector(event.vector).mnemonic,
+        "kind": event.kind.value,
+        "error_code": event.error_code if event.pushes_error_code else None,
+        "cpl": event.cpl,
+        "cs": event.cs,
+        "rip": event.rip,
+        "pc": event.pc,
+        "ss": event.ss,
+        "rsp": event.rsp,
+        "cr2": event.cr2,
+        "rax": event.rax,
+        "promoted_from": event.promoted_from,
+    }
+
+
+def _step_data(step: ChainStep) -> dict[str, Any]:
+    return {
+        "vector": step.vector,
+        "mnemonic": step.mnemonic,
+        "kind": step.kind,
+        "error_code": step.error_code,
+        "cs": step.cs,
+        "rip": step.rip,
+        "ss": step.ss,
+        "rsp": step.rsp,
+        "cr2": step.cr2,
+        "cpl": step.cpl,
+        "seq": step.seq,
+        "line": step.line,
+        "logged": step.logged,
+    }
+
+
+def triple_fault_data(fault: TripleFault) -> dict[str, Any]:
+    return {
+        "line": fault.line,
+        "seq": fault.seq,
+        "logged": fault.logged,
+        "reset": fault.reset,
+        "chain": [_step_data(step) for step in fault.chain],
+        "before": [_step_data(step) for step in fault.before],
+        "explanation": fault.explanation,
+    }
+
+
+def _malformed_data(item: Malformed) -> dict[str, Any]:
+    return {"line": item.line, "text": item.text, "reason": item.reason}
+
+
+def _timeline_data(report: LogReport, top: int) -> dict[str, Any]:
+    from ..model.vectors import vector
+
+    timeline = report.timeline
+    used = timeline.used(report.total_events)
+    ranked = sorted(timeline.rows, key=lambda number: (-report.by_vector.get(number, 0), number))[:top]
+    return {
+        "buckets": used,
+        "bucket_width": timeline.width,
+        "total_events": report.total_events,
+        "rows": [{"vector": number, "mnemonic": vector(number).mnemonic, "count": report.by_vector[number],
+                  "counts": timeline.rows[number][:used]} for number in ranked],
+        "other_vectors": max(0, len(timeline.rows) - top),
+    }

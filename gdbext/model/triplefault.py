@@ -1,0 +1,285 @@
+"""Triple-fault forensics: the chain of exceptions that ended in a shutdown, in words.
+
+While the processor delivers an exception, a second one can be raised (the gate
+is bad, the stack is not mapped...). SDM Vol. 3A 6.15, "Interrupt 8—Double
+Fault Exception (#DF)", Tables 6-4 and 6-5: a contributory exception during a
+contributory one, or a contributory or page fault during a page fault, becomes
+#DF; anything else is handled serially. A fault while delivering #DF is a
+triple fault: the processor shuts down (a PC resets; QEMU resets the machine,
+or exits with -no-reboot).
+
+QEMU's ``check_exception`` lines tell which exception was being delivered
+(``old``) when a new one was raised, and QEMU logs the event line of each
+delivery it begins, so the chain can be rebuilt: events that follow each other
+at the same CS:RIP and SS:RSP while an exception is still in flight are one
+delivery. The exception QEMU promoted to #DF and the one that ended it never
+get an event line; they appear here as steps with ``logged`` False and no
+error code.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from .errcode import PageFaultCode, SelectorErrorCode
+from .vectors import DoubleFaultClass, vector
+
+if TYPE_CHECKING:
+    from .intlog import ExceptionCheck, IntEvent
+
+DOUBLE_FAULT = 8
+PAGE_FAULT = 14
+SELECTOR_ERROR_VECTORS = frozenset({10, 11, 12, 13})  # #TS #NP #SS #GP: selector-format error codes
+MAX_CHAIN = 8
+MAX_KEPT = 10
+CONTEXT_EVENTS = 3
+STACK_WINDOW = 0x1000  # a #PF this far below RSP is taken as a stack access
+
+# What a fault raised while the processor delivers an event usually means (SDM 3A
+# 6.12.1 "Exception- or Interrupt-Handler Procedures", 6.14 for 64-bit mode).
+_DELIVERY_CAUSES = {
+    10: "the TSS it needs for a stack switch or an IST stack is invalid",
+    11: "the gate, or the code segment it names, is not present",
+    12: "the stack segment, or the stack pointer it loads, is invalid",
+    13: "the gate is past the IDT limit, is not an interrupt/trap/task gate, or names a bad code segment",
+    14: "the stack it pushes the frame on, or the IDT, GDT or handler page, is not mapped",
+}
+_ADVICE = {
+    11: "make IDT vector 8 a present interrupt gate with a present 64-bit code segment",
+    13: "make IDT vector 8 a valid interrupt gate inside the IDT limit (SDM 3A 6.10)",
+    14: "give #DF its own IST stack (SDM 3A 6.14.5) so a bad stack cannot take it down",
+}
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """One exception or interrupt of a faulting delivery.
+
+    ``logged`` False: QEMU only named its vector in a check_exception line
+    (promoted to #DF, or the fault that ended it), so the error code, CR2 and
+    position are unknown.
+    """
+
+    vector: int
+    kind: str  # "irq", "exception" or "software"
+    error_code: int | None
+    cs: int | None
+    rip: int | None
+    ss: int | None
+    rsp: int | None
+    cr2: int | None
+    cpl: int | None
+    seq: int | None
+    line: int
+    logged: bool
+
+    @classmethod
+    def from_event(cls, event: IntEvent) -> ChainStep:
+        return cls(event.vector, event.kind.value, event.error_code if event.pushes_error_code else None,
+                   event.cs, event.rip, event.ss, event.rsp, event.cr2, event.cpl, event.seq, event.line, True)
+
+    @classmethod
+    def unlogged(cls, vector_number: int, line: int) -> ChainStep:
+        return cls(vector_number, "exception", None, None, None, None, None, None, None, None, line, False)
+
+    @property
+    def mnemonic(self) -> str:
+        row = vector(self.vector)
+        return row.mnemonic or f"vector {self.vector:#04x}"
+
+    @property
+    def stack_fault(self) -> bool:
+        """A logged #PF whose CR2 lies just below RSP: a push that ran off the stack."""
+        return (self.vector == PAGE_FAULT and self.cr2 is not None and self.rsp is not None
+                and self.rsp - STACK_WINDOW <= self.cr2 < self.rsp)
+
+
+@dataclass(frozen=True)
+class TripleFault:
+    """A shutdown and the deliveries that led to it.
+
+    ``line`` is the check_exception (or "Triple fault") line; ``before`` holds
+    the last events ahead of the chain; ``logged`` says a "Triple fault" line
+    (-d cpu_reset) confirmed it, ``reset`` that a CPU reset followed.
+    """
+
+    line: int
+    chain: tuple[ChainStep, ...]
+    before: tuple[ChainStep, ...]
+    logged: bool
+    reset: bool
+
+    @property
+    def seq(self) -> int | None:
+        """Sequence number of the last event QEMU logged for it."""
+        seqs = [step.seq for step in self.chain if step.seq is not None]
+        return seqs[-1] if seqs else None
+
+    @property
+    def explanation(self) -> str:
+        return explain(self)
+
+
+class ChainTracker:
+    """Follows deliveries through events and check_exception lines; keeps the first triple faults."""
+
+    def __init__(self) -> None:
+        self._chain: list[ChainStep] = []
+        self._check_old: int | None = None
+        self._check_line = 0
+        self._before: collections.deque[ChainStep] = collections.deque(maxlen=CONTEXT_EVENTS)
+        self._open: TripleFault | None = None
+        self._kept: list[TripleFault] = []
+        self.count = 0
+
+    def check(self, check: ExceptionCheck) -> None:
+        """A check_exception line: ``check.old`` is the exception in flight (None: none)."""
+        self._close()
+        if check.triple_fault:
+            self._begin(check.line, self._chain + [ChainStep.unlogged(check.new, check.line)], logged=False)
+            return
+        self._check_old = check.old
+        self._check_line = check.line
+
+    def event(self, event: IntEvent) -> None:
+        self._close()
+        step = ChainStep.from_event(event)
+        nested = self._chain and self._nested(self._chain[-1], step)
+        if not nested:
+            self._before.extend(self._chain[-CONTEXT_EVENTS:])
+            self._chain = []
+        if event.promoted_from is not None:
+            self._chain.append(ChainStep.unlogged(event.promoted_from, self._check_line))
+        self._chain.append(step)
+        del self._chain[:-MAX_CHAIN]
+        self._check_old = None
+
+    def triple_fault_line(self, line: int) -> None:
+        """QEMU's "Triple fault" line (-d cpu_reset)."""
+        if self._open is not None and not self._open.logged:
+            self._open = replace(self._open, logged=True)
+            return
+        self._close()
+        self._begin(line, self._chain, logged=True)
+
+    def reset(self) -> None:
+        """A "CPU Reset" line: ends a triple fault, or any delivery in progress."""
+        if self._open is not None:
+            self._open = replace(self._open, reset=True)
+            self._close()
+        self._chain = []
+        self._check_old = None
+
+    def finish(self) -> tuple[TripleFault, ...]:
+        self._close()
+        return tuple(self._kept)
+
+    def _nested(self, previous: ChainStep, step: ChainStep) -> bool:
+        if self._check_old is not None:
+            return True
+        same_place = (previous.cs, previous.rip, previous.ss, previous.rsp) == (step.cs, step.rip, step.ss, step.rsp)
+        if not same_place or step.kind != "exception":
+            return False
+        if step.vector in SELECTOR_ERROR_VECTORS and step.error_code is not None:
+            code = SelectorErrorCode.from_int(step.error_code & 0xFFFFFFFF)
+            return code.idt and code.index == previous.vector
+        return step.stack_fault
+
+    def _begin(self, line: int, chain: list[ChainStep], logged: bool) -> None:
+        self.count += 1
+        self._open = TripleFault(line, tuple(chain), tuple(self._before), logged, reset=False)
+        self._before.clear()
+        self._chain = []
+        self._check_old = None
+
+    def _close(self) -> None:
+        if self._open is None:
+            return
+        if len(self._kept) < MAX_KEPT:
+            self._kept.append(self._open)
+        self._open = None
+
+
+def explain(fault: TripleFault) -> str:
+    """The chain in words, e.g. "#PF at RIP .. -> #DF (...) -> triple fault: ..."."""
+    chain = fault.chain
+    if not chain:
+        return ("triple fault with no -d int event before it (log with -d int,cpu_reset under TCG to see "
+                "the chain)")
+    last = chain[-1]
+    delivering_df = len(chain) >= 2 and chain[-2].vector == DOUBLE_FAULT and not last.logged
+    body = chain[:-1] if delivering_df else chain
+    parts = [_first(body[0])]
+    explained: set[int] = set()
+    for index in range(1, len(body)):
+        step, previous = body[index], body[index - 1]
+        if step.vector == DOUBLE_FAULT and index >= 2:
+            parts.append(_double_fault(body[index - 2], previous))
+        else:
+            parts.append(_nested_step(step, previous, explained))
+    if delivering_df:
+        cause = _DELIVERY_CAUSES.get(last.vector, "its gate, IST stack or handler faulted")
+        parts.append(f"{last.mnemonic} while delivering #DF")
+        parts.append(f"triple fault: the CPU could not deliver #DF ({cause})")
+    else:
+        parts.append("triple fault")
+    parts.append("reset" if fault.reset else "shutdown")
+    text = " -> ".join(parts)
+    advice = _ADVICE.get(last.vector) if delivering_df else None
+    if advice is None and any(step.stack_fault for step in chain):
+        advice = _ADVICE[PAGE_FAULT]
+    return f"{text}. Fix: {advice}." if advice else text
+
+
+def _first(step: ChainStep) -> str:
+    where = _where(step)
+    if step.kind == "software":
+        return f"INT {step.vector:#04x} ({step.mnemonic}) at {where}"
+    if step.kind == "irq":
+        return f"external interrupt {step.vector:#04x} at {where}"
+    return f"{step.mnemonic} at {where}{_details(step)}"
+
+
+def _nested_step(step: ChainStep, previous: ChainStep, explained: set[int]) -> str:
+    text = f"{step.mnemonic}{_details(step)} while delivering it"
+    if previous.stack_fault and step.vector == PAGE_FAULT:
+        return text + " (its frame goes on the same unmapped stack)"
+    cause = _DELIVERY_CAUSES.get(step.vector)
+    if cause and step.vector not in explained and not step.stack_fault:
+        explained.add(step.vector)
+        text += f" ({cause})"
+    return text
+
+
+def _double_fault(delivered: ChainStep, raised: ChainStep) -> str:
+    first, second = _df_class(delivered.vector), _df_class(raised.vector)
+    return f"#DF ({first} then {second}: SDM 3A Table 6-5)"
+
+
+def _df_class(number: int) -> str:
+    klass = vector(number).double_fault_class
+    return "page fault" if klass is DoubleFaultClass.PAGE_FAULT else klass.value
+
+
+def _where(step: ChainStep) -> str:
+    if step.rip is None:
+        return "an unknown place"
+    return f"RIP {step.rip:#x} (CPL {step.cpl})"
+
+
+def _details(step: ChainStep) -> str:
+    if not step.logged:
+        return ""
+    code = step.error_code
+    if step.vector == PAGE_FAULT and code is not None:
+        text = f", CR2 {step.cr2:#x} (error {code:#x}: {PageFaultCode(code & 0xFFFFFFFF).summary})"
+        if step.stack_fault:
+            text += f", just below RSP {step.rsp:#x}: the stack ran into an unmapped page"
+        return text
+    if step.vector in SELECTOR_ERROR_VECTORS and code is not None:
+        return f" (error {code:#x}: {SelectorErrorCode.from_int(code & 0xFFFFFFFF).summary})"
+    if code:
+        return f" (error {code:#x})"
+    return ""

@@ -1,0 +1,129 @@
+"""The `log` timeline as a picture: an SVG (or an HTML page holding it), written atomically.
+
+One row per vector (the busiest first), the x axis is the order of events in
+the log, one bar per column whose height is the column's count relative to the
+busiest column of that row; the total of each row is printed on its right.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from ..errors import UsageError
+
+CELL = 12
+ROW = 24
+BAR = 18
+LEFT = 120
+RIGHT = 70
+TOP = 48
+BOTTOM = 52
+TICKS = 4
+EXCEPTION_COLOUR = "#c0392b"  # vectors 0-31 but NMI
+INTERRUPT_COLOUR = "#2471a3"  # NMI and vectors 32-255 (external interrupts and INT n)
+
+
+def write_plot(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data['timeline']`` to ``path`` (.svg, or .html with the SVG inline) via a temp file + rename."""
+    svg = timeline_svg(data)
+    text = svg if path.suffix.lower() == ".svg" else _html(data["file"], svg)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, prefix=f".{path.name}.",
+                                             suffix=".tmp", delete=False)
+        with handle:
+            handle.write(text)
+        os.replace(handle.name, path)
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def timeline_svg(data: dict[str, Any]) -> str:
+    timeline = data["timeline"]
+    rows = timeline["rows"]
+    columns = max(timeline["buckets"], 1)
+    width = LEFT + columns * CELL + RIGHT
+    height = TOP + max(len(rows), 1) * ROW + BOTTOM
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="12">',
+        f"<title>{escape(_title(data))}</title>",
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{escape(_title(data))}</text>',
+        f'<text x="{LEFT}" y="36" fill="#555555">{escape(_subtitle(timeline))}</text>',
+    ]
+    for index, row in enumerate(rows):
+        out.extend(_row(index, row, columns))
+    if not rows:
+        out.append(f'<text x="{LEFT}" y="{TOP + 16}" fill="#555555">no event matches</text>')
+    out.extend(_axis(timeline, columns, TOP + max(len(rows), 1) * ROW))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _title(data: dict[str, Any]) -> str:
+    return f"{data['file']}: {data['events']} events"
+
+
+def _subtitle(timeline: dict[str, Any]) -> str:
+    width = timeline["bucket_width"]
+    per = "1 event" if width == 1 else f"{width} events"
+    text = f"one column = {per}; bar height relative to the busiest column of its row"
+    if timeline["other_vectors"]:
+        text += f"; {timeline['other_vectors']} quieter vectors not shown"
+    return text
+
+
+def _colour(vector: int) -> str:
+    return EXCEPTION_COLOUR if vector < 32 and vector != 2 else INTERRUPT_COLOUR
+
+
+def _label(row: dict[str, Any]) -> str:
+    mnemonic = row["mnemonic"]
+    return f"{mnemonic} {row['vector']:#04x}" if mnemonic else f"{row['vector']:#04x}"
+
+
+def _row(index: int, row: dict[str, Any], columns: int) -> list[str]:
+    top = TOP + index * ROW
+    base = top + (ROW + BAR) // 2
+    peak = max(row["counts"]) or 1
+    colour = _colour(row["vector"])
+    out = [
+        f'<g class="row" data-vector="{row["vector"]}">',
+        f'<rect x="{LEFT}" y="{top + 1}" width="{columns * CELL}" height="{ROW - 2}" '
+        f'fill="{"#f4f6f7" if index % 2 == 0 else "#ffffff"}"/>',
+        f'<text x="{LEFT - 8}" y="{base - 4}" text-anchor="end">{escape(_label(row))}</text>',
+    ]
+    for column, count in enumerate(row["counts"]):
+        if not count:
+            continue
+        height = max(2, round(BAR * count / peak))
+        out.append(f'<rect x="{LEFT + column * CELL + 1}" y="{base - height}" width="{CELL - 2}" '
+                   f'height="{height}" fill="{colour}"><title>{count}</title></rect>')
+    out.append(f'<text x="{LEFT + columns * CELL + 8}" y="{base - 4}">{row["count"]}</text>')
+    out.append("</g>")
+    return out
+
+
+def _axis(timeline: dict[str, Any], columns: int, y: int) -> list[str]:
+    out = [f'<line x1="{LEFT}" y1="{y}" x2="{LEFT + columns * CELL}" y2="{y}" stroke="#333333"/>']
+    for tick in range(TICKS + 1):
+        column = round(columns * tick / TICKS)
+        x = LEFT + column * CELL
+        label = min(column * timeline["bucket_width"], timeline["total_events"])
+        out.append(f'<line x1="{x}" y1="{y}" x2="{x}" y2="{y + 5}" stroke="#333333"/>')
+        out.append(f'<text x="{x}" y="{y + 18}" text-anchor="middle">{label}</text>')
+    out.append(f'<text x="{LEFT + columns * CELL // 2}" y="{y + 38}" text-anchor="middle" fill="#555555">'
+               f"event number (order in the log)</text>")
+    return out
+
+
+def _html(name: str, svg: str) -> str:
+    title = escape(f"idtscope log timeline: {name}")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n"
+            f"</head>\n<body>\n{svg}</body>\n</html>\n")
+
