@@ -79,10 +79,30 @@ class X86Command(gdb.Command):
         return completion.matches(f"{self.name} {text}")[1]
 
 
+def _report_stop(event: object) -> None:
+    """After any stop: move breakpoints the IDT no longer agrees with; print a matching hit's report."""
+    from .commands.breakpoint import STATE_KEY
+    from .render import render
+
+    _drop_cache()
+    breakpoints = _context.state.get(STATE_KEY)
+    if breakpoints is None:
+        return
+    try:
+        for line in breakpoints.refresh():
+            gdb.write(line + "\n")
+    except IdtscopeError as error:
+        gdb.write(f"idtscope: {error}\n", gdb.STDERR)
+    report = breakpoints.take_report()
+    if report is not None and isinstance(event, gdb.BreakpointEvent):
+        gdb.write(render(report, color=_color(), width=_width()) + "\n")
+
+
 def register() -> None:
     X86Prefix()
     for name in registry.names():
         X86Command(name)
-    for registry_event in (gdb.events.stop, gdb.events.cont, gdb.events.new_objfile,
+    for registry_event in (gdb.events.cont, gdb.events.new_objfile,
                            gdb.events.memory_changed, gdb.events.register_changed):
         registry_event.connect(_drop_cache)
+    gdb.events.stop.connect(_report_stop)

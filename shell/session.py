@@ -24,6 +24,7 @@ SHELL_COMMANDS = {
     "detach": "detach: leave the guest running and drop the connection",
     "symbols": "symbols FILE: resolve handler names from an ELF or a System.map",
     "continue": "continue [SECONDS]: run the guest until it stops (breakpoint) or SECONDS pass",
+    "gdb": "gdb COMMAND...: pass a raw command to gdb and show what it printed",
     "interrupt": "interrupt: stop a running guest",
     "help": "help [COMMAND]: list the commands, or show one command's options",
     "quit": "quit (or exit, Ctrl-D): leave the shell",
@@ -103,12 +104,41 @@ class Session:
         return f"{len(table)} symbols from {args[0]}"
 
     def do_continue(self, args: list[str]) -> str:
-        timeout = float(args[0]) if args else None
+        try:
+            timeout = float(args[0]) if args else None
+        except ValueError:
+            raise UsageError(f"continue [SECONDS], got {args[0]!r}") from None
+        if timeout is not None and timeout <= 0:
+            raise UsageError("continue SECONDS must be more than 0")
         stop = self._mi_target().resume(timeout)
-        return stop or f"still running after {timeout:g} s (use `interrupt`)"
+        if stop is None:
+            return f"still running after {timeout:g} s (use `interrupt`)"
+        return self.after_stop(stop)
 
     def do_interrupt(self, args: list[str]) -> str:
-        return self._mi_target().interrupt()
+        return self.after_stop(self._mi_target().interrupt())
+
+    def after_stop(self, line: str) -> str:
+        """The stop line, then breakpoint changes and the report of a matching hit."""
+        from gdbext.commands.breakpoint import STATE_KEY
+        from gdbext.render import render
+
+        breakpoints = self.context.state.get(STATE_KEY)
+        if breakpoints is None or breakpoints.target is not self.context.target:
+            return line
+        lines = [line] + breakpoints.refresh()
+        report = breakpoints.take_report()
+        if report is not None:
+            lines.append(render(report, color=self.color, width=shutil.get_terminal_size((100, 24)).columns))
+        return "\n".join(lines)
+
+    def do_gdb(self, args: list[str]) -> str:
+        if not args:
+            raise UsageError("gdb COMMAND... (e.g. gdb info threads)")
+        target = self._mi_target()
+        text = target.console(" ".join(args))
+        target.cache.clear()
+        return text.rstrip("\n")
 
     def do_quit(self, args: list[str]) -> str:
         raise QuitRequested

@@ -20,6 +20,9 @@ _MODULES = {
     "ldt": "ldt",
     "tss": "tss",
     "ist": "ist",
+    "break": "breakpoint",
+    "frame": "frame",
+    "walk": "walk",
 }
 
 

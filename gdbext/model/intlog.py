@@ -1,31 +1,33 @@
-"""Records of a QEMU ``-d int`` log, read as a stream of text chunks.
+"""QEMU ``-d int`` logs read as a stream: events, counts, a timeline and triple faults.
 
-Under TCG, QEMU logs every interrupt and exception it delivers while CR0.PE is
-set (QEMU 7.2: ``do_interrupt_all`` in target/i386/tcg/seg_helper.c)::
+Under TCG, QEMU logs each interrupt and exception it starts to deliver while
+CR0.PE is set (QEMU 7.2: ``do_interrupt_all`` in target/i386/tcg/seg_helper.c,
+``check_exception`` in excp_helper.c, ``x86_cpu_exec_interrupt``)::
 
-    check_exception old: 0xffffffff new 0xe            (excp_helper.c, before an exception)
-    Servicing hardware INT=0x20                         (before an external interrupt)
-         5: v=0e e=0002 i=0 cpl=0 IP=0008:000000000010028d pc=000000000010028d
-            SP=0010:0000000000090000 CR2=00000000deadbeef   (one line; EAX instead of CR2
-                                                            for every vector but 0x0e)
-    RAX=... RBX=...                                     (a register dump: skipped)
-    Triple fault                                        (-d cpu_reset)
-    CPU Reset (CPU 0)                                   (-d cpu_reset, then a dump)
+    check_exception old: 0xffffffff new 0xe            before an exception
+    Servicing hardware INT=0x20                         before an external interrupt
+         5: v=0e e=0002 i=0 cpl=0 IP=0008:000000000010028d pc=000000000010028d SP=0010:0000000000090000 CR2=00000000deadbeef
+    RAX=0000000000000007 RBX=...                        a register dump (skipped)
+    Triple fault                                        -d cpu_reset
+    CPU Reset (CPU 0)                                   -d cpu_reset, then a dump
     SMM: enter / SMM: after RSM
 
-``v`` is the vector, ``e`` the error code QEMU passes (0 when none is pushed),
-``i=1`` marks ``INT n``/``INT3``/``INTO`` (software), ``IP`` is CS:RIP of the
-interrupted instruction, ``pc`` its linear address, ``SP`` SS:RSP before
-delivery. ``old`` in a check_exception line is the exception being delivered
-when the new one was raised (``0xffffffff`` = none); QEMU turns the pair into
-#DF by SDM Vol. 3A Table 6-5 and shuts down when ``old`` is #DF itself. In
-real mode only the "Servicing" and check_exception lines appear.
+The event line gives a sequence number, the vector ``v``, the error code ``e``
+(0 when none is pushed), ``i=1`` for INT n/INT3/INTO, the CPL, CS:RIP of the
+interrupted instruction, its linear address ``pc``, SS:RSP before delivery and
+CR2 (vector 0x0e) or EAX (any other vector). ``old`` in a check_exception line
+is the exception still being delivered (``0xffffffff``: none); QEMU turns the
+pair into #DF by SDM Vol. 3A Table 6-5 and shuts down when ``old`` is #DF
+(:mod:`gdbext.model.triplefault`). In real mode only the "Servicing" and
+check_exception lines appear.
 
-:class:`IntLogReader` finds the lines that matter with one regular expression
-over each chunk (register dumps are never looked at one by one), so memory
-stays flat and the cost per event is small; :class:`LogAnalysis` keeps
-counters, a bounded list of events, a bounded timeline and the triple-fault
-chains (:mod:`gdbext.model.triplefault`).
+Speed: one regular expression finds, in each chunk, the lines that do not
+start with a capital letter plus the few capitalised record lines ("Servicing",
+"SMM:", "Triple fault", "CPU Reset"); register dumps are never looked at one by
+one, and an event becomes an :class:`IntEvent` only when it is listed or
+belongs to a triple fault. Lines that start with a capital letter are taken as
+register dumps, so garbage there goes unnoticed; any other line that does not
+parse is reported as malformed.
 """
 
 from __future__ import annotations
@@ -34,33 +36,48 @@ import collections
 import enum
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import ParseError
-from .triplefault import ChainTracker, TripleFault
+from .triplefault import (
+    CONTEXT_EVENTS,
+    DOUBLE_FAULT,
+    MAX_CHAIN,
+    MAX_KEPT,
+    PAGE_FAULT,
+    SELECTOR_ERROR_VECTORS,
+    STACK_WINDOW,
+    ChainStep,
+    TripleFault,
+)
 
 NO_EXCEPTION = 0xFFFFFFFF  # QEMU's old_exception = -1, printed with %x
 NMI_VECTOR = 2
 FIRST_USER_VECTOR = 32
+TEXT_LIMIT = 160
 
-# A line that is not a register dump ("RAX=", "ES =", "XMM00=", "CR0="...) and not empty,
-# found right after the newline that starts it.
-_INTERESTING = re.compile(r"\n(?![A-Z][A-Za-z0-9 ]{0,5}=)([^\n]+)")
+_INTERESTING = re.compile(r"\n(?:[^A-Z\n]|S(?:ervicing |MM: )|Triple fault|CPU Reset)", re.ASCII)
 _EVENT = re.compile(
-    r" *(-?[0-9]+): v=([0-9a-f]+) e=([0-9a-f]+) i=([01]) cpl=([0-3]) "
-    r"IP=([0-9a-f]+):([0-9a-f]+) pc=([0-9a-f]+) SP=([0-9a-f]+):([0-9a-f]+)"
-    r" (?:CR2=([0-9a-f]+)|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]+))[ \r]*"
+    r" *(-?[0-9]{1,10}): v=([0-9a-f]{2}) e=([0-9a-f]{1,8}) i=([01]) cpl=([0-3]) "
+    r"IP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) pc=([0-9a-f]{1,16}) SP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) "
+    r"(?:CR2=([0-9a-f]{1,16})|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]{1,16}))[ \r]*(?=\n|\Z)",
+    re.ASCII,
 )
-_CHECK = re.compile(r"check_exception old: 0x([0-9a-f]+) new 0x([0-9a-f]+)[ \r]*")
-_SERVICING = re.compile(r"Servicing (?:virtual )?hardware INT=0x([0-9a-f]+)[ \r]*")
-_RESET = re.compile(r"CPU Reset \(CPU ([0-9]+)\)[ \r]*")
-_TEXT_LIMIT = 160
+_CHECK = re.compile(r"check_exception old: 0x([0-9a-f]{1,8}) new 0x([0-9a-f]{1,8})[ \r]*(?=\n|\Z)", re.ASCII)
+_SERVICING = re.compile(r"Servicing (?:virtual )?hardware INT=0x([0-9a-f]{1,2})[ \r]*(?=\n|\Z)", re.ASCII)
+_RESET = re.compile(r"CPU Reset \(CPU ([0-9]{1,6})\)[ \r]*(?=\n|\Z)", re.ASCII)
+_TRIPLE = re.compile(r"Triple fault[ \r]*(?=\n|\Z)")
+_SMM = re.compile(r"SMM: (enter|after RSM)[ \r]*(?=\n|\Z)")
+_LINE_END = re.compile(r"[^\n]*")
+
+# Tags of the raw tuples IntLogReader.scan returns (first item of each).
+_EVENT_TAG, _CHECK_TAG, _SERVICING_TAG, _MARK_TAG, _MALFORMED_TAG = range(5)
 
 
 class EventKind(enum.Enum):
     """Where an event came from (SDM Vol. 3A 6.3 "Sources of Interrupts")."""
 
-    IRQ = "irq"  # external (hardware) interrupt or NMI: "Servicing hardware INT" precedes it
+    IRQ = "irq"  # external interrupt or NMI: "Servicing hardware INT" precedes it
     EXCEPTION = "exception"  # processor-detected: check_exception precedes it
     SOFTWARE = "software"  # INT n, INT3, INTO (i=1)
 
@@ -80,8 +97,10 @@ class IntEvent:
 
     ``error_code`` is the ``e=`` field as logged (QEMU prints 0 when the event
     pushes none; see :attr:`pushes_error_code`). ``cr2`` is logged for vector
-    0x0e only, ``rax`` for every other vector. ``promoted_from`` is the vector
-    that check_exception turned into this #DF (SDM 3A Table 6-5), else None.
+    0x0e only, ``rax`` for the others. ``promoted_from`` is the vector that
+    check_exception turned into this #DF. ``nested``: QEMU raised it while
+    still delivering the event before it (same CS:RIP and SS:RSP, and an
+    exception in flight or an error code naming that event's gate).
     """
 
     line: int
@@ -99,6 +118,7 @@ class IntEvent:
     rax: int | None
     kind: EventKind
     promoted_from: int | None = None
+    nested: bool = False
 
     @property
     def pushes_error_code(self) -> bool:
@@ -119,7 +139,7 @@ class ExceptionCheck:
     @property
     def triple_fault(self) -> bool:
         """A fault while delivering #DF: the processor shuts down (SDM 3A 6.15, interrupt 8)."""
-        return self.old == 8
+        return self.old == DOUBLE_FAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,124 +172,141 @@ Record = IntEvent | ExceptionCheck | HardwareInterrupt | LogMark | Malformed
 
 
 class IntLogReader:
-    """Turns text chunks of a -d int log into records, keeping only a partial line between chunks.
+    """Turns text chunks of a -d int log into records; only a partial line is kept between chunks.
 
     ``feed`` accepts any slicing of the text (whole files, 1 MiB blocks, single
-    lines); ``close`` handles a last line without a newline (reported as
-    truncated). It also counts what real mode leaves behind: a "Servicing" or
-    check_exception line with no event after it (QEMU logs the event itself
-    only with CR0.PE set).
+    lines); ``close`` handles a last line without a newline (reported in
+    ``truncated``) and a log that stops between a check_exception line and its
+    event. It counts what real mode leaves behind: a "Servicing" or
+    check_exception line with no event after it. ``scan``/``finish`` return the
+    same records as raw tuples, for :class:`LogAnalysis`.
     """
 
     def __init__(self) -> None:
         self._carry = "\n"
         self._line = 0
-        self._pending_irq: HardwareInterrupt | None = None
-        self._pending_check: ExceptionCheck | None = None
+        self._pending_irq: int | None = None
+        self._pending_check: tuple[int, int | None, int] | None = None  # line, old, new
+        self._last_place: tuple[str, str] | None = None
+        self._last_vector = -1
         self.lines = 0
         self.truncated: Malformed | None = None
         self.unlogged_irqs = 0
         self.unlogged_exceptions = 0
 
     def feed(self, chunk: str) -> Iterator[Record]:
+        return (_record(item) for item in self.scan(chunk))
+
+    def close(self) -> Iterator[Record]:
+        return (_record(item) for item in self.finish())
+
+    def scan(self, chunk: str) -> list[tuple]:
         text = self._carry + chunk
         end = text.rfind("\n")
         self._carry = text[end:]
         return self._scan(text, end)
 
-    def close(self) -> Iterator[Record]:
-        """Records of the last line when the text does not end in a newline."""
+    def finish(self) -> list[tuple]:
         text, self._carry = self._carry, "\n"
-        yield from self._scan(text, len(text))
-        check = self._pending_check
+        items = self._scan(text, len(text))
         if len(text) > 1:
-            self.truncated = Malformed(self._line, text[1:_TEXT_LIMIT + 1], "the log ends in the middle of this line")
-        elif check is not None:
-            self.truncated = Malformed(check.line, f"check_exception old: {_hex(check.old)} new {check.new:#x}",
+            self.truncated = Malformed(self._line, text[1:TEXT_LIMIT + 1], "the log ends in the middle of this line")
+        elif self._pending_check is not None:
+            line, old, new = self._pending_check
+            self.truncated = Malformed(line, f"check_exception old: {_hex32(old)} new {new:#x}",
                                        "the log ends before the event of this exception")
             self._pending_check = None
-        self.lines = self._line
         self._drop_pending()
+        self.lines = self._line
+        return items
 
-    def _scan(self, text: str, end: int) -> Iterator[Record]:
+    def _scan(self, text: str, end: int) -> list[tuple]:
+        items: list[tuple] = []
+        append = items.append
+        count = text.count
+        event_match = _EVENT.match
         position = 0
         line = self._line
-        count = text.count
-        for match in _INTERESTING.finditer(text, 0, end):
-            start = match.start()
-            line += count("\n", position, start + 1)
-            position = start + 1
-            self._line = line
-            record = self._record(line, match.group(1))
-            if record is not None:
-                yield record
+        for found in _INTERESTING.finditer(text, 0, end):
+            start = found.start() + 1
+            line += count("\n", position, start)
+            position = start
+            first = text[start]
+            if first == " " or "0" <= first <= "9":
+                match = event_match(text, start, end)
+                if match is not None:
+                    append(self._event(line, match))
+                    continue
+            append(self._other(line, text, start, end, first))
         self._line = line + count("\n", position, end)
+        return items
 
-    def _record(self, line: int, text: str) -> Record | None:
-        first = text[0]
-        if first == " " or "0" <= first <= "9":
-            return self._event(line, text)
-        self._drop_pending()
-        if first == "c":
-            match = _CHECK.fullmatch(text)
-            if match is None:
-                return _malformed(line, text, "check_exception line does not parse")
-            old, new = int(match[1], 16), int(match[2], 16)
-            check = ExceptionCheck(line, None if old == NO_EXCEPTION else old, new)
-            if not check.triple_fault:
-                self._pending_check = check
-            return check
-        if first == "S":
-            match = _SERVICING.fullmatch(text)
-            if match is not None:
-                self._pending_irq = HardwareInterrupt(line, int(match[1], 16))
-                return self._pending_irq
-            if text.startswith("SMM: enter"):
-                return LogMark(line, Mark.SMM_ENTER)
-            if text.startswith("SMM: after RSM"):
-                return LogMark(line, Mark.SMM_EXIT)
-        elif first == "T" and text.rstrip(" \r") == "Triple fault":
-            return LogMark(line, Mark.TRIPLE_FAULT)
-        elif first == "C":
-            match = _RESET.fullmatch(text)
-            if match is not None:
-                return LogMark(line, Mark.CPU_RESET, int(match[1]))
-        return _malformed(line, text, "not a line QEMU's -d int or -d cpu_reset writes")
-
-    def _event(self, line: int, text: str) -> IntEvent | Malformed:
-        match = _EVENT.fullmatch(text)
-        if match is None:
-            self._drop_pending()
-            return _malformed(line, text, "event line does not parse")
-        seq, v, e, i, cpl, cs, rip, pc, ss, rsp, cr2, rax = match.groups()
+    def _event(self, line: int, match: re.Match) -> tuple:
+        seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
         vector = int(v, 16)
-        if vector > 0xFF:
-            self._drop_pending()
-            return _malformed(line, text, f"vector {vector:#x} is out of range 0x00-0xff")
-        software = i == "1"
-        promoted_from = None
         check, irq = self._pending_check, self._pending_irq
         self._pending_check = self._pending_irq = None
-        if irq is not None and irq.vector != vector:
+        if irq is not None and irq != vector:
             self.unlogged_irqs += 1
             irq = None
-        if software:
+        promoted_from = None
+        if i == "1":
             kind = EventKind.SOFTWARE
             if check is not None:
                 self.unlogged_exceptions += 1
+                check = None
         elif check is not None:
             kind = EventKind.EXCEPTION
-            if vector == 8 and check.new != 8:
-                promoted_from = check.new
+            if vector == DOUBLE_FAULT and check[2] != DOUBLE_FAULT:
+                promoted_from = check[2]
         elif irq is not None or vector == NMI_VECTOR or vector >= FIRST_USER_VECTOR:
             kind = EventKind.IRQ
         else:
             kind = EventKind.EXCEPTION
-        return IntEvent(
-            line, int(seq), vector, int(e, 16), software, int(cpl), int(cs, 16), int(rip, 16), int(pc, 16),
-            int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16), None if rax is None else int(rax, 16),
-            kind, promoted_from,
-        )
+        place = (ip, sp)
+        nested = self._last_place is not None and (
+            (check is not None and check[1] is not None)
+            or (place == self._last_place and kind is EventKind.EXCEPTION and _delivery_fault(match, self._last_vector)))
+        self._last_place = place
+        self._last_vector = vector
+        return (_EVENT_TAG, line, match.group(), seq, v, i, cpl, ip, kind, promoted_from,
+                None if check is None else check[0], nested)
+
+    def _other(self, line: int, text: str, start: int, end: int, first: str) -> tuple:
+        self._drop_pending()
+        if first == "c":
+            match = _CHECK.match(text, start, end)
+            if match is not None:
+                old = int(match[1], 16)
+                check = (line, None if old == NO_EXCEPTION else old, int(match[2], 16))
+                if check[1] != DOUBLE_FAULT:
+                    self._pending_check = check
+                return (_CHECK_TAG, *check)
+            return self._malformed(line, text, start, end, "check_exception line does not parse")
+        if first == "S":
+            match = _SERVICING.match(text, start, end)
+            if match is not None:
+                self._pending_irq = int(match[1], 16)
+                return (_SERVICING_TAG, line, self._pending_irq)
+            match = _SMM.match(text, start, end)
+            if match is not None:
+                return (_MARK_TAG, line, Mark.SMM_ENTER if match[1] == "enter" else Mark.SMM_EXIT, None)
+            return self._malformed(line, text, start, end, "Servicing/SMM line does not parse")
+        if first == "T" and _TRIPLE.match(text, start, end):
+            return (_MARK_TAG, line, Mark.TRIPLE_FAULT, None)
+        if first == "C":
+            match = _RESET.match(text, start, end)
+            if match is not None:
+                return (_MARK_TAG, line, Mark.CPU_RESET, int(match[1]))
+            return self._malformed(line, text, start, end, "CPU Reset line does not parse")
+        if first == " " or "0" <= first <= "9":
+            return self._malformed(line, text, start, end, "event line does not parse")
+        return self._malformed(line, text, start, end, "not a line QEMU's -d int or -d cpu_reset writes")
+
+    def _malformed(self, line: int, text: str, start: int, end: int, reason: str) -> tuple:
+        self._last_place = None
+        whole = _LINE_END.match(text, start, end)
+        return (_MALFORMED_TAG, line, whole.group()[:TEXT_LIMIT] if whole else "", reason)
 
     def _drop_pending(self) -> None:
         if self._pending_irq is not None:
@@ -280,8 +317,47 @@ class IntLogReader:
             self._pending_check = None
 
 
-def _malformed(line: int, text: str, reason: str) -> Malformed:
-    return Malformed(line, text[:_TEXT_LIMIT], reason)
+def _delivery_fault(match: re.Match, previous_vector: int) -> bool:
+    """An exception at the previous event's CS:RIP and SS:RSP that its delivery raised.
+
+    True for a selector-format error code whose IDT bit names the previous
+    vector (SDM 3A 6.13) and for a #PF just below RSP (pushing the frame).
+    """
+    vector = int(match[2], 16)
+    if vector in SELECTOR_ERROR_VECTORS:
+        code = int(match[3], 16)
+        return bool(code & 2) and (code >> 3) & 0x1FFF == previous_vector
+    if vector == PAGE_FAULT:
+        cr2, rsp = int(match[13], 16), int(match[12], 16)
+        return rsp - STACK_WINDOW <= cr2 < rsp
+    return False
+
+
+def _hex32(value: int | None) -> str:
+    return f"{NO_EXCEPTION:#x}" if value is None else f"{value:#x}"
+
+
+def _event_from(item: tuple) -> IntEvent:
+    """The IntEvent of a raw event tuple (parses its line again, fully)."""
+    _, line, text, _, _, _, _, _, kind, promoted_from, _, nested = item
+    match = _EVENT.match(text)
+    seq, v, e, i, cpl, _, cs, rip, pc, _, ss, rsp, cr2, rax = match.groups()
+    return IntEvent(line, int(seq), int(v, 16), int(e, 16), i == "1", int(cpl), int(cs, 16), int(rip, 16),
+                    int(pc, 16), int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16),
+                    None if rax is None else int(rax, 16), kind, promoted_from, nested)
+
+
+def _record(item: tuple) -> Record:
+    tag = item[0]
+    if tag == _EVENT_TAG:
+        return _event_from(item)
+    if tag == _CHECK_TAG:
+        return ExceptionCheck(*item[1:])
+    if tag == _SERVICING_TAG:
+        return HardwareInterrupt(*item[1:])
+    if tag == _MARK_TAG:
+        return LogMark(*item[1:])
+    return Malformed(*item[1:])
 
 
 def read_records(chunks: Iterable[str]) -> Iterator[Record]:
@@ -294,7 +370,7 @@ def read_records(chunks: Iterable[str]) -> Iterator[Record]:
 
 @dataclass(frozen=True)
 class EventFilter:
-    """Which events to count, list and plot; None means any."""
+    """Which events to count, list and plot; None means any. ``rip`` is a range of addresses."""
 
     vectors: frozenset[int] | None = None
     cpl: int | None = None
@@ -313,7 +389,7 @@ class EventFilter:
 
 
 class Timeline:
-    """Per-vector counts over at most ``buckets`` equal slices of the event order.
+    """Counts per key (a vector) over at most ``buckets`` equal slices of the event order.
 
     Bucket ``b`` holds events ``b*width .. (b+1)*width - 1`` (0 = the first event
     of the log). When an event falls past the last bucket, neighbouring buckets
@@ -325,19 +401,19 @@ class Timeline:
             raise ValueError("a timeline needs an even number of buckets, at least 2")
         self.buckets = buckets
         self.width = 1
-        self.rows: dict[int, list[int]] = {}
+        self.rows: dict = {}
 
-    def add(self, index: int, vector: int) -> None:
+    def add(self, index: int, key: object) -> None:
         bucket = index // self.width
         while bucket >= self.buckets:
-            self._halve()
+            self.halve()
             bucket = index // self.width
-        row = self.rows.get(vector)
+        row = self.rows.get(key)
         if row is None:
-            row = self.rows[vector] = [0] * self.buckets
+            row = self.rows[key] = [0] * self.buckets
         row[bucket] += 1
 
-    def _halve(self) -> None:
+    def halve(self) -> None:
         half = self.buckets // 2
         for row in self.rows.values():
             row[:half] = [row[2 * b] + row[2 * b + 1] for b in range(half)]
@@ -379,90 +455,157 @@ class LogAnalysis:
 
     ``keep`` is how many matching events to keep for listing (the first ones),
     ``examples`` how many malformed lines to keep, ``buckets`` the timeline
-    resolution.
+    resolution. Up to MAX_KEPT triple faults are kept (all are counted).
     """
 
-    def __init__(self, event_filter: EventFilter = EventFilter(), keep: int = 0, examples: int = 5,
+    def __init__(self, event_filter: EventFilter | None = None, keep: int = 0, examples: int = 5,
                  buckets: int = 60) -> None:
-        self.filter = event_filter
+        self.filter = event_filter or EventFilter()
         self._reader = IntLogReader()
-        self._chains = ChainTracker()
         self._keep = keep
         self._examples = examples
         self._listed: list[IntEvent] = []
         self._malformed: list[Malformed] = []
         self._malformed_count = 0
-        self._by_vector: collections.Counter[int] = collections.Counter()
-        self._by_kind: collections.Counter[EventKind] = collections.Counter()
-        self._by_cpl: collections.Counter[int] = collections.Counter()
+        self._by_vector: dict[str, int] = {}
+        self._by_kind: dict[EventKind, int] = {}
+        self._by_cpl: dict[str, int] = {}
         self._total = 0
         self._matched = 0
-        self._first_seq: int | None = None
-        self._last_seq: int | None = None
+        self._first_seq: str | None = None
+        self._last_seq: str | None = None
         self._resets = 0
         self._smm = 0
-        self.timeline = Timeline(buckets)
+        self._timeline = Timeline(buckets)
+        self._recent: collections.deque[tuple] = collections.deque(maxlen=MAX_CHAIN + CONTEXT_EVENTS)
+        self._chain_length = 0
+        self._open: TripleFault | None = None
+        self._kept: list[TripleFault] = []
+        self._triple_faults = 0
 
     def feed(self, chunk: str) -> None:
-        self._consume(self._reader.feed(chunk))
+        self._consume(self._reader.scan(chunk))
 
     def report(self) -> LogReport:
         """Finish the log (a last line without newline counts as truncated) and sum it up."""
-        self._consume(self._reader.close())
+        self._consume(self._reader.finish())
+        self._close_fault()
         reader = self._reader
+        timeline = self._timeline
+        timeline.rows = {int(v, 16): row for v, row in timeline.rows.items()}
         return LogReport(
             lines=reader.lines, total_events=self._total, events=self._matched,
-            first_seq=self._first_seq, last_seq=self._last_seq,
-            by_vector=dict(self._by_vector), by_kind=dict(self._by_kind), by_cpl=dict(self._by_cpl),
+            first_seq=None if self._first_seq is None else int(self._first_seq),
+            last_seq=None if self._last_seq is None else int(self._last_seq),
+            by_vector={int(v, 16): n for v, n in self._by_vector.items()},
+            by_kind=dict(self._by_kind), by_cpl={int(c): n for c, n in self._by_cpl.items()},
             listed=tuple(self._listed), malformed=self._malformed_count,
             malformed_examples=tuple(self._malformed), truncated=reader.truncated,
             unlogged_irqs=reader.unlogged_irqs, unlogged_exceptions=reader.unlogged_exceptions,
             resets=self._resets, smm_entries=self._smm,
-            triple_fault_count=self._chains.count, triple_faults=self._chains.finish(),
-            timeline=self.timeline,
+            triple_fault_count=self._triple_faults, triple_faults=tuple(self._kept), timeline=timeline,
         )
 
-    def _consume(self, records: Iterator[Record]) -> None:
-        chains = self._chains
-        matches = self.filter.matches if self.filter.active else None
-        for record in records:
-            if type(record) is IntEvent:
-                index = self._total
-                self._total = index + 1
-                chains.event(record)
-                if matches is not None and not matches(record):
-                    continue
-                self._matched += 1
-                if self._first_seq is None:
-                    self._first_seq = record.seq
-                self._last_seq = record.seq
-                self._by_vector[record.vector] += 1
-                self._by_kind[record.kind] += 1
-                self._by_cpl[record.cpl] += 1
-                self.timeline.add(index, record.vector)
-                if len(self._listed) < self._keep:
-                    self._listed.append(record)
-            elif type(record) is ExceptionCheck:
-                chains.check(record)
-            elif type(record) is LogMark:
-                self._mark(record)
-            elif type(record) is Malformed:
-                self._malformed_count += 1
-                if len(self._malformed) < self._examples:
-                    self._malformed.append(record)
+    def _consume(self, items: list[tuple]) -> None:
+        wanted = _RawFilter(self.filter) if self.filter.active else None
+        by_vector, by_kind, by_cpl = self._by_vector, self._by_kind, self._by_cpl
+        timeline_add = self._timeline.add
+        recent_append = self._recent.append
+        for item in items:
+            if item[0] != _EVENT_TAG:
+                self._other(item)
+                continue
+            if self._open is not None:
+                self._close_fault()
+            index = self._total
+            self._total = index + 1
+            recent_append(item)
+            self._chain_length = self._chain_length + 1 if item[11] else 1
+            seq, v, _, cpl, ip, kind = item[3:9]
+            if wanted is not None and not wanted.matches(v, cpl, kind, ip):
+                continue
+            self._matched += 1
+            if self._first_seq is None:
+                self._first_seq = seq
+            self._last_seq = seq
+            by_vector[v] = by_vector.get(v, 0) + 1
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+            by_cpl[cpl] = by_cpl.get(cpl, 0) + 1
+            timeline_add(index, v)
+            if len(self._listed) < self._keep:
+                self._listed.append(_event_from(item))
 
-    def _mark(self, record: LogMark) -> None:
-        if record.mark is Mark.TRIPLE_FAULT:
-            self._chains.triple_fault_line(record.line)
-        elif record.mark is Mark.CPU_RESET:
-            self._resets += 1
-            self._chains.reset()
-        elif record.mark is Mark.SMM_ENTER:
-            self._smm += 1
+    def _other(self, item: tuple) -> None:
+        tag = item[0]
+        if tag == _CHECK_TAG:
+            self._close_fault()
+            _, line, old, new = item
+            if old == DOUBLE_FAULT:
+                self._begin_fault(line, self._chain_steps() + [ChainStep.unlogged(new, line)], logged=False)
+        elif tag == _MARK_TAG:
+            mark = item[2]
+            if mark is Mark.TRIPLE_FAULT:
+                if self._open is not None and not self._open.logged:
+                    self._open = replace(self._open, logged=True)
+                else:
+                    self._close_fault()
+                    self._begin_fault(item[1], self._chain_steps(), logged=True)
+            elif mark is Mark.CPU_RESET:
+                self._resets += 1
+                if self._open is not None:
+                    self._open = replace(self._open, reset=True)
+                    self._close_fault()
+                self._chain_length = 0
+            elif mark is Mark.SMM_ENTER:
+                self._smm += 1
+        elif tag == _MALFORMED_TAG:
+            self._malformed_count += 1
+            if len(self._malformed) < self._examples:
+                self._malformed.append(Malformed(*item[1:]))
+
+    def _chain_steps(self) -> list[ChainStep]:
+        recent = list(self._recent)
+        length = min(self._chain_length, len(recent), MAX_CHAIN)
+        steps = []
+        for item in recent[len(recent) - length:]:
+            promoted_from, check_line = item[9], item[10]
+            if promoted_from is not None:
+                steps.append(ChainStep.unlogged(promoted_from, check_line))
+            steps.append(ChainStep.from_event(_event_from(item)))
+        return steps
+
+    def _begin_fault(self, line: int, chain: list[ChainStep], logged: bool) -> None:
+        recent = list(self._recent)
+        length = min(self._chain_length, len(recent))
+        before = recent[max(0, len(recent) - length - CONTEXT_EVENTS):len(recent) - length]
+        self._triple_faults += 1
+        self._open = TripleFault(line, tuple(chain), tuple(ChainStep.from_event(_event_from(item)) for item in before),
+                                 logged, reset=False)
+        self._recent.clear()
+        self._chain_length = 0
+
+    def _close_fault(self) -> None:
+        if self._open is None:
+            return
+        if len(self._kept) < MAX_KEPT:
+            self._kept.append(self._open)
+        self._open = None
 
 
-def _hex(value: int | None) -> str:
-    return f"{NO_EXCEPTION:#x}" if value is None else f"{value:#x}"
+class _RawFilter:
+    """An EventFilter applied to the strings of a raw event tuple (no number conversions)."""
+
+    def __init__(self, event_filter: EventFilter) -> None:
+        self.vectors = None if event_filter.vectors is None else {f"{v:02x}" for v in event_filter.vectors}
+        self.cpl = None if event_filter.cpl is None else str(event_filter.cpl)
+        self.kind = event_filter.kind
+        self.rip = event_filter.rip
+
+    def matches(self, vector: str, cpl: str, kind: EventKind, ip: str) -> bool:
+        return ((self.vectors is None or vector in self.vectors)
+                and (self.cpl is None or cpl == self.cpl)
+                and (self.kind is None or kind is self.kind)
+                and (self.rip is None or int(ip.partition(":")[2], 16) in self.rip))
 
 
 def require_events(report: LogReport, name: str) -> None:

@@ -10,24 +10,22 @@ or exits with -no-reboot).
 
 QEMU's ``check_exception`` lines tell which exception was being delivered
 (``old``) when a new one was raised, and QEMU logs the event line of each
-delivery it begins, so the chain can be rebuilt: events that follow each other
-at the same CS:RIP and SS:RSP while an exception is still in flight are one
-delivery. The exception QEMU promoted to #DF and the one that ended it never
-get an event line; they appear here as steps with ``logged`` False and no
-error code.
+delivery it begins, so :mod:`gdbext.model.intlog` rebuilds the chain (events
+nested in one delivery) and this module puts it in words. The exception QEMU
+promoted to #DF and the one that ended it never get an event line; they
+appear as steps with ``logged`` False and no error code.
 """
 
 from __future__ import annotations
 
-import collections
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errcode import PageFaultCode, SelectorErrorCode
 from .vectors import DoubleFaultClass, vector
 
 if TYPE_CHECKING:
-    from .intlog import ExceptionCheck, IntEvent
+    from .intlog import IntEvent
 
 DOUBLE_FAULT = 8
 PAGE_FAULT = 14
@@ -120,86 +118,6 @@ class TripleFault:
     @property
     def explanation(self) -> str:
         return explain(self)
-
-
-class ChainTracker:
-    """Follows deliveries through events and check_exception lines; keeps the first triple faults."""
-
-    def __init__(self) -> None:
-        self._chain: list[ChainStep] = []
-        self._check_old: int | None = None
-        self._check_line = 0
-        self._before: collections.deque[ChainStep] = collections.deque(maxlen=CONTEXT_EVENTS)
-        self._open: TripleFault | None = None
-        self._kept: list[TripleFault] = []
-        self.count = 0
-
-    def check(self, check: ExceptionCheck) -> None:
-        """A check_exception line: ``check.old`` is the exception in flight (None: none)."""
-        self._close()
-        if check.triple_fault:
-            self._begin(check.line, self._chain + [ChainStep.unlogged(check.new, check.line)], logged=False)
-            return
-        self._check_old = check.old
-        self._check_line = check.line
-
-    def event(self, event: IntEvent) -> None:
-        self._close()
-        step = ChainStep.from_event(event)
-        nested = self._chain and self._nested(self._chain[-1], step)
-        if not nested:
-            self._before.extend(self._chain[-CONTEXT_EVENTS:])
-            self._chain = []
-        if event.promoted_from is not None:
-            self._chain.append(ChainStep.unlogged(event.promoted_from, self._check_line))
-        self._chain.append(step)
-        del self._chain[:-MAX_CHAIN]
-        self._check_old = None
-
-    def triple_fault_line(self, line: int) -> None:
-        """QEMU's "Triple fault" line (-d cpu_reset)."""
-        if self._open is not None and not self._open.logged:
-            self._open = replace(self._open, logged=True)
-            return
-        self._close()
-        self._begin(line, self._chain, logged=True)
-
-    def reset(self) -> None:
-        """A "CPU Reset" line: ends a triple fault, or any delivery in progress."""
-        if self._open is not None:
-            self._open = replace(self._open, reset=True)
-            self._close()
-        self._chain = []
-        self._check_old = None
-
-    def finish(self) -> tuple[TripleFault, ...]:
-        self._close()
-        return tuple(self._kept)
-
-    def _nested(self, previous: ChainStep, step: ChainStep) -> bool:
-        if self._check_old is not None:
-            return True
-        same_place = (previous.cs, previous.rip, previous.ss, previous.rsp) == (step.cs, step.rip, step.ss, step.rsp)
-        if not same_place or step.kind != "exception":
-            return False
-        if step.vector in SELECTOR_ERROR_VECTORS and step.error_code is not None:
-            code = SelectorErrorCode.from_int(step.error_code & 0xFFFFFFFF)
-            return code.idt and code.index == previous.vector
-        return step.stack_fault
-
-    def _begin(self, line: int, chain: list[ChainStep], logged: bool) -> None:
-        self.count += 1
-        self._open = TripleFault(line, tuple(chain), tuple(self._before), logged, reset=False)
-        self._before.clear()
-        self._chain = []
-        self._check_old = None
-
-    def _close(self) -> None:
-        if self._open is None:
-            return
-        if len(self._kept) < MAX_KEPT:
-            self._kept.append(self._open)
-        self._open = None
 
 
 def explain(fault: TripleFault) -> str:

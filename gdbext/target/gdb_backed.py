@@ -10,6 +10,7 @@ accesses to physical addresses until ``:0``.
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import Callable
 
 from ..errors import TargetError
 from ..symbols import SymbolTable, parse_gdb_info_symbol
@@ -20,9 +21,35 @@ PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"
 
 
 class GdbBackedTarget(Target):
-    """A target whose answers come from a gdb connected to QEMU's gdbstub."""
+    """A target whose answers come from a gdb connected to QEMU's gdbstub.
+
+    ``hit_filter(address, cpu)`` is asked at each hit of a breakpoint this
+    target inserted; False means "not a stop for the user": the guest goes on.
+    """
 
     symbols: SymbolTable | None = None
+    hit_filter: Callable[[int, int], bool] | None = None
+    #: True while a hit is being judged: gdb still calls the thread running then, but it is stopped
+    judging_hit: bool = False
+
+    @abstractmethod
+    def insert_breakpoint(self, address: int, hardware: bool) -> object:
+        """Set a breakpoint at ``address``; a handle for remove_breakpoint."""
+
+    @abstractmethod
+    def remove_breakpoint(self, handle: object) -> None:
+        """Delete a breakpoint set by insert_breakpoint."""
+
+    def on_hit(self, address: int, cpu: int) -> bool:
+        """Whether a hit of our breakpoint at ``address`` is a stop (asks ``hit_filter``)."""
+        self.cache.clear()
+        if self.hit_filter is None:
+            return True
+        self.judging_hit = True
+        try:
+            return self.hit_filter(address, cpu)
+        finally:
+            self.judging_hit = False
 
     @abstractmethod
     def console(self, command: str) -> str:
@@ -49,7 +76,7 @@ class GdbBackedTarget(Target):
         """Whether the guest is running (gdb cannot read it then)."""
 
     def require_stopped(self) -> None:
-        if self.is_running():
+        if not self.judging_hit and self.is_running():
             raise TargetError("the guest is running; stop it first (`interrupt`, or Ctrl-C in gdb)")
 
     def cpus(self) -> tuple[int, ...]:

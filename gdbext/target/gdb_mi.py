@@ -6,6 +6,7 @@ Stop and run records from gdb drop the per-stop cache.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from ..errors import TargetError
@@ -20,6 +21,7 @@ class GdbMiTarget(GdbBackedTarget):
         self.client = client
         self.address = address
         self.label = address
+        self._ours: set[str] = set()
         client.listeners.append(self._on_async)
 
     @classmethod
@@ -56,19 +58,44 @@ class GdbMiTarget(GdbBackedTarget):
         if table.is_elf:
             self.console(f"symbol-file {table.source}")
 
+    def insert_breakpoint(self, address: int, hardware: bool) -> object:
+        try:
+            reply = self.client.command(f"-break-insert {'-h ' if hardware else ''}*{address:#x}")
+        except MiError as error:
+            raise TargetError(f"cannot set a breakpoint at {address:#x}: {error}") from None
+        number = (reply.payload or {}).get("bkpt", {}).get("number")
+        self._ours.add(str(number))
+        return str(number)
+
+    def remove_breakpoint(self, handle: object) -> None:
+        self._ours.discard(str(handle))
+        self.client.command(f"-break-delete {handle}", check=False)
+
     def resume(self, timeout: float | None = None) -> str | None:
         """Continue the guest and wait for it to stop; the stop as one line, or None on timeout.
 
-        Ctrl-C while waiting stops the guest.
+        A hit of our breakpoint that does not match its filters continues
+        silently. Ctrl-C while waiting stops the guest.
         """
         self.require_stopped()
-        self.client.command("-exec-continue")
-        try:
-            record = self.client.wait_for_stop(timeout if timeout is not None else 1e9)
-        except KeyboardInterrupt:
-            self.client.command("-exec-interrupt", check=False)
-            record = self.client.wait_for_stop(self.client.timeout)
-        return None if record is None else self.describe_stop(record.get("payload") or {})
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        while True:
+            self.client.command("-exec-continue")
+            try:
+                record = self.client.wait_for_stop(max(0.0, deadline - time.monotonic()))
+            except KeyboardInterrupt:
+                self.client.command("-exec-interrupt", check=False)
+                record = self.client.wait_for_stop(self.client.timeout)
+            if record is None:
+                return None
+            payload = record.get("payload") or {}
+            if payload.get("reason") == "breakpoint-hit" and payload.get("bkptno") in self._ours:
+                address = int((payload.get("frame") or {}).get("addr", "0"), 16)
+                thread = payload.get("thread-id", "1")
+                if not self.on_hit(address, int(thread) - 1 if str(thread).isdigit() else 0):
+                    continue
+                payload = dict(payload, reason="handler-entry")
+            return self.describe_stop(payload)
 
     def interrupt(self) -> str:
         if not self.is_running():
@@ -91,7 +118,9 @@ class GdbMiTarget(GdbBackedTarget):
         thread = payload.get("thread-id")
         cpu = f" on CPU {int(thread) - 1}" if thread and thread.isdigit() else ""
         if reason == "breakpoint-hit":
-            return f"breakpoint {payload.get('bkptno', '?')}{where}{cpu}"
+            return f"gdb breakpoint {payload.get('bkptno', '?')}{where}{cpu}"
+        if reason == "handler-entry":
+            return f"stopped at a handler's entry{where}{cpu}"
         if reason == "signal-received":
             return f"stopped ({payload.get('signal-name', 'signal')}){where}{cpu}"
         if reason in ("exited", "exited-normally", "exited-signalled"):

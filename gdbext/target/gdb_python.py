@@ -12,8 +12,32 @@ from ..errors import TargetError
 from .gdb_backed import GdbBackedTarget
 
 
+class _HandlerBreakpoint(gdb.Breakpoint):
+    """A breakpoint whose stop() asks the target whether the hit matches the user's filters."""
+
+    def __init__(self, target: "GdbPythonTarget", address: int, hardware: bool) -> None:
+        kind = gdb.BP_HARDWARE_BREAKPOINT if hardware else gdb.BP_BREAKPOINT
+        super().__init__(f"*{address:#x}", type=kind)
+        self.target = target
+        self.handler_address = address
+
+    def stop(self) -> bool:
+        thread = gdb.selected_thread()
+        return self.target.on_hit(self.handler_address, thread.num - 1 if thread else 0)
+
+
 class GdbPythonTarget(GdbBackedTarget):
     label = "gdb"
+
+    def insert_breakpoint(self, address: int, hardware: bool) -> object:
+        try:
+            return _HandlerBreakpoint(self, address, hardware)
+        except gdb.error as error:
+            raise TargetError(_one_line(str(error))) from None
+
+    def remove_breakpoint(self, handle: object) -> None:
+        if isinstance(handle, gdb.Breakpoint) and handle.is_valid():
+            handle.delete()
 
     def console(self, command: str) -> str:
         try:

@@ -1,0 +1,39 @@
+"""Decode the frame the CPU pushed, at a handler's first instruction, and
+explain the fault: a page walk for #PF, the descriptor a selector error code
+names, what can be known of a #DF.
+
+Examples:
+  frame                     at a stop on a handler entry (vector found from RIP)
+  frame --vector 14         when one handler serves several vectors
+  frame --at 0x213fd0 --vector 8
+  frame --json
+(For bytes pasted from elsewhere use `decode frame`.)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..machine.frames import read_stop_frame
+from ..model.hexinput import parse_int
+from .base import Context, Result, add_cpu_argument
+from .stops import stop_data
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vector", help="the vector taken (number or mnemonic)")
+    parser.add_argument("--at", metavar="ADDR", help="where the frame is (default: the stack pointer)")
+    parser.add_argument("--no-explain", action="store_true", help="skip the page walk / descriptor explanation")
+    add_cpu_argument(parser)
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    vector = None
+    if args.vector is not None:
+        from ..model.vectors import lookup
+
+        vector = lookup(args.vector).number
+    at = parse_int(args.at, "frame address") if args.at else None
+    stop = read_stop_frame(target, args.cpu, vector, at)
+    return Result("frame", stop_data(target, stop, explain=not args.no_explain))

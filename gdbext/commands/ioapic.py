@@ -1,0 +1,85 @@
+"""Show the I/O APIC redirection table, read from QEMU's `info pic`: each
+pin's vector, delivery mode, destination, mask, trigger, polarity and remote
+IRR, the ISA IRQ a PC wires to it, and the IDT handler its vector lands on.
+
+Handlers are looked up in the IDT of one vCPU (--cpu, default the selected
+one). Diagnoses: an unmasked pin whose vector has no usable gate; a
+level-triggered pin whose remote IRR waits for an EOI.
+
+Examples:
+  ioapic
+  ioapic --cpu 1
+  ioapic --json
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..machine.controllers import idt_landings, read_pic
+from ..machine.diagnose import ioapic_diagnoses
+from ..model.apic import isa_irq_for_ioapic_pin
+from ..model.vectors import LEGACY_IRQS
+from ..target.qemu_text import DeliveryMode, IoapicPin, Polarity, TriggerMode
+from .base import Context, Result, add_cpu_argument
+from .lapic import diagnosis_rows, vector_info
+
+_DELIVERS_VECTOR = (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_cpu_argument(parser)
+
+
+def delivery_label(mode: DeliveryMode) -> str:
+    return mode.name.lower().replace("_", "-")
+
+
+def _pin_row(index: int, pin: IoapicPin) -> dict[str, Any]:
+    irq = isa_irq_for_ioapic_pin(pin.pin)
+    return {
+        "ioapic": index,
+        "pin": pin.pin,
+        "raw": pin.raw,
+        "vector": pin.vector if pin.delivery_mode in _DELIVERS_VECTOR else None,
+        "masked": pin.masked,
+        "delivery_mode": delivery_label(pin.delivery_mode),
+        "dest": pin.dest,
+        "dest_mode": pin.dest_mode.name.lower(),
+        "trigger": "level" if pin.trigger is TriggerMode.LEVEL else "edge",
+        "polarity": "active-low" if pin.polarity is Polarity.ACTIVE_LOW else "active-high",
+        "remote_irr": pin.remote_irr,
+        "delivery_status": "pending" if pin.delivery_status else "idle",
+        "isa_irq": irq,
+        "device": LEGACY_IRQS[irq].device if irq is not None else None,
+    }
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    cpu = target.check_cpu(args.cpu)
+    state = read_pic(target)
+    pins = [(index, pin) for index, ioapic in enumerate(state.ioapics) for pin in ioapic.pins]
+    vectors = {pin.vector for _, pin in pins if pin.delivery_mode in _DELIVERS_VECTOR}
+    lands, symbols = idt_landings(target, cpu, vectors)
+    rows = []
+    for index, pin in pins:
+        row = _pin_row(index, pin)
+        if row["vector"] is not None:
+            gate = vector_info(pin.vector, lands, symbols, [])
+            row |= {"name": gate["name"], "present": gate["present"], "handler": gate["handler"],
+                    "symbol": gate["symbol"], "problem": gate["problem"]}
+        else:
+            row |= {"name": None, "present": None, "handler": None, "symbol": None, "problem": None}
+        rows.append(row)
+    diagnoses = ioapic_diagnoses((pin for _, pin in pins), lands)
+    return Result("ioapic", {
+        "cpu": cpu,
+        "ioapics": [{"index": index, "id": ioapic.id, "version": ioapic.version, "select": ioapic.select,
+                     "irr": ioapic.irr, "remote_irr": ioapic.remote_irr, "pins": len(ioapic.pins)}
+                    for index, ioapic in enumerate(state.ioapics)],
+        "pins": rows,
+        "diagnoses": diagnosis_rows(diagnoses),
+        "unparsed": list(state.extra_lines),
+    })

@@ -1,0 +1,165 @@
+"""Show a vCPU's local APIC, read from QEMU's `info lapic APIC-ID`: APIC ID,
+SVR (software enable, spurious vector, focus checking), TPR/APR/PPR, every
+LVT entry, the timer, the ICR, the ESR bits by name, and the ISR, IRR and
+TMR as vectors, each with its name and the handler of its IDT gate.
+
+Diagnoses: a vector in service whose handler is not running (a missing EOI:
+decided from the vCPU's RIP, see `gdbext/machine/diagnose.py`), an unmasked
+LVT entry or spurious vector without a usable gate, a software-disabled
+APIC, a masked timer whose count runs, ESR errors, pending vectors held
+back by the processor priority.
+
+Examples:
+  lapic                the selected vCPU
+  lapic --cpu 1
+  lapic --all          every vCPU
+  lapic --json
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..machine.controllers import LapicView, idt_landings, read_lapic
+from ..machine.cpu import registers
+from ..machine.diagnose import CpuPlace, Diagnosis, Landing, in_service_diagnoses, lapic_diagnoses
+from ..model.apic import EsrFlag, Icr, LvtKind, LvtRegister, Svr, divide_by, priority_class
+from ..model.bits import flag_names
+from ..model.vectors import vector as vector_row
+from ..target.base import Target
+from .base import Context, Result, add_cpu_argument
+
+_LVT_SOURCES = {
+    LvtKind.TIMER: "lvt_timer",
+    LvtKind.LINT0: "lvt_lint0",
+    LvtKind.LINT1: "lvt_lint1",
+    LvtKind.ERROR: "lvt_error",
+    LvtKind.PERFMON: "lvt_perfmon",
+    LvtKind.THERMAL: "lvt_thermal",
+}
+_REGISTERS = ("spiv", "timer", "icr", "esr", "isr", "irr", "apr", "tpr", "ppr")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    add_cpu_argument(which)
+    which.add_argument("--all", action="store_true", help="every vCPU")
+
+
+def vector_info(vector: int, lands: tuple[Landing, ...], symbols: dict[int, str | None],
+                roles: list[str]) -> dict[str, Any]:
+    """A vector as every controller view shows it: model name, gate, handler and symbol."""
+    row = vector_row(vector)
+    land = lands[vector]
+    return {"vector": vector, "name": row.mnemonic or row.name, "present": land.usable, "handler": land.handler,
+            "symbol": symbols.get(land.handler) if land.handler is not None else None,
+            "problem": land.why_not, "roles": roles}
+
+
+def diagnosis_rows(diagnoses: list[Diagnosis]) -> list[dict[str, Any]]:
+    return [{"code": d.code, "severity": d.severity, "vector": d.vector, "message": d.message} for d in diagnoses]
+
+
+def _lvt_row(entry: LvtRegister) -> dict[str, Any]:
+    pin = entry.polarity_low is not None
+    return {
+        "raw": entry.to_int(),
+        "vector": entry.vector if entry.carries_vector else None,
+        "masked": entry.masked,
+        "delivery_mode": entry.delivery_mode.label,
+        "trigger": entry.trigger,
+        "polarity": ("active-low" if entry.polarity_low else "active-high") if pin else None,
+        "remote_irr": entry.remote_irr,
+        "delivery_status": "pending" if entry.delivery_pending else "idle",
+        "timer_mode": entry.timer_mode.label if entry.timer_mode is not None else None,
+        "problems": list(entry.problems),
+    }
+
+
+def _icr_row(icr: Icr, destination_text: str) -> dict[str, Any]:
+    return {
+        "raw": icr.to_int(),
+        "vector": icr.vector,
+        "delivery_mode": icr.delivery_mode.label,
+        "destination_mode": "logical" if icr.logical else "physical",
+        "destination": icr.destination,
+        "destination_text": destination_text,
+        "shorthand": icr.shorthand.label,
+        "level": "assert" if icr.assert_level else "de-assert",
+        "trigger": "level" if icr.level_triggered else "edge",
+        "delivery_status": "pending" if icr.send_pending else "idle",
+        "problems": list(icr.problems),
+    }
+
+
+def lapic_data(target: Target, cpu: int) -> dict[str, Any]:
+    """The ``lapic --json`` document of one vCPU."""
+    view: LapicView = read_lapic(target, cpu)
+    state = view.state
+    regs = registers(target, cpu)
+    svr = Svr.from_int(state.spiv.raw) if state.spiv is not None else None
+    lvt = {kind: LvtRegister.from_int(kind, entry.raw)
+           for kind, entry in ((kind, getattr(state, source)) for kind, source in _LVT_SOURCES.items())
+           if entry is not None}
+    icr = Icr.from_int(state.icr.high << 32 | state.icr.low, bool(state.x2apic)) if state.icr is not None else None
+    roles: dict[int, list[str]] = {}
+    for kind, entry in lvt.items():
+        if entry.carries_vector:
+            roles.setdefault(entry.vector, []).append(f"LVT {kind.value}" + (" (masked)" if entry.masked else ""))
+    if svr is not None:
+        roles.setdefault(svr.vector, []).append("spurious (SVR)")
+    for name in ("isr", "irr", "tmr"):
+        for vector in getattr(state, name) or ():
+            roles.setdefault(vector, []).append(name.upper())
+    lands, symbols = idt_landings(target, cpu, roles, also=[regs.rip])
+    place = CpuPlace(cpu, regs.rip, symbols.get(regs.rip), regs.halted)
+    diagnoses = in_service_diagnoses(place, state.isr or (), lands, symbols)
+    diagnoses += lapic_diagnoses(cpu, svr, lvt, state.timer.current_count if state.timer else None, state.esr,
+                                 state.irr or (), state.ppr, lands, symbols)
+    timer = lvt.get(LvtKind.TIMER)
+    return {
+        "cpu": cpu,
+        "apic_id": view.apic_id,
+        "x2apic": state.x2apic,
+        "enabled": svr.software_enabled if svr else None,
+        "spurious_vector": svr.vector if svr else None,
+        "svr": None if svr is None else {"raw": svr.to_int(), "focus_checking": svr.focus_checking,
+                                         "eoi_broadcast_suppression": svr.eoi_broadcast_suppression},
+        "tpr": state.tpr,
+        "apr": state.apr,
+        "ppr": state.ppr,
+        "ppr_class": priority_class(state.ppr) if state.ppr is not None else None,
+        "dfr": state.dfr,
+        "ldr": state.ldr,
+        "lvt": {kind.value: _lvt_row(entry) if entry is not None else None
+                for kind, entry in ((kind, lvt.get(kind)) for kind in _LVT_SOURCES)},
+        "timer": None if state.timer is None else {
+            "mode": timer.timer_mode.label if timer is not None and timer.timer_mode is not None else None,
+            "divide": divide_by(state.timer.divide_configuration),
+            "divide_configuration": state.timer.divide_configuration,
+            "initial_count": state.timer.initial_count,
+            "current_count": state.timer.current_count,
+        },
+        "icr": _icr_row(icr, state.icr.destination) if icr is not None and state.icr is not None else None,
+        "esr": state.esr,
+        "esr_errors": [name.lower() for name in flag_names(state.esr or 0, EsrFlag)],
+        "isr": list(state.isr) if state.isr is not None else None,
+        "irr": list(state.irr) if state.irr is not None else None,
+        "tmr": list(state.tmr) if state.tmr is not None else None,
+        "vectors": [vector_info(v, lands, symbols, roles[v]) for v in sorted(roles)],
+        "rip": regs.rip,
+        "rip_symbol": place.rip_symbol,
+        "halted": regs.halted,
+        "diagnoses": diagnosis_rows(diagnoses),
+        "missing": [name for name in _REGISTERS if getattr(state, name) is None]
+                   + [source for source in _LVT_SOURCES.values() if getattr(state, source) is None],
+        "unparsed": list(state.extra_lines),
+    }
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    if args.all:
+        return Result("lapic", {"cpus": [lapic_data(target, cpu) for cpu in target.cpus()]})
+    return Result("lapic", lapic_data(target, target.check_cpu(args.cpu)))

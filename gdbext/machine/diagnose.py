@@ -1,0 +1,231 @@
+"""What is wrong with the interrupt controllers, spelled out: pure functions
+over decoded controller state and a vCPU's IDT. Nothing here reads a target.
+
+Where a vector lands (``landings``): the IDT gate of that vector on one vCPU,
+usable when it is present and an interrupt, trap or task gate (SDM Vol. 3A
+6.11, 6.14.1); a vector past the IDTR limit or behind a not-present gate
+faults instead (#GP or #NP, SDM 6.12.1.1, 6.14.1).
+
+A missing EOI (``in_service_diagnoses``) is decided from where the vCPU
+stands, since a dump cannot show which handler "runs":
+
+1. RIP is inside the handler of an in-service vector when RIP's symbol (the
+   name before ``+offset``) is that gate's handler symbol; without symbols,
+   when RIP lies between the handler's entry point and the next IDT entry
+   point above it, less than 4 KiB away.
+2. The highest in-service vector whose handler holds RIP is the one running.
+   Every in-service vector above it (all of them when no handler holds RIP)
+   has a handler that already returned: the local APIC delivers a vector only
+   above the processor priority, which an in-service vector raises to its own
+   class (SDM 11.8.3.1), so nothing of a lower class could have interrupted
+   that handler. Its EOI is missing.
+3. An in-service vector below the running one may be nested (its handler
+   was interrupted) or may lack its EOI too; it is reported as a note.
+
+A handler that calls a subroutine outside its own symbol makes rule 1 miss;
+the diagnosis says where RIP is and whether the vCPU is halted, so the user
+can tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ..model.apic import ESR_MEANINGS, EsrFlag, LvtKind, LvtRegister, PicLine, Svr, TimerMode, held_back
+from ..model.gate import GateKind
+from ..model.idt import IvtEntry
+from ..target.qemu_text import DeliveryMode, IoapicPin, TriggerMode
+from .tables import IdtView
+
+#: how far past a handler's entry RIP may be, without symbols, to count as inside it
+HANDLER_SPAN = 4096
+_USABLE = (GateKind.INTERRUPT, GateKind.TRAP, GateKind.TASK)
+
+
+@dataclass(frozen=True)
+class Landing:
+    """Where ``vector`` goes on one vCPU: ``usable`` gate or not (``why_not``), and its handler."""
+
+    vector: int
+    usable: bool
+    handler: int | None
+    why_not: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """One finding: ``severity`` is "error", "warning" or "note"; ``code`` is stable for scripts."""
+
+    code: str
+    severity: str
+    message: str
+    vector: int | None = None
+
+
+def landings(view: IdtView) -> tuple[Landing, ...]:
+    """One Landing per vector 0-255 from a vCPU's IDT (or IVT)."""
+    rows = []
+    for vector in range(256):
+        if vector >= len(view.slots):
+            rows.append(Landing(vector, False, None, f"past the IDT limit {view.limit:#x}"))
+            continue
+        entry = view.slots[vector].entry
+        if entry is None:
+            rows.append(Landing(vector, False, None, f"gate unreadable: {view.slots[vector].error}"))
+        elif isinstance(entry, IvtEntry):
+            rows.append(Landing(vector, True, entry.linear))
+        elif not entry.present:
+            rows.append(Landing(vector, False, None, "gate not present"))
+        elif entry.kind not in _USABLE:
+            rows.append(Landing(vector, False, None, f"{entry.type_name} cannot be used in the IDT"))
+        else:
+            rows.append(Landing(vector, True, entry.offset if entry.kind is not GateKind.TASK else None))
+    return tuple(rows)
+
+
+def _base(symbol: str | None) -> str | None:
+    return symbol.split("+", 1)[0] if symbol else None
+
+
+def _gate_text(landing: Landing, symbols: Mapping[int, str | None]) -> str:
+    if not landing.usable:
+        return landing.why_not or "no gate"
+    if landing.handler is None:
+        return "task gate"
+    return symbols.get(landing.handler) or f"handler {landing.handler:#x}"
+
+
+def _holds(landing: Landing, rip: int, rip_symbol: str | None, symbols: Mapping[int, str | None],
+           entries: Sequence[int]) -> bool:
+    """Whether RIP is inside the handler ``landing`` names (rule 1 of the module docstring)."""
+    if not landing.usable or landing.handler is None:
+        return False
+    handler_symbol = symbols.get(landing.handler)
+    if handler_symbol and rip_symbol:
+        return _base(rip_symbol) == _base(handler_symbol)
+    if not landing.handler <= rip < landing.handler + HANDLER_SPAN:
+        return False
+    return not any(landing.handler < entry <= rip for entry in entries)
+
+
+@dataclass(frozen=True)
+class CpuPlace:
+    """Where a vCPU stands: RIP, its symbol, and whether it is halted (HLT)."""
+
+    cpu: int
+    rip: int
+    rip_symbol: str | None
+    halted: bool
+
+    @property
+    def text(self) -> str:
+        where = f"RIP {self.rip:#x}" + (f" <{self.rip_symbol}>" if self.rip_symbol else "")
+        return where + (", halted" if self.halted else "")
+
+
+def in_service_diagnoses(place: CpuPlace, isr: Iterable[int], lands: Sequence[Landing],
+                         symbols: Mapping[int, str | None]) -> list[Diagnosis]:
+    """Missing EOIs among the in-service vectors of one local APIC (see the module docstring)."""
+    in_service = sorted(set(isr), reverse=True)
+    entries = sorted({land.handler for land in lands if land.usable and land.handler is not None})
+    running = [v for v in in_service if _holds(lands[v], place.rip, place.rip_symbol, symbols, entries)]
+    top = running[0] if running else None
+    found = []
+    for vector in in_service:
+        if vector in running:
+            continue
+        gate = _gate_text(lands[vector], symbols)
+        if top is None or vector > top:
+            inside = f"inside the handler of vector {top:#04x}" if top is not None else "outside its handler"
+            found.append(Diagnosis("missing-eoi", "error", (
+                f"vector {vector:#04x} ({gate}) is in service (ISR) on CPU {place.cpu}, but CPU {place.cpu} is "
+                f"{inside} ({place.text}): the handler returned without an EOI, so the local APIC holds back "
+                f"every vector up to {vector | 0xF:#04x} until one is written"), vector))
+        else:
+            found.append(Diagnosis("in-service-below-running", "note", (
+                f"vector {vector:#04x} ({gate}) is in service below the running vector {top:#04x}: its handler "
+                "was interrupted (nested), or its EOI is missing too"), vector))
+    return found
+
+
+def lapic_diagnoses(cpu: int, svr: Svr | None, lvt: Mapping[LvtKind, LvtRegister], current_count: int | None,
+                    esr: int | None, irr: Iterable[int], ppr: int | None, lands: Sequence[Landing],
+                    symbols: Mapping[int, str | None]) -> list[Diagnosis]:
+    """Findings about one local APIC's configuration (everything except the ISR)."""
+    found = []
+    if svr is not None and not svr.software_enabled:
+        found.append(Diagnosis("apic-disabled", "warning", (
+            f"the local APIC of CPU {cpu} is software-disabled (SVR bit 8 clear): its LVT entries stay masked "
+            "and it accepts only NMI, SMI, INIT and start-up messages (SDM 11.4.7.2)")))
+    if svr is not None and not lands[svr.vector].usable:
+        found.append(Diagnosis("spurious-no-gate", "warning", (
+            f"the spurious-interrupt vector {svr.vector:#04x} (SVR) has no usable gate "
+            f"({lands[svr.vector].why_not}): a spurious interrupt would fault instead of returning"), svr.vector))
+    for kind, entry in lvt.items():
+        if entry.masked or not entry.carries_vector or lands[entry.vector].usable:
+            continue
+        found.append(Diagnosis("unmasked-no-gate", "error", (
+            f"the LVT {kind.value} entry is unmasked and delivers vector {entry.vector:#04x}, which has no usable "
+            f"gate ({lands[entry.vector].why_not})"), entry.vector))
+    timer = lvt.get(LvtKind.TIMER)
+    if timer is not None and timer.masked and current_count and timer.timer_mode is not TimerMode.TSC_DEADLINE:
+        found.append(Diagnosis("timer-masked-running", "warning", (
+            f"the LVT timer is masked while its current count runs ({current_count} left): it counts down "
+            "but raises no interrupt"), timer.vector))
+    if esr:
+        errors = "; ".join(ESR_MEANINGS[flag] for flag in EsrFlag if esr & flag)
+        unknown = esr & ~0xFF
+        found.append(Diagnosis("esr", "warning", f"the error status register is {esr:#x}: " + (
+            errors + (f"; unknown bits {unknown:#x}" if unknown else "") if errors else f"unknown bits {esr:#x}"))))
+    if ppr is not None:
+        for vector in sorted(set(irr)):
+            if held_back(vector, ppr):
+                found.append(Diagnosis("held-back", "note", (
+                    f"vector {vector:#04x} is pending (IRR) but held back: the processor priority {ppr:#04x} "
+                    f"admits only vectors above {ppr | 0xF:#04x}"), vector))
+    return found
+
+
+def ioapic_diagnoses(pins: Iterable[IoapicPin], lands: Sequence[Landing]) -> list[Diagnosis]:
+    """Unmasked I/O APIC pins that would fault, and level-triggered pins waiting for an EOI."""
+    found = []
+    for pin in pins:
+        delivers = pin.delivery_mode in (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
+        if not pin.masked and delivers and not lands[pin.vector].usable:
+            found.append(Diagnosis("unmasked-no-gate", "error", (
+                f"I/O APIC pin {pin.pin} is unmasked and delivers vector {pin.vector:#04x}, which has no usable "
+                f"gate ({lands[pin.vector].why_not})"), pin.vector))
+        if pin.remote_irr and pin.trigger is TriggerMode.LEVEL:
+            found.append(Diagnosis("remote-irr", "warning", (
+                f"I/O APIC pin {pin.pin} (vector {pin.vector:#04x}, level-triggered) has remote IRR set: a local "
+                "APIC accepted it and no EOI has come back, so the pin delivers nothing more"), pin.vector))
+    return found
+
+
+def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: bool) -> list[Diagnosis]:
+    """Unmasked 8259A lines that would fault, a masked cascade, lines in service."""
+    found = []
+    for line in lines:
+        relay = cascaded and line.cascade
+        if not line.masked and not relay and not lands[line.vector].usable:
+            found.append(Diagnosis("unmasked-no-gate", "error", (
+                f"8259A IRQ{line.irq} is unmasked and arrives as vector {line.vector:#04x}, which has no usable "
+                f"gate ({lands[line.vector].why_not})"), line.vector))
+        if line.in_service and not relay:
+            found.append(Diagnosis("pic-in-service", "note", (
+                f"8259A IRQ{line.irq} (vector {line.vector:#04x}) is in service: the {line.chip} passes no IRQ of "
+                "equal or lower priority until its handler sends an EOI (OCW2)"), line.vector))
+    slave_open = [line.irq for line in lines if line.chip == "slave" and not line.masked]
+    cascade = next((line for line in lines if line.cascade), None)
+    if cascaded and cascade is not None and cascade.masked and slave_open:
+        found.append(Diagnosis("cascade-masked", "warning", (
+            f"the master masks IRQ2, the cascade: the slave's unmasked IRQ{', IRQ'.join(map(str, slave_open))} "
+            "never reach the CPU")))
+    return found
+
+
+def gate_symbol_addresses(lands: Sequence[Landing], vectors: Iterable[int]) -> list[int]:
+    """The handler entry points of ``vectors`` that have one (to symbolize in one round trip)."""
+    return sorted({lands[v].handler for v in vectors if lands[v].handler is not None})
+

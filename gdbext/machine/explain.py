@@ -1,0 +1,171 @@
+"""Why the fault happened, from the state at the handler's entry.
+
+- #PF: walk CR2 through the vCPU's paging structures with the access the
+  error code describes (SDM Vol. 3A 4.7) and name the level and bit that
+  refused it; compare the error code that walk implies with the one pushed.
+- #TS/#NP/#SS/#GP with a selector error code (SDM 3A 6.13): fetch the
+  descriptor or gate the code names and say what is wrong with it.
+- #DF: what can be known of the first exception (SDM 3A 6.15 "Interrupt 8").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import DecodeError
+from ..model.descriptor import DescriptorKind, SegmentDescriptor, descriptor_kind, entry_for_selector
+from ..model.errcode import ErrorCodeTable, PageFaultCode, SelectorErrorCode
+from ..model.gate import Gate, GateKind
+from ..model.paging import Access, Walk
+from ..target.base import Target
+from .frames import StopFrame
+from .memory import walk_for_cpu
+from .tables import read_gdt, read_idt, read_ldt
+
+SELECTOR_VECTORS = {10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP"}
+ERROR_BITS = 0x3F
+
+
+def walk_data(result: Walk) -> dict[str, Any]:
+    steps = []
+    for step in result.steps:
+        steps.append({
+            "level": step.level, "table": step.table_address, "index": step.index,
+            "entry_address": step.entry_address, "entry": step.entry, "present": step.present,
+            "writable": step.writable, "user": step.user, "nx": step.nx, "page_size": step.page_size,
+            "reserved_bits": step.reserved_bits_set, "frame": step.frame, "unreadable": step.unreadable,
+        })
+    fault = result.fault
+    return {
+        "mode": result.mode.value,
+        "linear": result.linear,
+        "access": f"{result.access.privilege} {result.access.kind}",
+        "steps": steps,
+        "physical": result.physical,
+        "page_size": result.page_size,
+        "allowed": result.allowed,
+        "refused_by": None if fault is None else {"level": fault.level, "bit": fault.bit, "reason": fault.reason,
+                                                  "vector": fault.vector, "error_code": fault.error_code},
+        "notes": list(result.notes),
+        "unreadable": result.unreadable,
+    }
+
+
+def explain_stop(target: Target, stop: StopFrame) -> dict[str, Any] | None:
+    if stop.vector == 14 and stop.frame.error_code is not None:
+        return _page_fault(target, stop)
+    if stop.vector in SELECTOR_VECTORS and stop.frame.error_code is not None:
+        return _selector_fault(target, stop)
+    if stop.vector == 8:
+        return _double_fault(stop)
+    return None
+
+
+def _page_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
+    code = stop.frame.error_code & 0xFFFFFFFF
+    try:
+        access = Access.from_error_code(code)
+    except DecodeError as error:
+        return {"kind": "page-fault", "summary": f"the error code {code:#x} is not a valid #PF code: {error}"}
+    result = walk_for_cpu(target, stop.cpu, stop.cr2, write=access.write, user=access.user, fetch=access.fetch)
+    data = {"kind": "page-fault", "cr2": stop.cr2, "error_code": code, "walk": walk_data(result)}
+    pushed = PageFaultCode(code)
+    if result.unreadable:
+        data["agrees"] = None
+        data["summary"] = f"cannot walk CR2 {stop.cr2:#x}: {result.unreadable}"
+        return data
+    if result.fault is None:
+        data["agrees"] = False
+        data["summary"] = (f"the paging structures now allow a {access.privilege} {access.kind} at {stop.cr2:#x}: "
+                           "they changed after the fault, or a stale TLB entry refused it")
+        return data
+    expected = result.fault.error_code
+    agrees = expected is not None and (expected & ERROR_BITS) == (code & ERROR_BITS)
+    data["agrees"] = agrees
+    data["expected_error_code"] = expected
+    where = f"{result.fault.level}: {result.fault.reason}" if result.fault.level else result.fault.reason
+    summary = f"{pushed.summary} at {stop.cr2:#x}; refused by {where}"
+    if not agrees and expected is not None:
+        summary += f" (that would push error code {expected:#x}, the CPU pushed {code:#x})"
+    data["summary"] = summary
+    return data
+
+
+def _selector_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
+    code = SelectorErrorCode.from_int(stop.frame.error_code & 0xFFFFFFFF)
+    mnemonic = SELECTOR_VECTORS[stop.vector]
+    data: dict[str, Any] = {"kind": "selector", "error_code": code.to_int(), "table": code.table.value,
+                            "index": code.index, "external": code.external}
+    if code.null:
+        data["summary"] = (f"{mnemonic}(0): not tied to a selector. Usual causes: a non-canonical address, "
+                           "a privileged instruction at CPL > 0, a reserved bit written to a control register or "
+                           "MSR, a null selector used for a memory access, or a misaligned SSE operand")
+        return data
+    if code.table is ErrorCodeTable.IDT:
+        data |= _idt_reason(target, stop, code.index)
+    else:
+        data |= _descriptor_reason(target, stop, code, mnemonic)
+    if code.external:
+        data["summary"] += " (EXT=1: raised while delivering an external event or an earlier exception)"
+    return data
+
+
+def _idt_reason(target: Target, stop: StopFrame, vector: int) -> dict[str, Any]:
+    slots = read_idt(target, stop.cpu).slots
+    if vector >= len(slots):
+        return {"summary": f"vector {vector:#04x} lies beyond the IDT limit ({len(slots)} vectors covered)"}
+    gate = slots[vector].entry
+    if not isinstance(gate, Gate):
+        return {"summary": f"IDT entry {vector:#04x} is unreadable: {slots[vector].error}"}
+    info = {"gate": {"vector": vector, "present": gate.present, "type": gate.kind.value, "dpl": gate.dpl}}
+    if not gate.present:
+        return info | {"summary": f"the gate for vector {vector:#04x} is not present"}
+    if gate.kind is GateKind.INVALID:
+        return info | {"summary": f"IDT entry {vector:#04x} is not a valid gate ({gate.type_name})"}
+    if stop.frame.from_cpl > gate.dpl:
+        return info | {"summary": f"INT {vector:#04x} from CPL {stop.frame.from_cpl} through a gate with DPL "
+                                  f"{gate.dpl}: software interrupts need CPL <= DPL (set DPL 3 on gates user code may "
+                                  "use, such as int3 and int 0x80)"}
+    return info | {"summary": f"the gate for vector {vector:#04x} ({gate.type_name}, DPL {gate.dpl}) refused delivery; "
+                              "check its code-segment selector"}
+
+
+def _descriptor_reason(target: Target, stop: StopFrame, code: SelectorErrorCode, mnemonic: str) -> dict[str, Any]:
+    view = read_ldt(target, stop.cpu) if code.table is ErrorCodeTable.LDT else read_gdt(target, stop.cpu)
+    name = code.table.value
+    if view is None:
+        return {"summary": f"selector {code.selector:#06x} points into the LDT, but LDTR is null"}
+    if code.index * 8 + 7 > view.limit:
+        return {"summary": f"selector {code.selector:#06x}: index {code.index} lies beyond the {name} limit {view.limit:#x}"}
+    entry = entry_for_selector(view.entries, code.index)
+    if entry is None or entry.descriptor is None:
+        why = entry.error if entry is not None else "the middle of a 16-byte system descriptor"
+        return {"summary": f"{name}[{code.index}] is not a descriptor of its own ({why})"}
+    descriptor = entry.descriptor
+    kind = descriptor_kind(descriptor)
+    info = {"descriptor": {"index": code.index, "kind": kind.value, "present": descriptor.present,
+                           "dpl": descriptor.dpl}}
+    label = f"{name}[{code.index}] (selector {code.selector:#06x}, {kind.value}, DPL {descriptor.dpl})"
+    if not descriptor.present:
+        return info | {"summary": f"{label} is not present"}
+    if code.index == 0 and code.table is ErrorCodeTable.GDT:
+        return info | {"summary": f"{label}: the null descriptor cannot be used"}
+    if isinstance(descriptor, SegmentDescriptor) and kind is DescriptorKind.CODE and not descriptor.readable:
+        return info | {"summary": f"{label} is an execute-only code segment: it cannot be loaded into DS, ES, FS, "
+                                  "GS or SS, nor read through"}
+    if kind in (DescriptorKind.TSS_AVAILABLE, DescriptorKind.TSS_BUSY, DescriptorKind.LDT):
+        return info | {"summary": f"{label} is a system descriptor: it cannot be loaded into a segment register"}
+    if stop.frame.from_cpl > descriptor.dpl:
+        return info | {"summary": f"{label} has DPL {descriptor.dpl} but the code ran at CPL {stop.frame.from_cpl}"}
+    return info | {"summary": f"{mnemonic} names {label}: check its type against how it was used "
+                              "(segment load, far call/jump, task switch)"}
+
+
+def _double_fault(stop: StopFrame) -> dict[str, Any]:
+    text = ("a second exception arrived while the CPU was delivering a first one (two contributory faults, or a "
+            "page fault followed by a contributory fault or a page fault, SDM 3A Table 6-5). The saved RIP is "
+            "undefined by the SDM; QEMU saves the instruction that raised the first exception")
+    data: dict[str, Any] = {"kind": "double-fault", "summary": text}
+    if stop.stack.startswith("ist"):
+        data["summary"] += f"; the handler runs on {stop.stack.upper()}, so a broken stack did not stop it"
+    return data

@@ -1,0 +1,136 @@
+"""The frame the CPU pushed, read at a handler's first instruction.
+
+At the first instruction of a handler the stack pointer points at the frame
+(SDM Vol. 3A 6.12.1, 6.14.2): this module finds which vector the handler
+serves, reads and decodes the frame, and checks which stack the CPU chose
+against the TSS (IST n and RSPn for 64-bit; SDM 3A 6.14.4, 6.14.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import TargetError, UsageError
+from ..model.frame import InterruptFrame, stack_used
+from ..model.gate import Gate, GateKind
+from ..model.idt import CpuMode, IvtEntry
+from ..model.vectors import ErrorCodeFormat, vector as vector_row
+from ..target.base import Target
+from .cpu import registers
+from .tables import read_idt
+from .tss import read_tss
+
+SLOT = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
+
+
+@dataclass(frozen=True)
+class StopFrame:
+    cpu: int
+    vector: int | None
+    mode: CpuMode
+    address: int
+    frame: InterruptFrame
+    to_cpl: int
+    stack: str
+    stack_check: str | None
+    cr2: int | None
+    gate: Gate | IvtEntry | None
+    warnings: tuple[str, ...]
+
+
+def vectors_at(target: Target, cpu: int, address: int) -> list[int]:
+    """Vectors whose gate's handler starts at ``address``."""
+    found = []
+    for slot in read_idt(target, cpu).slots:
+        entry = slot.entry
+        if isinstance(entry, IvtEntry) and entry.linear == address:
+            found.append(slot.vector)
+        elif isinstance(entry, Gate) and entry.present and entry.kind in (GateKind.INTERRUPT, GateKind.TRAP) \
+                and entry.offset == address:
+            found.append(slot.vector)
+    return found
+
+
+def pushes_error_code(vector: int | None, mode: CpuMode) -> bool:
+    """Whether the CPU pushes an error code when it raises this exception (never in real mode)."""
+    if vector is None or mode is CpuMode.REAL or vector >= 32:
+        return False
+    return vector_row(vector).error_code is not ErrorCodeFormat.NONE
+
+
+def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None = None,
+                    at: int | None = None) -> StopFrame:
+    """Decode the frame at ``at`` (default: the vCPU's stack pointer, i.e. at a handler's entry)."""
+    cpu = target.check_cpu(cpu)
+    regs = registers(target, cpu)
+    mode = regs.mode
+    warnings: list[str] = []
+    if vector is None:
+        candidates = vectors_at(target, cpu, regs.rip if mode is not CpuMode.REAL else (regs.cs.selector << 4) + regs.rip)
+        if not candidates:
+            raise UsageError(f"RIP {regs.rip:#x} is not the entry of any gate's handler; give --vector N "
+                             "(and --at ADDR if the frame is not at the stack pointer)")
+        vector = candidates[0]
+        if len(candidates) > 1:
+            warnings.append("this handler serves vectors " + ", ".join(f"{v:#04x}" for v in candidates)
+                            + f"; decoded as {vector:#04x} (give --vector to choose)")
+    if not 0 <= vector <= 255:
+        raise UsageError(f"vector {vector} is out of range 0-255")
+    address = at if at is not None else (regs.ss.base + regs.rsp if mode is CpuMode.REAL else regs.rsp)
+    has_error = pushes_error_code(vector, mode)
+    data = _read_frame(target, cpu, address, mode)
+    to_cpl = regs.cpl
+    frame = InterruptFrame.from_bytes(data, mode, has_error, to_cpl)
+    if frame.problems and mode is not CpuMode.REAL:
+        other = InterruptFrame.from_bytes(data, mode, not has_error, to_cpl)
+        if not other.problems:
+            warnings.append(f"the frame reads as {'having' if not has_error else 'lacking'} an error code: "
+                            f"vector {vector:#04x} was raised by INT n or an external event, not by the CPU"
+                            if has_error else "the frame has an error code this vector does not push")
+            frame = other
+        else:
+            warnings.extend(frame.problems)
+    slots = read_idt(target, cpu).slots
+    gate = slots[vector].entry if vector < len(slots) else None
+    ist = gate.ist if isinstance(gate, Gate) else 0
+    stack = stack_used(mode, ist, frame.from_cpl, to_cpl)
+    check = _check_stack(target, cpu, mode, stack, address, frame)
+    cr2 = regs.cr2 if vector == 14 else None
+    return StopFrame(cpu, vector, mode, address, frame, to_cpl, stack, check, cr2, gate, tuple(warnings))
+
+
+def _read_frame(target: Target, cpu: int, address: int, mode: CpuMode) -> bytes:
+    """The largest frame this mode can have that is readable at ``address``.
+
+    A frame sits at the top of its stack, so reading past it may touch an
+    unmapped page: try the longest layout first, then shorter ones.
+    """
+    slot = SLOT[mode]
+    counts = {CpuMode.LONG: (6, 5), CpuMode.PROTECTED: (10, 6, 5, 4, 3), CpuMode.REAL: (3,)}[mode]
+    error: TargetError | None = None
+    for count in counts:
+        try:
+            return target.read_memory(address, count * slot, cpu)
+        except TargetError as failure:
+            error = failure
+    raise TargetError(f"the frame at {address:#x} is unreadable: {error}")
+
+
+def _check_stack(target: Target, cpu: int, mode: CpuMode, stack: str, address: int,
+                 frame: InterruptFrame) -> str | None:
+    """Compare where the frame sits with the stack top the TSS names."""
+    if mode is not CpuMode.LONG or stack == "same":
+        return None
+    view = read_tss(target, cpu)
+    if view.tss is None or view.width != 64:
+        return f"cannot check: {view.error or 'no 64-bit TSS'}"
+    top = view.tss.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss.rsp[int(stack[3:])]
+    name = stack.upper()
+    if not top:
+        return f"TSS.{name} is 0: the CPU would have faulted switching to it"
+    expected = (top & ~0xF) - frame.size
+    if address == expected:
+        return f"matches TSS.{name} = {top:#x}"
+    if address < expected and top - 0x10000 < address:
+        return f"{expected - address:#x} bytes below TSS.{name} = {top:#x}: a nested event on the same stack?"
+    return f"not on TSS.{name} = {top:#x}: the frame at {address:#x} is elsewhere"
