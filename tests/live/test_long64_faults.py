@@ -130,3 +130,26 @@ def test_breakpoint_on_absent_gate_is_refused(long64):
     with shell_session(long64) as (session, _):
         with pytest.raises(Exception, match="not present"):
             session.run("break 15")
+
+
+def test_breakpoint_follows_the_idt(long64):
+    idt = long64.layout["idt"]["base"]
+    pf_gate, gp_gate = idt + 14 * 16, idt + 13 * 16
+    with shell_session(long64) as (session, _):
+        session.run("break 14")
+        target = session.context.target
+        low, high = (int(target.console(f"output/x *(unsigned long long *){gp_gate + i:#x}").strip(), 16)
+                     for i in (0, 8))
+        session.run(f"gdb set {{unsigned long long}}{pf_gate:#x} = {low:#x}")
+        session.run(f"gdb set {{unsigned long long}}{pf_gate + 8:#x} = {high:#x}")
+        session.run("continue 0.2")
+        moved = session.run("interrupt")
+        row = shell_json(session, "break list")["breakpoints"][0]
+        session.run(f"gdb set {{unsigned long long}}{pf_gate:#x} = 0")
+        session.run("continue 0.2")
+        stale = session.run("interrupt")
+        listed = shell_json(session, "break list")["breakpoints"][0]
+    assert "breakpoint 1 (vector 0x0e) moved" in moved
+    assert row["address"] == symbol_of(long64, "isr_gp") and row["symbol"] == "isr_gp"
+    assert "is stale: the gate of vector 0x0e is not present" in stale
+    assert listed["stale"] == "the gate of vector 0x0e is not present"
