@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--attach", metavar="HOST:PORT", help="connect to a QEMU gdbstub (qemu -s: localhost:1234)")
+    parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot (read-only, no guest needed)")
     parser.add_argument("--symbols", metavar="FILE", help="an ELF or System.map for handler names")
     parser.add_argument("--gdb", default="gdb", metavar="PATH", help="the gdb to drive (default: gdb)")
     parser.add_argument("--demo", action="store_true",
@@ -75,9 +76,11 @@ def connect(session, args: argparse.Namespace) -> object | None:
         guest = start(session)
     elif args.attach:
         session.run(f"attach {args.attach}")
+    elif args.snapshot:
+        session.open_snapshot(args.snapshot)
     if args.symbols:
-        if session.context.target is None:
-            raise UsageError("--symbols needs --attach (offline commands need no symbols)")
+        if session.context.target is None or session.context.target.is_snapshot:
+            raise UsageError("--symbols needs --attach (a snapshot keeps the names it was saved with)")
         session.run(f"symbols {args.symbols}")
     return guest
 

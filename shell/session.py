@@ -71,15 +71,28 @@ class Session:
                 return json.dumps(result.data, indent=2)
             from gdbext.render import render
 
-            return render(result, color=self.color, width=width)
+            text = render(result, color=self.color, width=width)
+            target = self.context.target
+            if target is not None and target.is_snapshot:
+                text = f"({target.label})\n{text}"
+            return text
         except HelpRequested as shown:
             return str(shown)
 
     def _mi_target(self) -> GdbMiTarget:
         target = self.context.target
+        if target is not None and target.is_snapshot:
+            raise UsageError(f"{target.label} is read-only: nothing runs in a snapshot")
         if not isinstance(target, GdbMiTarget):
             raise UsageError("not attached: use `attach HOST:PORT` (or idtscope --attach HOST:PORT)")
         return target
+
+    def open_snapshot(self, path: str) -> str:
+        from gdbext.target.snapshot import SnapshotTarget
+
+        self.close()
+        self.context.target = SnapshotTarget.open(path)
+        return f"opened {path}: {len(self.context.target.cpus())} vCPUs (read-only)"
 
     def do_attach(self, args: list[str]) -> str:
         if len(args) != 1:

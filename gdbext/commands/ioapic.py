@@ -15,25 +15,24 @@ Examples:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..machine.controllers import idt_landings, read_pic
-from ..machine.diagnose import ioapic_diagnoses
+from ..machine.controllers import read_pic
+from ..machine.diagnose import Landing, gate_symbol_addresses, ioapic_diagnoses, landings
+from ..machine.tables import read_idt
 from ..model.apic import isa_irq_for_ioapic_pin
 from ..model.vectors import LEGACY_IRQS
-from ..target.qemu_text import DeliveryMode, IoapicPin, Polarity, TriggerMode
+from ..target.qemu_text import DeliveryMode, IoapicPin, PicState, Polarity, TriggerMode
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
 
 _DELIVERS_VECTOR = (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
+_NO_GATE = {"name": None, "present": None, "handler": None, "symbol": None, "problem": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
-
-
-def delivery_label(mode: DeliveryMode) -> str:
-    return mode.name.lower().replace("_", "-")
 
 
 def _pin_row(index: int, pin: IoapicPin) -> dict[str, Any]:
@@ -44,7 +43,7 @@ def _pin_row(index: int, pin: IoapicPin) -> dict[str, Any]:
         "raw": pin.raw,
         "vector": pin.vector if pin.delivery_mode in _DELIVERS_VECTOR else None,
         "masked": pin.masked,
-        "delivery_mode": delivery_label(pin.delivery_mode),
+        "delivery_mode": pin.delivery_mode.name.lower().replace("_", "-"),
         "dest": pin.dest,
         "dest_mode": pin.dest_mode.name.lower(),
         "trigger": "level" if pin.trigger is TriggerMode.LEVEL else "edge",
@@ -56,30 +55,30 @@ def _pin_row(index: int, pin: IoapicPin) -> dict[str, Any]:
     }
 
 
-def run(context: Context, args: argparse.Namespace) -> Result:
-    target = context.require_target()
-    cpu = target.check_cpu(args.cpu)
-    state = read_pic(target)
+def ioapic_document(state: PicState, cpu: int, lands: Sequence[Landing],
+                    symbolize: Callable[[list[int]], dict[int, str | None]]) -> dict[str, Any]:
+    """The ``ioapic --json`` document; ``lands`` is the IDT of ``cpu``."""
     pins = [(index, pin) for index, ioapic in enumerate(state.ioapics) for pin in ioapic.pins]
     vectors = {pin.vector for _, pin in pins if pin.delivery_mode in _DELIVERS_VECTOR}
-    lands, symbols = idt_landings(target, cpu, vectors)
+    symbols = symbolize(gate_symbol_addresses(lands, vectors))
     rows = []
     for index, pin in pins:
         row = _pin_row(index, pin)
-        if row["vector"] is not None:
-            gate = vector_info(pin.vector, lands, symbols, [])
-            row |= {"name": gate["name"], "present": gate["present"], "handler": gate["handler"],
-                    "symbol": gate["symbol"], "problem": gate["problem"]}
-        else:
-            row |= {"name": None, "present": None, "handler": None, "symbol": None, "problem": None}
-        rows.append(row)
-    diagnoses = ioapic_diagnoses((pin for _, pin in pins), lands)
-    return Result("ioapic", {
+        gate = vector_info(pin.vector, lands, symbols, []) if row["vector"] is not None else _NO_GATE
+        rows.append(row | {key: gate[key] for key in _NO_GATE})
+    return {
         "cpu": cpu,
         "ioapics": [{"index": index, "id": ioapic.id, "version": ioapic.version, "select": ioapic.select,
                      "irr": ioapic.irr, "remote_irr": ioapic.remote_irr, "pins": len(ioapic.pins)}
                     for index, ioapic in enumerate(state.ioapics)],
         "pins": rows,
-        "diagnoses": diagnosis_rows(diagnoses),
+        "diagnoses": diagnosis_rows(ioapic_diagnoses((pin for _, pin in pins), lands)),
         "unparsed": list(state.extra_lines),
-    })
+    }
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    cpu = target.check_cpu(args.cpu)
+    return Result("ioapic", ioapic_document(read_pic(target), cpu, landings(read_idt(target, cpu)),
+                                            target.symbolize_many))

@@ -19,12 +19,22 @@ Examples:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..machine.controllers import LapicView, idt_landings, read_lapic
+from ..machine.controllers import LapicView, read_lapic
 from ..machine.cpu import registers
-from ..machine.diagnose import CpuPlace, Diagnosis, Landing, in_service_diagnoses, lapic_diagnoses
-from ..model.apic import EsrFlag, Icr, LvtKind, LvtRegister, Svr, divide_by, priority_class
+from ..machine.diagnose import (
+    CpuPlace,
+    Diagnosis,
+    Landing,
+    gate_symbol_addresses,
+    in_service_diagnoses,
+    landings,
+    lapic_diagnoses,
+)
+from ..machine.tables import read_idt
+from ..model.apic import FIRST_LEGAL_VECTOR, EsrFlag, Icr, LvtKind, LvtRegister, Svr, divide_by, priority_class
 from ..model.bits import flag_names
 from ..model.vectors import vector as vector_row
 from ..target.base import Target
@@ -47,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--all", action="store_true", help="every vCPU")
 
 
-def vector_info(vector: int, lands: tuple[Landing, ...], symbols: dict[int, str | None],
+def vector_info(vector: int, lands: Sequence[Landing], symbols: dict[int, str | None],
                 roles: list[str]) -> dict[str, Any]:
     """A vector as every controller view shows it: model name, gate, handler and symbol."""
     row = vector_row(vector)
@@ -94,10 +104,17 @@ def _icr_row(icr: Icr, destination_text: str) -> dict[str, Any]:
 
 
 def lapic_data(target: Target, cpu: int) -> dict[str, Any]:
-    """The ``lapic --json`` document of one vCPU."""
-    view: LapicView = read_lapic(target, cpu)
-    state = view.state
+    """The ``lapic --json`` document of one vCPU, read from the target."""
+    view = read_lapic(target, cpu)
     regs = registers(target, cpu)
+    return lapic_document(view, regs.rip, regs.halted, landings(read_idt(target, cpu)), target.symbolize_many)
+
+
+def lapic_document(view: LapicView, rip: int, halted: bool, lands: Sequence[Landing],
+                   symbolize: Callable[[list[int]], dict[int, str | None]]) -> dict[str, Any]:
+    """The ``lapic --json`` document of one vCPU from its decoded state; ``lands`` is its IDT."""
+    state = view.state
+    cpu = view.cpu
     svr = Svr.from_int(state.spiv.raw) if state.spiv is not None else None
     lvt = {kind: LvtRegister.from_int(kind, entry.raw)
            for kind, entry in ((kind, getattr(state, source)) for kind, source in _LVT_SOURCES.items())
@@ -105,15 +122,15 @@ def lapic_data(target: Target, cpu: int) -> dict[str, Any]:
     icr = Icr.from_int(state.icr.high << 32 | state.icr.low, bool(state.x2apic)) if state.icr is not None else None
     roles: dict[int, list[str]] = {}
     for kind, entry in lvt.items():
-        if entry.carries_vector:
+        if entry.carries_vector and (not entry.masked or entry.vector >= FIRST_LEGAL_VECTOR):
             roles.setdefault(entry.vector, []).append(f"LVT {kind.value}" + (" (masked)" if entry.masked else ""))
     if svr is not None:
         roles.setdefault(svr.vector, []).append("spurious (SVR)")
     for name in ("isr", "irr", "tmr"):
         for vector in getattr(state, name) or ():
             roles.setdefault(vector, []).append(name.upper())
-    lands, symbols = idt_landings(target, cpu, roles, also=[regs.rip])
-    place = CpuPlace(cpu, regs.rip, symbols.get(regs.rip), regs.halted)
+    symbols = symbolize(gate_symbol_addresses(lands, roles) + [rip])
+    place = CpuPlace(cpu, rip, symbols.get(rip), halted)
     diagnoses = in_service_diagnoses(place, state.isr or (), lands, symbols)
     diagnoses += lapic_diagnoses(cpu, svr, lvt, state.timer.current_count if state.timer else None, state.esr,
                                  state.irr or (), state.ppr, lands, symbols)
@@ -148,9 +165,9 @@ def lapic_data(target: Target, cpu: int) -> dict[str, Any]:
         "irr": list(state.irr) if state.irr is not None else None,
         "tmr": list(state.tmr) if state.tmr is not None else None,
         "vectors": [vector_info(v, lands, symbols, roles[v]) for v in sorted(roles)],
-        "rip": regs.rip,
+        "rip": rip,
         "rip_symbol": place.rip_symbol,
-        "halted": regs.halted,
+        "halted": halted,
         "diagnoses": diagnosis_rows(diagnoses),
         "missing": [name for name in _REGISTERS if getattr(state, name) is None]
                    + [source for source in _LVT_SOURCES.values() if getattr(state, source) is None],

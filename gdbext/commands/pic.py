@@ -16,13 +16,15 @@ Examples:
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..machine.controllers import idt_landings, read_pic
-from ..machine.diagnose import pic_diagnoses
-from ..model.apic import PicLine, chip_lines
+from ..machine.controllers import read_pic
+from ..machine.diagnose import Landing, gate_symbol_addresses, landings, pic_diagnoses
+from ..machine.tables import read_idt
+from ..model.apic import CASCADE_IRQ, PicLine, chip_lines
 from ..model.vectors import LEGACY_IRQS
-from ..target.qemu_text import I8259State
+from ..target.qemu_text import I8259State, PicState
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
 
@@ -47,27 +49,32 @@ def _line_row(line: PicLine, gate: dict[str, Any], cascaded: bool) -> dict[str, 
             "symbol": gate["symbol"], "problem": gate["problem"]}
 
 
-def run(context: Context, args: argparse.Namespace) -> Result:
-    target = context.require_target()
-    cpu = target.check_cpu(args.cpu)
-    state = read_pic(target)
+def pic_document(state: PicState, cpu: int, lands: Sequence[Landing],
+                 symbolize: Callable[[list[int]], dict[int, str | None]]) -> dict[str, Any]:
+    """The ``pic --json`` document; ``lands`` is the IDT of ``cpu``."""
     lines: list[PicLine] = []
     for name, chip in (("master", state.master), ("slave", state.slave)):
         if chip is not None:
             lines += chip_lines(name, chip.irr, chip.imr, chip.isr, chip.irq_base, chip.elcr)
     cascaded = state.master is not None and state.slave is not None
-    lands, symbols = idt_landings(target, cpu, [line.vector for line in lines])
-    rows = {"master": [], "slave": []}
+    symbols = symbolize(gate_symbol_addresses(lands, [line.vector for line in lines]))
+    rows: dict[str, list[dict[str, Any]]] = {"master": [], "slave": []}
     for line in lines:
         rows[line.chip].append(_line_row(line, vector_info(line.vector, lands, symbols, []), cascaded))
     data = {
         "cpu": cpu,
         "master": _chip(state.master, rows["master"]),
         "slave": _chip(state.slave, rows["slave"]),
-        "cascade_irq": 2 if cascaded else None,
+        "cascade_irq": CASCADE_IRQ if cascaded else None,
         "diagnoses": diagnosis_rows(pic_diagnoses(lines, lands, cascaded)),
         "unparsed": list(state.extra_lines),
     }
     if state.master is None:
         data["note"] = "QEMU shows no 8259A in this machine (a microvm has none)"
-    return Result("pic", data)
+    return data
+
+
+def run(context: Context, args: argparse.Namespace) -> Result:
+    target = context.require_target()
+    cpu = target.check_cpu(args.cpu)
+    return Result("pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many))

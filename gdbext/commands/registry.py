@@ -20,9 +20,13 @@ _MODULES = {
     "ldt": "ldt",
     "tss": "tss",
     "ist": "ist",
+    "lapic": "lapic",
+    "ioapic": "ioapic",
+    "pic": "pic",
     "break": "breakpoint",
     "frame": "frame",
     "walk": "walk",
+    "snapshot": "snapshot",
 }
 
 

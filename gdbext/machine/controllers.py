@@ -22,14 +22,11 @@ guest may have rewritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import ParseError, TargetError
 from ..target.base import Target
 from ..target.qemu_text import LapicState, PicState, parse_info_lapic, parse_info_pic
-from .diagnose import Landing, gate_symbol_addresses, landings
-from .tables import read_idt
 
 #: APIC IDs tried when vCPU N does not have APIC ID N (the xAPIC range)
 APIC_ID_PROBE_LIMIT = 256
@@ -93,10 +90,3 @@ def read_pic(target: Target) -> PicState:
 
     return target.cache.get("pic", read)
 
-
-def idt_landings(target: Target, cpu: int, vectors: Iterable[int],
-                 also: Iterable[int] = ()) -> tuple[tuple[Landing, ...], dict[int, str | None]]:
-    """Where every vector lands in ``cpu``'s IDT, and the symbols of the handlers of
-    ``vectors`` and of the addresses in ``also``, resolved in one round trip."""
-    lands = landings(read_idt(target, cpu))
-    return lands, target.symbolize_many(gate_symbol_addresses(lands, vectors) + list(also))

@@ -174,10 +174,10 @@ def lapic_diagnoses(cpu: int, svr: Svr | None, lvt: Mapping[LvtKind, LvtRegister
             f"the LVT timer is masked while its current count runs ({current_count} left): it counts down "
             "but raises no interrupt"), timer.vector))
     if esr:
-        errors = "; ".join(ESR_MEANINGS[flag] for flag in EsrFlag if esr & flag)
-        unknown = esr & ~0xFF
-        found.append(Diagnosis("esr", "warning", f"the error status register is {esr:#x}: " + (
-            errors + (f"; unknown bits {unknown:#x}" if unknown else "") if errors else f"unknown bits {esr:#x}"))))
+        meanings = [ESR_MEANINGS[flag] for flag in EsrFlag if esr & flag]
+        if esr & ~0xFF:
+            meanings.append(f"undefined bits {esr & ~0xFF:#x}")
+        found.append(Diagnosis("esr", "warning", f"the error status register is {esr:#x}: " + "; ".join(meanings)))
     if ppr is not None:
         for vector in sorted(set(irr)):
             if held_back(vector, ppr):

@@ -27,6 +27,9 @@ _RENDERERS = {
     "regs": ("live", "regs"),
     "cpu": ("live", "cpu"),
     "ist": ("live", "ist"),
+    "lapic": ("controllers", "lapic"),
+    "ioapic": ("controllers", "ioapic"),
+    "pic": ("controllers", "pic"),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from typing import Sequence
 
 import pytest
 
@@ -120,7 +121,8 @@ def check_idt(layout: dict, dump: list[int], syms: dict[str, int]) -> None:
             continue
         assert seen["present"], where
         assert seen["type_code"] == row["type_code"], where
-        assert (seen["dpl"], seen["ist"], seen["selector"]) == (row["dpl"], row["ist"], row["selector"]), where
+        for key in ("dpl", "ist", "selector"):
+            assert seen[key] == row[key], f"{where} {key}"
         if row["handler"] is None:
             assert seen["offset"] == 0, where
         else:
@@ -216,7 +218,7 @@ def test_long64_reaches_ready_with_the_documented_tables(long64: GuestImage) -> 
             "monitor info pic",
             f"x/512gx {layout['idt']['base']:#x}",
             f"x/{(layout['gdt']['limit'] + 1) // 8}gx {layout['gdt']['base']:#x}",
-            *(f"x/13gx {cpu['tss']:#x}" for cpu in cpus),
+            *(f"x/30gx {cpu['tss']:#x}" for cpu in cpus),
             *(f"x/gx {page:#x}" for page in guards),
         ])
         serial = guest.wait_for_serial("long64: AP up")
@@ -247,8 +249,9 @@ def test_long64_reaches_ready_with_the_documented_tables(long64: GuestImage) -> 
                          rf"{layout['lapic']['spurious_vector']}", text, flags=re.M), text
 
     pic = layout["pic"]
-    assert re.search(rf"pic0: .*imr={pic['master']['imr']:02x} .*irq_base={pic['master']['base']:02x}", out[7])
-    assert re.search(rf"pic1: .*imr={pic['slave']['imr']:02x} .*irq_base={pic['slave']['base']:02x}", out[7])
+    for chip, name in (("pic0", "master"), ("pic1", "slave")):
+        imr, base = pic[name]["imr"], pic[name]["base"]
+        assert re.search(rf"{chip}: .*imr={imr:02x} .*irq_base={base:02x}", out[7]), out[7]
 
     syms = symbols(long64)
     check_idt(layout, words(out[8]), syms)
@@ -259,6 +262,11 @@ def test_long64_reaches_ready_with_the_documented_tables(long64: GuestImage) -> 
         assert [int.from_bytes(tss[4 + 8 * i:12 + 8 * i], "little") for i in range(3)] == fields["rsp"]
         assert [int.from_bytes(tss[36 + 8 * i:44 + 8 * i], "little") for i in range(7)] == fields["ist"]
         assert int.from_bytes(tss[102:104], "little") == fields["iopb"]
+        bitmap = tss[fields["iopb"]:fields["iopb"] + layout["tss"]["iopb_bytes"] + 1]
+        allowed = {port for port in range(8 * (len(bitmap) - 1)) if not bitmap[port // 8] >> (port % 8) & 1}
+        ranges = layout["tss"]["io_allowed"]
+        assert allowed == {port for first, last in ranges for port in range(first, last + 1)}
+        assert bitmap[-1] == 0xFF, "the bitmap ends with the all-ones byte"
     for page, text in zip(guards, out[10 + len(cpus):]):
         assert "Cannot access memory" in text, f"guard page {page:#x} is mapped"
 
@@ -294,7 +302,7 @@ def scenario_commands(layout: dict, n: int) -> list[str]:
                        "x/gx &last_scenario_done", "x/3gx &last_vector"]
 
 
-def run_scenarios(image: GuestImage, numbers: list[int], extra: list[str] = ()) -> tuple[list[str], str]:
+def run_scenarios(image: GuestImage, numbers: list[int], extra: Sequence[str] = ()) -> tuple[list[str], str]:
     layout = image.layout
     commands = ready(layout)
     for n in numbers:
@@ -313,8 +321,8 @@ def check_scenarios(image: GuestImage, numbers: list[int], out: list[str], seria
         i += 1
         events = layout["scenarios"][n]["events"]
         for event in events:
-            pc, rsp, frame, cr2 = number(out[i + 2]), number(out[i + 3]), words(out[i + 4]), number(out[i + 5])
-            frame_checks(layout, syms, event, pc, rsp, frame, cr2)
+            pc, rsp, cr2 = number(out[i + 2]), number(out[i + 3]), number(out[i + 5])
+            frame_checks(layout, syms, event, pc, rsp, words(out[i + 4]), cr2)
             i += 7
         assert number(out[i + 3]) == n, f"scenario {n} did not complete"
         vector, error, cr2 = words(out[i + 4])
