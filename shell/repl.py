@@ -1,8 +1,11 @@
-"""The interactive prompt (prompt_toolkit): history kept across sessions, completion."""
+"""The interactive prompt (prompt_toolkit): a prompt that says where you are,
+history kept across sessions, completion, and a pager for long output."""
 
 from __future__ import annotations
 
 import os
+import pydoc
+import shutil
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -30,7 +33,17 @@ def _history() -> FileHistory | None:
 
 
 def prompt_text(session: Session) -> str:
-    return "idtscope> "
+    return f"idtscope [{session.status()}]> "
+
+
+def show(text: str) -> None:
+    """Print, through a pager ($PAGER, else less -R) when taller than the terminal."""
+    rows = shutil.get_terminal_size((100, 24)).lines
+    if text.count("\n") + 1 > rows - 1 and os.environ.get("IDTSCOPE_PAGER", "1") != "0":
+        os.environ.setdefault("LESS", "-R -F -X")
+        pydoc.pager(text)
+    else:
+        print(text)
 
 
 def interact(session: Session) -> int:
@@ -47,8 +60,11 @@ def interact(session: Session) -> int:
             text = session.run(line)
         except QuitRequested:
             return 0
+        except KeyboardInterrupt:
+            print("interrupted")
+            continue
         except IdtscopeError as error:
             report(error)
             continue
         if text:
-            print(text)
+            show(text)

@@ -15,7 +15,6 @@ from typing import Callable
 from gdbext.commands import dispatch, registry
 from gdbext.commands.base import Context, HelpRequested
 from gdbext.errors import IdtscopeError, UsageError
-from gdbext.symbols import SymbolTable
 from gdbext.target.gdb_mi import GdbMiTarget
 from gdbext.target.mi import MiClient
 
@@ -24,8 +23,11 @@ SHELL_COMMANDS = {
     "detach": "detach: leave the guest running and drop the connection",
     "symbols": "symbols FILE: resolve handler names from an ELF or a System.map",
     "continue": "continue [SECONDS]: run the guest until it stops (breakpoint) or SECONDS pass",
+    "interrupt": "interrupt: stop a running guest (Ctrl-C while `continue` waits does the same)",
+    "stepi": "stepi [N] [--irqs]: execute N instructions; --irqs lets interrupts in (QEMU masks them)",
+    "x": "x ADDR [BYTES] [--phys]: dump memory as hex with the symbol of each line",
+    "print": "print EXPR: evaluate an expression with gdb (registers: $rip, $rsp, ...)",
     "gdb": "gdb COMMAND...: pass a raw command to gdb and show what it printed",
-    "interrupt": "interrupt: stop a running guest",
     "help": "help [COMMAND]: list the commands, or show one command's options",
     "quit": "quit (or exit, Ctrl-D): leave the shell",
 }
@@ -56,12 +58,19 @@ class Session:
         if not argv or argv[0].startswith("#"):
             return ""
         name = argv[0]
+        if name.startswith(("print/", "p/")):
+            name, _, form = name.partition("/")
+            argv = [name, "/" + form] + argv[1:]
+        if name == "p":
+            name = "print"
         if name == "exit":
             raise QuitRequested
         if name == "help":
             return self.help(argv[1:])
         if name in SHELL_COMMANDS:
-            return getattr(self, f"do_{name}")(argv[1:])
+            from .builtins import BUILTINS
+
+            return BUILTINS[name](self, argv[1:])
         try:
             width = shutil.get_terminal_size((100, 24)).columns
             result, as_json = dispatch.execute(self.context, argv)
@@ -79,7 +88,7 @@ class Session:
         except HelpRequested as shown:
             return str(shown)
 
-    def _mi_target(self) -> GdbMiTarget:
+    def mi_target(self) -> GdbMiTarget:
         target = self.context.target
         if target is not None and target.is_snapshot:
             raise UsageError(f"{target.label} is read-only: nothing runs in a snapshot")
@@ -94,42 +103,12 @@ class Session:
         self.context.target = SnapshotTarget.open(path)
         return f"opened {path}: {len(self.context.target.cpus())} vCPUs (read-only)"
 
-    def do_attach(self, args: list[str]) -> str:
-        if len(args) != 1:
-            raise UsageError("attach HOST:PORT")
+    def attach(self, address: str) -> str:
         self.close()
         client, self.spare_client = self.spare_client, None
-        self.context.target = GdbMiTarget.attach(args[0], gdb=self.gdb, meanwhile=self.warmup, client=client)
+        self.context.target = GdbMiTarget.attach(address, gdb=self.gdb, meanwhile=self.warmup, client=client)
         state = "running" if self.context.target.is_running() else "stopped"
-        return f"attached to {args[0]} ({len(self.context.target.cpus())} vCPUs, {state})"
-
-    def do_detach(self, args: list[str]) -> str:
-        target = self._mi_target()
-        self.close()
-        return f"detached from {target.address}"
-
-    def do_symbols(self, args: list[str]) -> str:
-        if len(args) != 1:
-            raise UsageError("symbols FILE (an ELF, a System.map or /proc/kallsyms text)")
-        table = SymbolTable.load(args[0])
-        target = self._mi_target()
-        target.load_symbols(table)
-        return f"{len(table)} symbols from {args[0]}"
-
-    def do_continue(self, args: list[str]) -> str:
-        try:
-            timeout = float(args[0]) if args else None
-        except ValueError:
-            raise UsageError(f"continue [SECONDS], got {args[0]!r}") from None
-        if timeout is not None and timeout <= 0:
-            raise UsageError("continue SECONDS must be more than 0")
-        stop = self._mi_target().resume(timeout)
-        if stop is None:
-            return f"still running after {timeout:g} s (use `interrupt`)"
-        return self.after_stop(stop)
-
-    def do_interrupt(self, args: list[str]) -> str:
-        return self.after_stop(self._mi_target().interrupt())
+        return f"attached to {address} ({len(self.context.target.cpus())} vCPUs, {state})"
 
     def after_stop(self, line: str) -> str:
         """The stop line, then breakpoint changes and the report of a matching hit."""
@@ -145,16 +124,22 @@ class Session:
             lines.append(render(report, color=self.color, width=shutil.get_terminal_size((100, 24)).columns))
         return "\n".join(lines)
 
-    def do_gdb(self, args: list[str]) -> str:
-        if not args:
-            raise UsageError("gdb COMMAND... (e.g. gdb info threads)")
-        target = self._mi_target()
-        text = target.console(" ".join(args))
-        target.cache.clear()
-        return text.rstrip("\n")
+    def status(self) -> str:
+        """Where the user is, for the prompt: target, vCPU, mode, running or stopped."""
+        target = self.context.target
+        if target is None:
+            return "offline"
+        if target.is_snapshot:
+            return f"{target.label} cpu{target.selected_cpu()}"
+        try:
+            if target.is_running():
+                return f"{target.label} running"
+            from gdbext.machine.cpu import registers
 
-    def do_quit(self, args: list[str]) -> str:
-        raise QuitRequested
+            cpu = target.selected_cpu()
+            return f"{target.label} cpu{cpu} {registers(target, cpu).mode.value} stopped"
+        except IdtscopeError:
+            return f"{target.label} ?"
 
     def close(self) -> None:
         target = self.context.target

@@ -1,10 +1,26 @@
-"""Colours and widths for text output; a plain Style adds no escape codes."""
+"""Colours and widths for text output; a plain Style adds no escape codes.
+
+The theme maps roles to SGR codes; IDTSCOPE_COLORS overrides any of them,
+e.g. ``IDTSCOPE_COLORS="heading=1;34:addr=33"``.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from functools import cache
 
-_CODES = {"heading": "1", "dim": "2", "bad": "31", "good": "32", "warn": "33", "name": "36", "addr": "35"}
+THEME = {"heading": "1", "dim": "2", "bad": "31", "good": "32", "warn": "33", "name": "36", "addr": "35"}
+
+
+@cache
+def codes() -> dict[str, str]:
+    theme = dict(THEME)
+    for item in os.environ.get("IDTSCOPE_COLORS", "").split(":"):
+        role, _, code = item.partition("=")
+        if role in theme and code and all(part.isdigit() for part in code.split(";")):
+            theme[role] = code
+    return theme
 
 
 @dataclass(frozen=True)
@@ -15,7 +31,7 @@ class Style:
     def paint(self, role: str, text: str) -> str:
         if not self.color or not text:
             return text
-        return f"\x1b[{_CODES[role]}m{text}\x1b[0m"
+        return f"\x1b[{codes()[role]}m{text}\x1b[0m"
 
     def heading(self, text: str) -> str:
         return self.paint("heading", text)

@@ -97,6 +97,17 @@ class GdbMiTarget(GdbBackedTarget):
                 payload = dict(payload, reason="handler-entry")
             return self.describe_stop(payload)
 
+    def step_instructions(self, count: int) -> str:
+        """Execute ``count`` instructions on the selected vCPU; the stop as one line."""
+        self.require_stopped()
+        record = None
+        for _ in range(count):
+            self.client.command("-exec-step-instruction")
+            record = self.client.wait_for_stop(self.client.timeout)
+            if record is None:
+                raise TargetError("the guest did not stop after a single step")
+        return self.describe_stop((record or {}).get("payload") or {})
+
     def interrupt(self) -> str:
         if not self.is_running():
             return "the guest is already stopped"

@@ -1,0 +1,130 @@
+"""The shell's own commands: connection, run control and raw look-ups. Each
+takes the session and its words and returns the text to show."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from gdbext.errors import UsageError
+from gdbext.model.hexinput import parse_int
+from gdbext.symbols import SymbolTable
+
+from .session import QuitRequested, Session
+
+SSTEP_DEFAULT = 0x7
+SSTEP_WITH_IRQS = 0x5
+MAX_DUMP = 4096
+
+
+def attach(session: Session, args: list[str]) -> str:
+    if len(args) != 1:
+        raise UsageError("attach HOST:PORT")
+    return session.attach(args[0])
+
+
+def detach(session: Session, args: list[str]) -> str:
+    target = session.mi_target()
+    session.close()
+    return f"detached from {target.address}"
+
+
+def symbols(session: Session, args: list[str]) -> str:
+    if len(args) != 1:
+        raise UsageError("symbols FILE (an ELF, a System.map or /proc/kallsyms text)")
+    table = SymbolTable.load(args[0])
+    session.mi_target().load_symbols(table)
+    return f"{len(table)} symbols from {args[0]}"
+
+
+def continue_(session: Session, args: list[str]) -> str:
+    try:
+        timeout = float(args[0]) if args else None
+    except ValueError:
+        raise UsageError(f"continue [SECONDS], got {args[0]!r}") from None
+    if timeout is not None and timeout <= 0:
+        raise UsageError("continue SECONDS must be more than 0")
+    stop = session.mi_target().resume(timeout)
+    if stop is None:
+        return f"still running after {timeout:g} s (use `interrupt`)"
+    return session.after_stop(stop)
+
+
+def interrupt(session: Session, args: list[str]) -> str:
+    return session.after_stop(session.mi_target().interrupt())
+
+
+def stepi(session: Session, args: list[str]) -> str:
+    irqs = "--irqs" in args
+    words = [a for a in args if a != "--irqs"]
+    count = parse_int(words[0], "instruction count") if words else 1
+    if not 1 <= count <= 100000:
+        raise UsageError(f"stepi takes 1-100000 instructions, got {count}")
+    target = session.mi_target()
+    if irqs:
+        target.console(f"maint packet Qqemu.sstep={SSTEP_WITH_IRQS:#x}")
+    try:
+        return session.after_stop(target.step_instructions(count))
+    finally:
+        if irqs:
+            target.console(f"maint packet Qqemu.sstep={SSTEP_DEFAULT:#x}")
+
+
+def examine(session: Session, args: list[str]) -> str:
+    physical = "--phys" in args
+    words = [a for a in args if a != "--phys"]
+    if not words:
+        raise UsageError("x ADDR [BYTES] [--phys]")
+    target = session.context.require_target()
+    address = parse_int(words[0], "address")
+    size = parse_int(words[1], "byte count") if len(words) > 1 else 64
+    if not 1 <= size <= MAX_DUMP:
+        raise UsageError(f"x shows 1-{MAX_DUMP} bytes, got {size}")
+    cpu = target.selected_cpu()
+    data = target.read_memory(address, size, cpu, physical)
+    lines = []
+    for offset in range(0, len(data), 16):
+        chunk = data[offset:offset + 16]
+        where = address + offset
+        name = None if physical else target.symbolize(where)
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{where:#018x}  {chunk.hex(' '):<47}  {text}" + (f"  <{name}>" if name else ""))
+    return "\n".join(lines)
+
+
+def print_(session: Session, args: list[str]) -> str:
+    if not args:
+        raise UsageError("print EXPR (e.g. print/x $rsp)")
+    target = session.mi_target()
+    command = "print" + (args[0] if args[0].startswith("/") else " " + args[0])
+    rest = " ".join(args[1:])
+    return target.console(f"{command} {rest}".rstrip()).rstrip("\n")
+
+
+def gdb_command(session: Session, args: list[str]) -> str:
+    if not args:
+        raise UsageError("gdb COMMAND... (e.g. gdb info threads)")
+    target = session.mi_target()
+    try:
+        text = target.console(" ".join(args))
+    finally:
+        target.cache.clear()
+    return text.rstrip("\n")
+
+
+def quit_(session: Session, args: list[str]) -> str:
+    raise QuitRequested
+
+
+BUILTINS: dict[str, Callable[[Session, list[str]], str]] = {
+    "attach": attach,
+    "detach": detach,
+    "symbols": symbols,
+    "continue": continue_,
+    "interrupt": interrupt,
+    "stepi": stepi,
+    "x": examine,
+    "print": print_,
+    "gdb": gdb_command,
+    "quit": quit_,
+}
+
