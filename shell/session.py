@@ -171,5 +171,5 @@ def summary(name: str) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def report(error: IdtscopeError, stream=sys.stderr) -> None:
-    print(f"error: {error}", file=stream)
+def report(error: IdtscopeError) -> None:
+    print(f"error: {error}", file=sys.stderr)
