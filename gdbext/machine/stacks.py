@@ -47,11 +47,19 @@ class StackView:
         return self.guard_page is not None
 
 
-def _extent(target: Target, cpu: int, top: int) -> tuple[int | None, int | None, str | None, str | None]:
-    """(bottom, guard page, why the guard is unmapped, problem) for a stack whose top is ``top``."""
+def _extent(target: Target, cpu: int, top: int,
+            other_tops: tuple[int, ...]) -> tuple[int | None, int | None, str | None, str | None]:
+    """(bottom, guard page, why the guard is unmapped, problem) for a stack whose top is ``top``.
+
+    The walk down also stops at a page holding another stack's top: that
+    stack begins there, so this one has no guard page.
+    """
     page = (top - 1) & ~(PAGE - 1)
     lowest = None
     for _ in range(MAX_PAGES + 1):
+        neighbour = next((t for t in other_tops if lowest is not None and page < t <= page + PAGE), None)
+        if neighbour is not None:
+            return lowest, None, None, f"the page below, {page:#x}, is mapped: it holds the stack whose top is {neighbour:#x}"
         result = walk_for_cpu(target, cpu, page)
         if result.unreadable:
             return lowest, None, None, f"page tables unreadable at {page:#x}: {result.unreadable}"
@@ -104,7 +112,8 @@ def read_stacks(target: Target, cpu: int, tss: TssView) -> tuple[StackView, ...]
         else:
             if top % 16:
                 problems.append(f"the top {top:#x} is not 16-byte aligned (the CPU aligns it down)")
-            bottom, guard, reason, problem = _extent(target, cpu, top)
+            others = tuple(t for _, t, _ in named if t and t != top)
+            bottom, guard, reason, problem = _extent(target, cpu, top, others)
             extent = (bottom, guard, reason)
             if problem:
                 problems.append(problem)

@@ -22,6 +22,7 @@ _RENDERERS = {
     "walk": ("frame", "walk"),
     "breakpoints": ("frame", "breakpoints"),
     "message": ("frame", "message"),
+    "lint": ("frame", "lint"),
     "idt": ("live", "idt"),
     "gdt": ("live", "gdt"),
     "regs": ("live", "regs"),

@@ -121,3 +121,17 @@ def breakpoints(data: dict[str, Any], style: Style) -> str:
 
 def message(data: dict[str, Any], style: Style) -> str:
     return data["text"]
+
+
+def lint(data: dict[str, Any], style: Style) -> str:
+    if not data["findings"]:
+        return style.good(f"CPU {data['cpu']}: no findings")
+    lines = []
+    paint = {"error": style.bad, "warning": style.warn, "info": style.dim}
+    for finding in data["findings"]:
+        lines.append(paint[finding["severity"]](f"{finding['severity']}: {finding['what']}") + f"  [{finding['id']}]")
+        lines.append(f"  why: {finding['why']}")
+        lines.append(f"  fix: {finding['fix']}")
+    counts = data["counts"]
+    lines.append(f"CPU {data['cpu']}: {counts['error']} errors, {counts['warning']} warnings")
+    return "\n".join(lines)

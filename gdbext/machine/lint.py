@@ -1,0 +1,236 @@
+"""The mistakes OS developers make in their interrupt set-up, found in the
+live (or saved) state. Each finding has a severity, what is wrong, why it
+matters and how to fix it.
+
+Rules and their manual sections:
+- exception gates missing: SDM Vol. 3A 6.3.1 (vectors 0-21 are architectural);
+- #DF, NMI, #MC without a known-good stack: 6.14.5 (IST), 6.15 ("Interrupt 8");
+- an IST index naming a zero TSS slot: 6.14.5, 8.7;
+- stacks without an unmapped guard page, or overlapping: 6.14.4-6.14.5;
+- a gate selector that is not a present code segment (64-bit in IA-32e mode): 6.12.1.1, 6.14.1;
+- a handler that is not mapped or not executable: 4.6;
+- DPL 0 on gates user code reaches with INT n (int3, into, int 0x80): 6.12.1.1;
+- a TSS limit that cuts the I/O permission bit map: Vol. 1 19.5.2;
+- a spurious-interrupt vector without a handler: 11.9 (12.9 in newer SDMs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import IdtscopeError
+from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
+from ..model.gate import Gate, GateKind
+from ..model.idt import CpuMode
+from ..model.selector import Selector, TableIndicator
+from ..target.base import Target
+from .cpu import registers
+from .memory import walk_for_cpu
+from .stacks import read_stacks
+from .tables import read_gdt, read_idt
+from .tss import read_tss
+
+#: exceptions every kernel should handle (SDM Table 6-1); 9, 15 and 22-31 are reserved or optional
+REQUIRED = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19)
+CRITICAL_IST = {2: "NMI", 8: "#DF", 18: "#MC"}
+USER_GATES = {3: "int3 (#BP)", 4: "into (#OF)", 0x80: "int 0x80"}
+#: INTO does not exist in 64-bit mode (it raises #UD), so #OF needs no DPL 3 there
+LONG_MODE_USER_GATES = (3, 0x80)
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    severity: str
+    what: str
+    why: str
+    fix: str
+    vectors: tuple[int, ...] = ()
+
+
+def lint(target: Target, cpu: int) -> list[Finding]:
+    regs = registers(target, cpu)
+    idt = read_idt(target, cpu)
+    findings: list[Finding] = []
+    gates = {slot.vector: slot.entry for slot in idt.slots if isinstance(slot.entry, Gate)}
+    if regs.mode is CpuMode.REAL:
+        return findings
+    findings += _missing_exceptions(gates)
+    findings += _user_gates(gates, regs.mode)
+    findings += _gate_selectors(target, cpu, gates, regs.mode)
+    findings += _handlers_mapped(target, cpu, gates)
+    if regs.mode is CpuMode.LONG:
+        findings += _critical_ist(gates)
+        findings += _tss_stacks(target, cpu)
+    findings += _spurious(target, cpu, gates, idt)
+    return findings
+
+
+def _present(gates: dict[int, Gate], vector: int) -> bool:
+    gate = gates.get(vector)
+    return gate is not None and gate.present and gate.kind is not GateKind.INVALID
+
+
+def _missing_exceptions(gates: dict[int, Gate]) -> list[Finding]:
+    missing = tuple(v for v in REQUIRED if not _present(gates, v))
+    if not missing:
+        return []
+    return [Finding("exception-gate-missing", "error",
+                    f"exception gates not present: {', '.join(f'{v:#04x}' for v in missing)}",
+                    "when the CPU raises one of these it finds no gate: that is a #GP with the IDT bit set, "
+                    "then a #DF, and a triple fault resets the machine",
+                    "install a handler for every architectural exception, even one that only logs and halts",
+                    missing)]
+
+
+def _user_gates(gates: dict[int, Gate], mode: CpuMode) -> list[Finding]:
+    found = []
+    for vector, what in USER_GATES.items():
+        if mode is CpuMode.LONG and vector not in LONG_MODE_USER_GATES:
+            continue
+        gate = gates.get(vector)
+        if gate is not None and gate.present and gate.dpl < 3:
+            found.append(Finding("user-gate-dpl0", "warning", f"{what} gate {vector:#04x} has DPL {gate.dpl}",
+                                 f"user code executing {what.split()[0]} raises #GP with error code "
+                                 f"{vector << 3 | 2:#x} instead of reaching the handler",
+                                 f"give gate {vector:#04x} DPL 3", (vector,)))
+    return found
+
+
+def _critical_ist(gates: dict[int, Gate]) -> list[Finding]:
+    found = []
+    for vector, name in CRITICAL_IST.items():
+        gate = gates.get(vector)
+        if gate is not None and gate.present and gate.ist == 0:
+            found.append(Finding("critical-without-ist", "warning", f"{name} gate {vector:#04x} uses no IST stack",
+                                 f"{name} can arrive when the current stack is unusable (a kernel stack overflow "
+                                 "into its guard page); without an IST switch the push faults again and the "
+                                 "machine triple-faults",
+                                 f"point gate {vector:#04x} at an IST slot holding a dedicated stack", (vector,)))
+    return found
+
+
+def _gate_selectors(target: Target, cpu: int, gates: dict[int, Gate], mode: CpuMode) -> list[Finding]:
+    gdt = read_gdt(target, cpu)
+    bad: dict[int, list[int]] = {}
+    reasons: dict[int, str] = {}
+    for vector, gate in gates.items():
+        if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
+            continue
+        selector = Selector.from_int(gate.selector)
+        why = _code_segment_problem(gdt, selector, mode)
+        if why:
+            bad.setdefault(gate.selector, []).append(vector)
+            reasons[gate.selector] = why
+    return [Finding("gate-selector", "error", f"gates {', '.join(f'{v:#04x}' for v in vectors[:8])}"
+                    f"{' ...' if len(vectors) > 8 else ''} use selector {selector:#06x}: {reasons[selector]}",
+                    "delivery through these gates loads CS from that selector and faults (#GP or #NP)",
+                    "point the gates at the kernel's present, 64-bit (L=1) code segment" if mode is CpuMode.LONG
+                    else "point the gates at the kernel's present code segment", tuple(vectors))
+            for selector, vectors in bad.items()]
+
+
+def _code_segment_problem(gdt, selector: Selector, mode: CpuMode) -> str | None:
+    if selector.ti is TableIndicator.LDT:
+        return None
+    if selector.is_null:
+        return "the null selector"
+    entry = entry_for_selector(gdt.entries, selector.index)
+    if entry is None or entry.descriptor is None:
+        return "no descriptor there (past the GDT limit or unreadable)"
+    descriptor = entry.descriptor
+    if not isinstance(descriptor, SegmentDescriptor) or descriptor.kind is not DescriptorKind.CODE:
+        return "not a code segment"
+    if not descriptor.present:
+        return "the code segment is not present"
+    if mode is CpuMode.LONG and not descriptor.l:
+        return "not a 64-bit code segment (L=0)"
+    return None
+
+
+def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate]) -> list[Finding]:
+    found = []
+    for vector, gate in sorted(gates.items()):
+        if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
+            continue
+        try:
+            result = walk_for_cpu(target, cpu, gate.offset, fetch=True)
+        except IdtscopeError:
+            continue
+        if result.unreadable or result.fault is None:
+            continue
+        found.append((vector, gate.offset, result.fault.reason))
+    if not found:
+        return []
+    listed = "; ".join(f"{v:#04x} -> {a:#x}: {r}" for v, a, r in found[:4]) + (" ..." if len(found) > 4 else "")
+    return [Finding("handler-not-executable", "error", f"handlers not mapped or not executable: {listed}",
+                    "the first instruction fetch of the handler faults: #PF during delivery becomes a #DF",
+                    "map handler code present and executable (XD=0 at every level) for the supervisor",
+                    tuple(v for v, _, _ in found))]
+
+
+def _tss_stacks(target: Target, cpu: int) -> list[Finding]:
+    view = read_tss(target, cpu)
+    if view.tss is None or view.width != 64:
+        return [Finding("tss-missing", "error", f"no usable 64-bit TSS: {view.error}",
+                        "interrupts from user mode and every IST gate need the TSS stacks",
+                        "load TR with a 64-bit TSS descriptor (ltr)")]
+    found = []
+    for stack in read_stacks(target, cpu, view):
+        if stack.top == 0 and stack.used_by:
+            found.append(Finding("ist-zero-slot", "error", f"{stack.name.upper()} is 0 but gates "
+                                 f"{', '.join(f'{v:#04x}' for v in stack.used_by)} switch to it",
+                                 "the CPU loads RSP = 0 and pushes the frame below it: a #PF on delivery, then #DF",
+                                 f"store a stack top in TSS.{stack.name.upper()} or use another IST index",
+                                 stack.used_by))
+            continue
+        if stack.guard is False or (stack.guard is None and stack.top):
+            below = next((p for p in stack.problems if p.startswith("the page below")), "")
+            found.append(Finding("stack-without-guard", "warning",
+                                 f"{stack.name.upper()} at {stack.top:#x} has no unmapped guard page below it"
+                                 + (f" ({below})" if below else ""),
+                                 "an overflow runs silently into whatever lies below instead of faulting",
+                                 "leave the page below each stack unmapped", stack.used_by))
+        for problem in stack.problems:
+            if problem.startswith("overlaps"):
+                found.append(Finding("stacks-overlap", "error", f"{stack.name.upper()} {problem}",
+                                     "two stacks in the same memory corrupt each other's frames",
+                                     "give every RSP0/IST slot its own stack", stack.used_by))
+    found += _iopb(view)
+    return found
+
+
+def _iopb(view) -> list[Finding]:
+    iopb, limit = view.tss.iopb, view.limit
+    if iopb > limit:
+        return []
+    if iopb < 104:
+        return [Finding("iopb-overlaps-tss", "warning", f"the I/O map base {iopb:#x} lies inside the TSS fields",
+                        "the bit map then overlaps RSP/IST values and grants or denies ports by accident",
+                        "set the I/O map base to 104 or more (or past the limit for no bit map)")]
+    end = len(view.data) - 1
+    if end >= limit and view.data[limit] != 0xFF:
+        return [Finding("iopb-terminator", "warning", f"the byte at the TSS limit ({limit:#x}) is "
+                        f"{view.data[limit]:#04x}, not the 0xff that must end the I/O bit map",
+                        "the CPU reads two bytes for each check; without a trailing 0xff the highest ports "
+                        "covered are checked against a byte past the map",
+                        "end the bit map with one 0xff byte and set the limit to include it")]
+    return []
+
+
+def _spurious(target: Target, cpu: int, gates: dict[int, Gate], idt) -> list[Finding]:
+    from ..target.qemu_text import parse_info_lapic
+
+    try:
+        state = parse_info_lapic(target.monitor(f"info lapic {cpu}"))
+    except IdtscopeError:
+        return []
+    if state.spiv is None or not state.spiv.enabled:
+        return []
+    vector = state.spiv.vector
+    if _present(gates, vector) or vector >= len(idt.slots):
+        return []
+    return [Finding("spurious-without-handler", "error",
+                    f"the APIC's spurious-interrupt vector {vector:#04x} has no present gate",
+                    "a spurious interrupt is delivered like any other; with no gate it becomes a #GP, then #DF",
+                    f"install a handler for vector {vector:#04x} that returns without EOI", (vector,))]

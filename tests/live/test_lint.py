@@ -1,0 +1,36 @@
+"""lint finds each mistake planted in the broken long-mode guest, and nothing on the clean one."""
+
+import pytest
+
+from tests.guests.build import build
+from tests.live.harness import shell_json, shell_session
+
+#: the guest's planted mistake ids -> the lint finding that must report each
+EXPECTED = {
+    "df_without_ist": ("critical-without-ist", [8]),
+    "ud_not_present": ("exception-gate-missing", [6]),
+    "bp_dpl0": ("user-gate-dpl0", [3]),
+    "nmi_ist_empty_slot": ("ist-zero-slot", [2]),
+    "ist2_no_guard": ("stack-without-guard", []),
+}
+
+
+@pytest.mark.parametrize("cpu", [0, 1])
+def test_clean_guest_has_no_findings(long64, cpu):
+    with shell_session(long64) as (session, _):
+        data = shell_json(session, f"lint --cpu {cpu}")
+    assert data["findings"] == [], data["findings"]
+
+
+def test_broken_guest_findings_are_exactly_the_planted_mistakes():
+    image = build("long64", "broken")
+    planted = [mistake["id"] for mistake in image.layout["variants"]["broken"]["mistakes"]]
+    assert sorted(planted) == sorted(EXPECTED)
+    with shell_session(image) as (session, _):
+        data = shell_json(session, "lint")
+        text = session.run("lint")
+    found = sorted((f["id"], f["vectors"]) for f in data["findings"])
+    assert found == sorted(EXPECTED[m] for m in planted)
+    assert all(f["why"] and f["fix"] for f in data["findings"])
+    assert "IST2" in next(f["what"] for f in data["findings"] if f["id"] == "stack-without-guard")
+    assert "fix:" in text and f"{data['counts']['error']} errors" in text
