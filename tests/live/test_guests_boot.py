@@ -450,6 +450,7 @@ def test_prot32_tables_and_double_fault_task(prot32: GuestImage) -> None:
 def test_real16_ivt_and_software_interrupts(real16: GuestImage) -> None:
     layout = real16.layout
     labels = layout["labels"]
+    assert layout["symbols_linear"]["ready"] == labels["guest_ready"]
     installed = layout["ivt"]["installed"]
     with RunningGuest(real16) as guest:
         out = gdb(guest, [

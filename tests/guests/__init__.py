@@ -1,0 +1,1 @@
+"""Test guest kernels built from source at test time (see README.md)."""
