@@ -54,7 +54,7 @@ class BreakpointManager:
 
     def add(self, vector: int, args: argparse.Namespace, mask: int | None, value: int | None) -> VectorBreakpoint:
         view = read_idt(self.target, args.cpu)
-        address, raw, why = handler_of(view, vector)
+        address, raw, why = handler_of(self.target, view, vector)
         if address is None:
             raise UsageError(f"cannot break on vector {vector:#04x}: {why}")
         entry = view.slots[vector].entry
@@ -122,7 +122,7 @@ class BreakpointManager:
             except IdtscopeError as error:
                 changes.append(f"breakpoint {breakpoint.number}: cannot read the IDT ({error})")
                 continue
-            address, raw, why = handler_of(view, breakpoint.vector)
+            address, raw, why = handler_of(self.target, view, breakpoint.vector)
             if why:
                 if breakpoint.stale != why:
                     changes.append(f"breakpoint {breakpoint.number} (vector {breakpoint.vector:#04x}) is stale: {why}")
@@ -189,7 +189,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     if args.exceptions:
         view = read_idt(context.target, args.cpu)
         for vector in range(32):
-            address, _, why = handler_of(view, vector)
+            address, _, why = handler_of(self.target, view, vector)
             (vectors if address is not None else skipped).append(vector)
     added = [breakpoints.add(vector, args, mask, value) for vector in dict.fromkeys(vectors)]
     data = {"breakpoints": breakpoints.rows(), "changes": [], "added": [bp.number for bp in added],

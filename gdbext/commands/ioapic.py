@@ -1,6 +1,8 @@
-"""Show the I/O APIC redirection table, read from QEMU's `info pic`: each
-pin's vector, delivery mode, destination, mask, trigger, polarity and remote
-IRR, the ISA IRQ a PC wires to it, and the IDT handler its vector lands on.
+"""Show the I/O APIC redirection table, each pin tied to its IDT handler.
+
+Read from QEMU's `info pic`: each pin's vector, delivery mode, destination,
+mask, trigger, polarity and remote IRR, the ISA IRQ a PC wires to it, and
+the handler of the IDT gate its vector lands on.
 
 Handlers are looked up in the IDT of one vCPU (--cpu, default the selected
 one). Diagnoses: an unmasked pin whose vector has no usable gate; a

@@ -1,13 +1,15 @@
-"""Show a vCPU's local APIC, read from QEMU's `info lapic APIC-ID`: APIC ID,
-SVR (software enable, spurious vector, focus checking), TPR/APR/PPR, every
-LVT entry, the timer, the ICR, the ESR bits by name, and the ISR, IRR and
-TMR as vectors, each with its name and the handler of its IDT gate.
+"""Show a vCPU's local APIC, tied to the IDT, and what is wrong with it.
 
-Diagnoses: a vector in service whose handler is not running (a missing EOI:
-decided from the vCPU's RIP, see `gdbext/machine/diagnose.py`), an unmasked
-LVT entry or spurious vector without a usable gate, a software-disabled
-APIC, a masked timer whose count runs, ESR errors, pending vectors held
-back by the processor priority.
+Read from QEMU's `info lapic APIC-ID`: APIC ID, SVR (software enable,
+spurious vector, focus checking), TPR/APR/PPR, every LVT entry, the timer,
+the ICR, the ESR bits by name, and the ISR, IRR and TMR as vectors, each
+with its name and the handler of its IDT gate.
+
+Diagnoses: a vector in service whose handler is not running, i.e. a missing
+EOI (the vCPU's RIP is outside that vector's handler, or inside the handler
+of a lower in-service vector); an unmasked LVT entry or a spurious vector
+without a usable gate; a software-disabled APIC; a masked timer whose count
+runs; ESR errors; pending vectors held back by the processor priority.
 
 Examples:
   lapic                the selected vCPU
@@ -25,6 +27,7 @@ from typing import Any
 from ..machine.controllers import LapicView, read_lapic
 from ..machine.cpu import registers
 from ..machine.diagnose import (
+    ApicRegisters,
     CpuPlace,
     Diagnosis,
     Landing,
@@ -38,6 +41,7 @@ from ..model.apic import FIRST_LEGAL_VECTOR, EsrFlag, Icr, LvtKind, LvtRegister,
 from ..model.bits import flag_names
 from ..model.vectors import vector as vector_row
 from ..target.base import Target
+from ..target.qemu_text import ApicTimer, InterruptCommand, LapicState
 from .base import Context, Result, add_cpu_argument
 
 _LVT_SOURCES = {
@@ -87,20 +91,42 @@ def _lvt_row(entry: LvtRegister) -> dict[str, Any]:
     }
 
 
-def _icr_row(icr: Icr, destination_text: str) -> dict[str, Any]:
+def _icr_row(words: InterruptCommand, x2apic: bool) -> dict[str, Any]:
+    icr = Icr.from_int(words.high << 32 | words.low, x2apic)
     return {
         "raw": icr.to_int(),
         "vector": icr.vector,
         "delivery_mode": icr.delivery_mode.label,
         "destination_mode": "logical" if icr.logical else "physical",
         "destination": icr.destination,
-        "destination_text": destination_text,
+        "destination_text": words.destination,
         "shorthand": icr.shorthand.label,
         "level": "assert" if icr.assert_level else "de-assert",
         "trigger": "level" if icr.level_triggered else "edge",
         "delivery_status": "pending" if icr.send_pending else "idle",
         "problems": list(icr.problems),
     }
+
+
+def _timer_row(timer: ApicTimer, lvt_timer: LvtRegister | None) -> dict[str, Any]:
+    mode = lvt_timer.timer_mode if lvt_timer is not None else None
+    return {"mode": mode.label if mode is not None else None, "divide": divide_by(timer.divide_configuration),
+            "divide_configuration": timer.divide_configuration, "initial_count": timer.initial_count,
+            "current_count": timer.current_count}
+
+
+def _roles(state: LapicState, svr: Svr | None, lvt: dict[LvtKind, LvtRegister]) -> dict[int, list[str]]:
+    """What each vector this APIC mentions is to it: an LVT source, the spurious vector, in ISR/IRR/TMR."""
+    roles: dict[int, list[str]] = {}
+    for kind, entry in lvt.items():
+        if entry.carries_vector and (not entry.masked or entry.vector >= FIRST_LEGAL_VECTOR):
+            roles.setdefault(entry.vector, []).append(f"LVT {kind.value}" + (" (masked)" if entry.masked else ""))
+    if svr is not None:
+        roles.setdefault(svr.vector, []).append("spurious (SVR)")
+    for name in ("isr", "irr", "tmr"):
+        for vector in getattr(state, name) or ():
+            roles.setdefault(vector, []).append(name.upper())
+    return roles
 
 
 def lapic_data(target: Target, cpu: int) -> dict[str, Any]:
@@ -116,25 +142,14 @@ def lapic_document(view: LapicView, rip: int, halted: bool, lands: Sequence[Land
     state = view.state
     cpu = view.cpu
     svr = Svr.from_int(state.spiv.raw) if state.spiv is not None else None
-    lvt = {kind: LvtRegister.from_int(kind, entry.raw)
-           for kind, entry in ((kind, getattr(state, source)) for kind, source in _LVT_SOURCES.items())
-           if entry is not None}
-    icr = Icr.from_int(state.icr.high << 32 | state.icr.low, bool(state.x2apic)) if state.icr is not None else None
-    roles: dict[int, list[str]] = {}
-    for kind, entry in lvt.items():
-        if entry.carries_vector and (not entry.masked or entry.vector >= FIRST_LEGAL_VECTOR):
-            roles.setdefault(entry.vector, []).append(f"LVT {kind.value}" + (" (masked)" if entry.masked else ""))
-    if svr is not None:
-        roles.setdefault(svr.vector, []).append("spurious (SVR)")
-    for name in ("isr", "irr", "tmr"):
-        for vector in getattr(state, name) or ():
-            roles.setdefault(vector, []).append(name.upper())
+    lvt = {kind: LvtRegister.from_int(kind, getattr(state, source).raw)
+           for kind, source in _LVT_SOURCES.items() if getattr(state, source) is not None}
+    roles = _roles(state, svr, lvt)
     symbols = symbolize(gate_symbol_addresses(lands, roles) + [rip])
     place = CpuPlace(cpu, rip, symbols.get(rip), halted)
     diagnoses = in_service_diagnoses(place, state.isr or (), lands, symbols)
-    diagnoses += lapic_diagnoses(cpu, svr, lvt, state.timer.current_count if state.timer else None, state.esr,
-                                 state.irr or (), state.ppr, lands, symbols)
-    timer = lvt.get(LvtKind.TIMER)
+    diagnoses += lapic_diagnoses(cpu, ApicRegisters(svr, lvt, state.timer.current_count if state.timer else None,
+                                                    state.esr, state.tpr, state.isr, state.irr), lands)
     return {
         "cpu": cpu,
         "apic_id": view.apic_id,
@@ -151,14 +166,8 @@ def lapic_document(view: LapicView, rip: int, halted: bool, lands: Sequence[Land
         "ldr": state.ldr,
         "lvt": {kind.value: _lvt_row(entry) if entry is not None else None
                 for kind, entry in ((kind, lvt.get(kind)) for kind in _LVT_SOURCES)},
-        "timer": None if state.timer is None else {
-            "mode": timer.timer_mode.label if timer is not None and timer.timer_mode is not None else None,
-            "divide": divide_by(state.timer.divide_configuration),
-            "divide_configuration": state.timer.divide_configuration,
-            "initial_count": state.timer.initial_count,
-            "current_count": state.timer.current_count,
-        },
-        "icr": _icr_row(icr, state.icr.destination) if icr is not None and state.icr is not None else None,
+        "timer": _timer_row(state.timer, lvt.get(LvtKind.TIMER)) if state.timer is not None else None,
+        "icr": _icr_row(state.icr, bool(state.x2apic)) if state.icr is not None else None,
         "esr": state.esr,
         "esr_errors": [name.lower() for name in flag_names(state.esr or 0, EsrFlag)],
         "isr": list(state.isr) if state.isr is not None else None,

@@ -1,8 +1,9 @@
-"""Show the two 8259A PICs, read from QEMU's `info pic`: per IRQ line the
-device a PC wires to it, the vector (the chip's ICW2 base plus the line),
-whether it is requested (IRR), masked (IMR) or in service (ISR), its
-trigger mode (ELCR), and the IDT handler its vector lands on; IRQ2 of the
-master relays the slave.
+"""Show the two 8259A PICs line by line, each IRQ tied to its IDT handler.
+
+Read from QEMU's `info pic`: per IRQ line the device a PC wires to it, the
+vector (the chip's ICW2 base plus the line), whether it is requested (IRR),
+masked (IMR) or in service (ISR), its trigger mode (ELCR), and the handler
+of the IDT gate its vector lands on; IRQ2 of the master relays the slave.
 
 Handlers are looked up in the IDT of one vCPU (--cpu, default the selected
 one). Diagnoses: an unmasked line whose vector has no usable gate, a masked

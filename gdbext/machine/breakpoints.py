@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..model.gate import Gate, GateKind
+from ..model.gate import Gate
 from ..model.idt import IvtEntry
-from .frames import StopFrame
+from ..target.base import Target
+from .frames import StopFrame, entry_point
 from .tables import IdtView
 
 ROM_START = 0xC0000
@@ -59,20 +60,18 @@ class VectorBreakpoint:
         return ", ".join(parts)
 
 
-def handler_of(view: IdtView, vector: int) -> tuple[int | None, bytes, str | None]:
-    """The entry address the IDT gives ``vector``, the gate's bytes, or why there is none."""
+def handler_of(target: Target, view: IdtView, vector: int) -> tuple[int | None, bytes, str | None]:
+    """The address the IDT sends ``vector`` to, the gate's bytes, or why there is none."""
     if vector >= len(view.slots):
         return None, b"", f"vector {vector:#04x} is beyond the IDT limit {view.limit:#x}"
     entry = view.slots[vector].entry
     if entry is None:
         return None, b"", f"the gate of vector {vector:#04x} is unreadable: {view.slots[vector].error}"
-    if isinstance(entry, IvtEntry):
-        return entry.linear, entry.to_bytes(), None
-    if not entry.present:
-        return None, entry.to_bytes(), f"the gate of vector {vector:#04x} is not present"
-    if entry.kind in (GateKind.INTERRUPT, GateKind.TRAP):
-        return entry.offset, entry.to_bytes(), None
-    return None, entry.to_bytes(), f"vector {vector:#04x} has a {entry.type_name}, not an interrupt or trap gate"
+    address, why = entry_point(target, view.cpu, entry)
+    if address is None:
+        return None, entry.to_bytes(), f"the gate of vector {vector:#04x} is {why}" if why == "not present" \
+            else f"vector {vector:#04x}: {why}"
+    return address, entry.to_bytes(), None
 
 
 def wants_hardware(address: int, entry: Gate | IvtEntry | None) -> bool:

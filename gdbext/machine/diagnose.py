@@ -3,8 +3,8 @@ over decoded controller state and a vCPU's IDT. Nothing here reads a target.
 
 Where a vector lands (``landings``): the IDT gate of that vector on one vCPU,
 usable when it is present and an interrupt, trap or task gate (SDM Vol. 3A
-6.11, 6.14.1); a vector past the IDTR limit or behind a not-present gate
-faults instead (#GP or #NP, SDM 6.12.1.1, 6.14.1).
+6.11, 6.14.1); a vector past the IDTR limit raises #GP instead (SDM 6.10),
+one behind a not-present gate #NP (SDM 6.15, "Interrupt 11").
 
 A missing EOI (``in_service_diagnoses``) is decided from where the vCPU
 stands, since a dump cannot show which handler "runs":
@@ -32,7 +32,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..model.apic import ESR_MEANINGS, EsrFlag, LvtKind, LvtRegister, PicLine, Svr, TimerMode, held_back
+from ..model.apic import (
+    ESR_MEANINGS,
+    EsrFlag,
+    LvtKind,
+    LvtRegister,
+    PicLine,
+    Svr,
+    TimerMode,
+    held_back,
+    processor_priority,
+)
 from ..model.gate import GateKind
 from ..model.idt import IvtEntry
 from ..target.qemu_text import DeliveryMode, IoapicPin, TriggerMode
@@ -149,11 +159,36 @@ def in_service_diagnoses(place: CpuPlace, isr: Iterable[int], lands: Sequence[La
     return found
 
 
-def lapic_diagnoses(cpu: int, svr: Svr | None, lvt: Mapping[LvtKind, LvtRegister], current_count: int | None,
-                    esr: int | None, irr: Iterable[int], ppr: int | None, lands: Sequence[Landing],
-                    symbols: Mapping[int, str | None]) -> list[Diagnosis]:
-    """Findings about one local APIC's configuration (everything except the ISR)."""
+@dataclass(frozen=True)
+class ApicRegisters:
+    """The decoded registers of one local APIC the configuration findings look at (None: not known)."""
+
+    svr: Svr | None
+    lvt: Mapping[LvtKind, LvtRegister]
+    current_count: int | None
+    esr: int | None
+    tpr: int | None
+    isr: tuple[int, ...] | None
+    irr: tuple[int, ...] | None
+
+
+def _held_back(regs: ApicRegisters) -> list[Diagnosis]:
+    """Pending vectors the processor priority keeps out, naming what raised it: the TPR or an ISR vector."""
+    if regs.tpr is None or regs.isr is None:
+        return []
+    isrv = max(regs.isr, default=0)
+    ppr = processor_priority(regs.tpr, isrv)
+    cause = f"the TPR {regs.tpr:#04x}" if ppr == regs.tpr else f"the in-service vector {isrv:#04x}"
+    return [Diagnosis("held-back", "note", (
+        f"vector {vector:#04x} is pending (IRR) but held back: {cause} sets the processor priority to {ppr:#04x}, "
+        f"which admits only vectors above {ppr | 0xF:#04x}"), vector)
+        for vector in sorted(set(regs.irr or ())) if held_back(vector, ppr)]
+
+
+def lapic_diagnoses(cpu: int, regs: ApicRegisters, lands: Sequence[Landing]) -> list[Diagnosis]:
+    """Findings about one local APIC's configuration and pending vectors (the ISR has its own)."""
     found = []
+    svr = regs.svr
     if svr is not None and not svr.software_enabled:
         found.append(Diagnosis("apic-disabled", "warning", (
             f"the local APIC of CPU {cpu} is software-disabled (SVR bit 8 clear): its LVT entries stay masked "
@@ -162,29 +197,23 @@ def lapic_diagnoses(cpu: int, svr: Svr | None, lvt: Mapping[LvtKind, LvtRegister
         found.append(Diagnosis("spurious-no-gate", "warning", (
             f"the spurious-interrupt vector {svr.vector:#04x} (SVR) has no usable gate "
             f"({lands[svr.vector].why_not}): a spurious interrupt would fault instead of returning"), svr.vector))
-    for kind, entry in lvt.items():
+    for kind, entry in regs.lvt.items():
         if entry.masked or not entry.carries_vector or lands[entry.vector].usable:
             continue
         found.append(Diagnosis("unmasked-no-gate", "error", (
             f"the LVT {kind.value} entry is unmasked and delivers vector {entry.vector:#04x}, which has no usable "
             f"gate ({lands[entry.vector].why_not})"), entry.vector))
-    timer = lvt.get(LvtKind.TIMER)
-    if timer is not None and timer.masked and current_count and timer.timer_mode is not TimerMode.TSC_DEADLINE:
+    timer = regs.lvt.get(LvtKind.TIMER)
+    if timer is not None and timer.masked and regs.current_count and timer.timer_mode is not TimerMode.TSC_DEADLINE:
         found.append(Diagnosis("timer-masked-running", "warning", (
-            f"the LVT timer is masked while its current count runs ({current_count} left): it counts down "
+            f"the LVT timer is masked while its current count runs ({regs.current_count} left): it counts down "
             "but raises no interrupt"), timer.vector))
-    if esr:
-        meanings = [ESR_MEANINGS[flag] for flag in EsrFlag if esr & flag]
-        if esr & ~0xFF:
-            meanings.append(f"undefined bits {esr & ~0xFF:#x}")
-        found.append(Diagnosis("esr", "warning", f"the error status register is {esr:#x}: " + "; ".join(meanings)))
-    if ppr is not None:
-        for vector in sorted(set(irr)):
-            if held_back(vector, ppr):
-                found.append(Diagnosis("held-back", "note", (
-                    f"vector {vector:#04x} is pending (IRR) but held back: the processor priority {ppr:#04x} "
-                    f"admits only vectors above {ppr | 0xF:#04x}"), vector))
-    return found
+    if regs.esr:
+        meanings = [ESR_MEANINGS[flag] for flag in EsrFlag if regs.esr & flag]
+        if regs.esr & ~0xFF:
+            meanings.append(f"undefined bits {regs.esr & ~0xFF:#x}")
+        found.append(Diagnosis("esr", "warning", f"the error status register is {regs.esr:#x}: " + "; ".join(meanings)))
+    return found + _held_back(regs)
 
 
 def ioapic_diagnoses(pins: Iterable[IoapicPin], lands: Sequence[Landing]) -> list[Diagnosis]:

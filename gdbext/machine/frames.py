@@ -38,17 +38,29 @@ class StopFrame:
     warnings: tuple[str, ...]
 
 
+def entry_point(target: Target, cpu: int, entry: Gate | IvtEntry | None) -> tuple[int | None, str | None]:
+    """Where delivery through ``entry`` starts executing, or why it cannot.
+
+    A task gate starts the task its TSS describes, at that TSS's EIP (SDM 3A 6.12.2).
+    """
+    if isinstance(entry, IvtEntry):
+        return entry.linear, None
+    if not isinstance(entry, Gate) or not entry.present:
+        return None, "not present"
+    if entry.kind in (GateKind.INTERRUPT, GateKind.TRAP):
+        return entry.offset, None
+    if entry.kind is GateKind.TASK:
+        view = read_tss(target, cpu, entry.selector)
+        if view.tss is None or view.width != 32:
+            return None, f"its TSS {entry.selector:#06x} is unusable ({view.error or 'not a 32-bit TSS'})"
+        return view.tss.eip, None
+    return None, f"a {entry.type_name} is not an interrupt, trap or task gate"
+
+
 def vectors_at(target: Target, cpu: int, address: int) -> list[int]:
-    """Vectors whose gate's handler starts at ``address``."""
-    found = []
-    for slot in read_idt(target, cpu).slots:
-        entry = slot.entry
-        if isinstance(entry, IvtEntry) and entry.linear == address:
-            found.append(slot.vector)
-        elif isinstance(entry, Gate) and entry.present and entry.kind in (GateKind.INTERRUPT, GateKind.TRAP) \
-                and entry.offset == address:
-            found.append(slot.vector)
-    return found
+    """Vectors whose delivery starts executing at ``address``."""
+    return [slot.vector for slot in read_idt(target, cpu).slots
+            if entry_point(target, cpu, slot.entry)[0] == address]
 
 
 def pushes_error_code(vector: int | None, mode: CpuMode) -> bool:
@@ -78,6 +90,10 @@ def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None =
         raise UsageError(f"vector {vector} is out of range 0-255")
     address = at if at is not None else (regs.ss.base + regs.rsp if mode is CpuMode.REAL else regs.rsp)
     has_error = pushes_error_code(vector, mode)
+    slots = read_idt(target, cpu).slots
+    gate = slots[vector].entry if vector < len(slots) else None
+    if isinstance(gate, Gate) and gate.kind is GateKind.TASK:
+        return _task_frame(target, cpu, vector, gate, address, has_error, regs.cpl)
     data = _read_frame(target, cpu, address, mode)
     to_cpl = regs.cpl
     frame = InterruptFrame.from_bytes(data, mode, has_error, to_cpl)
@@ -90,13 +106,35 @@ def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None =
             frame = other
         else:
             warnings.extend(frame.problems)
-    slots = read_idt(target, cpu).slots
-    gate = slots[vector].entry if vector < len(slots) else None
     ist = gate.ist if isinstance(gate, Gate) else 0
     stack = stack_used(mode, ist, frame.from_cpl, to_cpl)
     check = _check_stack(target, cpu, mode, stack, address, frame)
     cr2 = regs.cr2 if vector == 14 else None
     return StopFrame(cpu, vector, mode, address, frame, to_cpl, stack, check, cr2, gate, tuple(warnings))
+
+
+def _task_frame(target: Target, cpu: int, vector: int, gate: Gate, address: int, has_error: bool,
+                to_cpl: int) -> StopFrame:
+    """A stop at the first instruction of a task entered through a task gate.
+
+    A task switch pushes no frame: the interrupted state was saved in the
+    previous task's TSS, which the new TSS's link field names; only the error
+    code, if any, is pushed on the new task's stack (SDM 3A 8.3, 6.12.2).
+    """
+    current = read_tss(target, cpu)
+    if current.tss is None or current.width != 32:
+        raise TargetError(f"stopped in the task of gate {vector:#04x}, but its TSS is unreadable: {current.error}")
+    previous = read_tss(target, cpu, current.tss.link)
+    if previous.tss is None:
+        raise TargetError(f"the previous task's TSS {current.tss.link:#06x} is unreadable: {previous.error}")
+    old = previous.tss
+    error_code = None
+    if has_error:
+        error_code = int.from_bytes(target.read_memory(address, 4, cpu), "little")
+    frame = InterruptFrame(CpuMode.PROTECTED, error_code, old.eip, old.cs, old.eflags, old.esp, old.ss)
+    check = (f"task switch from TSS {current.tss.link:#06x} to TSS {current.selector:#06x} "
+             f"(link field {current.tss.link:#06x}); the interrupted state is the old TSS's")
+    return StopFrame(cpu, vector, CpuMode.PROTECTED, address, frame, to_cpl, "task", check, None, gate, ())
 
 
 def _read_frame(target: Target, cpu: int, address: int, mode: CpuMode) -> bytes:

@@ -122,7 +122,8 @@ class LvtRegister:
     """One LVT register (SDM 11.5.1, Figure 11-8).
 
     Fields a register does not have are None: only LINT0/LINT1 have
-    ``polarity`` (True = active low), ``remote_irr`` and ``level_triggered``;
+    ``polarity_low`` (the input pin polarity, True = active low), ``remote_irr``
+    and ``level_triggered``;
     only the timer has ``timer_mode``; the timer and error entries have no
     delivery-mode field and always deliver Fixed, edge-triggered interrupts.
     ``delivery_pending`` is the delivery status bit (1 = send pending).
@@ -190,7 +191,8 @@ class LvtRegister:
 
     @property
     def trigger(self) -> str:
-        """"level" or "edge": NMI, SMI and INIT are always edge, ExtINT always level (SDM 11.5.1)."""
+        """How the entry triggers, "level" or "edge": NMI, SMI and INIT are always edge, ExtINT always
+        level, and only a Fixed LINT entry follows its trigger mode bit (SDM 11.5.1)."""
         if self.delivery_mode is ApicDeliveryMode.EXTINT:
             return "level"
         if self.level_triggered and self.delivery_mode is ApicDeliveryMode.FIXED:

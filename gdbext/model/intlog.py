@@ -56,7 +56,14 @@ NMI_VECTOR = 2
 FIRST_USER_VECTOR = 32
 TEXT_LIMIT = 160
 
-_INTERESTING = re.compile(r"\n(?:[^A-Z\n]|S(?:ervicing |MM: )|Triple fault|CPU Reset)", re.ASCII)
+_EVENT_NEXT = r"[ \r]*\n *-?[0-9]{1,10}: v="
+_INTERESTING = re.compile(
+    r"\n(?:[^A-Zc\n]"
+    r"|c(?!heck_exception old: 0x(?!8 )[0-9a-f]{1,8} new 0x[0-9a-f]{1,8}" + _EVENT_NEXT + ")"
+    r"|S(?:ervicing (?!(?:virtual )?hardware INT=0x[0-9a-f]{1,2}" + _EVENT_NEXT + ")|MM: )"
+    r"|Triple fault|CPU Reset)",
+    re.ASCII,
+)
 _EVENT = re.compile(
     r" *(-?[0-9]{1,10}): v=([0-9a-f]{2}) e=([0-9a-f]{1,8}) i=([01]) cpl=([0-3]) "
     r"IP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) pc=([0-9a-f]{1,16}) SP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) "
@@ -70,8 +77,10 @@ _TRIPLE = re.compile(r"Triple fault[ \r]*(?=\n|\Z)")
 _SMM = re.compile(r"SMM: (enter|after RSM)[ \r]*(?=\n|\Z)")
 _LINE_END = re.compile(r"[^\n]*")
 
-# Tags of the raw tuples IntLogReader.scan returns (first item of each).
+# Tags of the raw tuples IntLogReader.scan returns (first item of each), and event kinds as
+# the hot loop keeps them (EventKind values).
 _EVENT_TAG, _CHECK_TAG, _SERVICING_TAG, _MARK_TAG, _MALFORMED_TAG = range(5)
+_IRQ, _EXCEPTION, _SOFTWARE = "irq", "exception", "software"
 
 
 class EventKind(enum.Enum):
@@ -185,20 +194,20 @@ class IntLogReader:
     def __init__(self) -> None:
         self._carry = "\n"
         self._line = 0
-        self._pending_irq: int | None = None
+        self._pending_irq: str | None = None  # the vector of a "Servicing" line, as logged
         self._pending_check: tuple[int, int | None, int] | None = None  # line, old, new
-        self._last_place: tuple[str, str] | None = None
-        self._last_vector = -1
+        self._last_place: tuple[str, str] | None = None  # CS:RIP, SS:RSP of the last event
+        self._last_vector = ""
         self.lines = 0
         self.truncated: Malformed | None = None
         self.unlogged_irqs = 0
         self.unlogged_exceptions = 0
 
     def feed(self, chunk: str) -> Iterator[Record]:
-        return (_record(item) for item in self.scan(chunk))
+        return _records(self.scan(chunk))
 
     def close(self) -> Iterator[Record]:
-        return (_record(item) for item in self.finish())
+        return _records(self.finish())
 
     def scan(self, chunk: str) -> list[tuple]:
         text = self._carry + chunk
@@ -221,73 +230,99 @@ class IntLogReader:
         return items
 
     def _scan(self, text: str, end: int) -> list[tuple]:
+        # The hot loop. _INTERESTING skips the check_exception and "Servicing" lines right
+        # before an event: the event looks back at its previous line instead. Events are kept
+        # as strings (no number or enum conversions); every other line goes through _other.
         items: list[tuple] = []
         append = items.append
-        count = text.count
-        event_match = _EVENT.match
+        count, rfind = text.count, text.rfind
+        event_match, check_match, servicing_match = _EVENT.match, _CHECK.match, _SERVICING.match
         position = 0
         line = self._line
+        last_place, last_vector = self._last_place, self._last_vector
         for found in _INTERESTING.finditer(text, 0, end):
+            # position is the start of line number `line`
             start = found.start() + 1
-            line += count("\n", position, start)
-            position = start
+            if start != position:
+                line += count("\n", position, start)
+                position = start
             first = text[start]
-            if first == " " or "0" <= first <= "9":
-                match = event_match(text, start, end)
-                if match is not None:
-                    append(self._event(line, match))
-                    continue
-            append(self._other(line, text, start, end, first))
+            match = event_match(text, start, end) if first <= "9" else None
+            if match is None:
+                self._last_place, self._last_vector = last_place, last_vector
+                append(self._other(line, text, start, end, first))
+                last_place = self._last_place
+                continue
+            seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
+            irq, check, prefix = self._pending_irq, self._pending_check, None
+            if irq is None and check is None:
+                previous = rfind("\n", 0, start - 1) + 1
+                if previous:
+                    head = text[previous]
+                    if head == "c":
+                        found_check = check_match(text, previous, start - 1)
+                        if found_check is not None:
+                            old = int(found_check[1], 16)
+                            check = (line - 1, None if old == NO_EXCEPTION else old, int(found_check[2], 16))
+                            prefix = (_CHECK_TAG, *check)
+                    elif head == "S":
+                        found_irq = servicing_match(text, previous, start - 1)
+                        if found_irq is not None:
+                            irq = found_irq[1]
+                            prefix = (_SERVICING_TAG, line - 1, int(irq, 16))
+            else:
+                self._pending_irq = self._pending_check = None
+                if irq is not None and irq != v:
+                    self.unlogged_irqs += 1
+                    irq = None
+            promoted_from = check_line = None
+            if i == "1":
+                kind = _SOFTWARE
+                if check is not None:
+                    self.unlogged_exceptions += 1
+                    check = None
+            elif check is not None:
+                kind = _EXCEPTION
+                check_line = check[0]
+                if v == "08" and check[2] != DOUBLE_FAULT:
+                    promoted_from = check[2]
+            elif irq is not None or v == "02" or v >= "20":
+                kind = _IRQ
+            else:
+                kind = _EXCEPTION
+            place = (ip, sp)
+            nested = last_place is not None and (
+                (check is not None and check[1] is not None)
+                or (place == last_place and kind == _EXCEPTION and _delivery_fault(match, last_vector)))
+            append((_EVENT_TAG, line, match.group(), seq, v, i, cpl, ip, kind, promoted_from, check_line, nested,
+                    prefix))
+            last_place, last_vector = place, v
+            stop = match.end()
+            if stop < end:
+                position, line = stop + 1, line + 1
+        self._last_place, self._last_vector = last_place, last_vector
         self._line = line + count("\n", position, end)
         return items
 
-    def _event(self, line: int, match: re.Match) -> tuple:
-        seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
-        vector = int(v, 16)
-        check, irq = self._pending_check, self._pending_irq
-        self._pending_check = self._pending_irq = None
-        if irq is not None and irq != vector:
-            self.unlogged_irqs += 1
-            irq = None
-        promoted_from = None
-        if i == "1":
-            kind = EventKind.SOFTWARE
-            if check is not None:
-                self.unlogged_exceptions += 1
-                check = None
-        elif check is not None:
-            kind = EventKind.EXCEPTION
-            if vector == DOUBLE_FAULT and check[2] != DOUBLE_FAULT:
-                promoted_from = check[2]
-        elif irq is not None or vector == NMI_VECTOR or vector >= FIRST_USER_VECTOR:
-            kind = EventKind.IRQ
-        else:
-            kind = EventKind.EXCEPTION
-        place = (ip, sp)
-        nested = self._last_place is not None and (
-            (check is not None and check[1] is not None)
-            or (place == self._last_place and kind is EventKind.EXCEPTION and _delivery_fault(match, self._last_vector)))
-        self._last_place = place
-        self._last_vector = vector
-        return (_EVENT_TAG, line, match.group(), seq, v, i, cpl, ip, kind, promoted_from,
-                None if check is None else check[0], nested)
-
     def _other(self, line: int, text: str, start: int, end: int, first: str) -> tuple:
+        """Lines the hot loop leaves: check_exception and Servicing lines with no event after
+        them (real mode, a triple fault, a chunk boundary), marks, and what does not parse."""
         self._drop_pending()
+        self._last_place = None
         if first == "c":
             match = _CHECK.match(text, start, end)
-            if match is not None:
-                old = int(match[1], 16)
-                check = (line, None if old == NO_EXCEPTION else old, int(match[2], 16))
-                if check[1] != DOUBLE_FAULT:
-                    self._pending_check = check
-                return (_CHECK_TAG, *check)
-            return self._malformed(line, text, start, end, "check_exception line does not parse")
+            if match is None:
+                return self._malformed(line, text, start, end, "check_exception line does not parse")
+            old = int(match[1], 16)
+            check = (line, None if old == NO_EXCEPTION else old, int(match[2], 16))
+            if check[1] != DOUBLE_FAULT:
+                self._pending_check = check
+            return (_CHECK_TAG, *check)
         if first == "S":
             match = _SERVICING.match(text, start, end)
             if match is not None:
-                self._pending_irq = int(match[1], 16)
-                return (_SERVICING_TAG, line, self._pending_irq)
+                self._pending_irq = match[1]
+                return (_SERVICING_TAG, line, int(match[1], 16))
             match = _SMM.match(text, start, end)
             if match is not None:
                 return (_MARK_TAG, line, Mark.SMM_ENTER if match[1] == "enter" else Mark.SMM_EXIT, None)
@@ -304,7 +339,6 @@ class IntLogReader:
         return self._malformed(line, text, start, end, "not a line QEMU's -d int or -d cpu_reset writes")
 
     def _malformed(self, line: int, text: str, start: int, end: int, reason: str) -> tuple:
-        self._last_place = None
         whole = _LINE_END.match(text, start, end)
         return (_MALFORMED_TAG, line, whole.group()[:TEXT_LIMIT] if whole else "", reason)
 
@@ -317,7 +351,7 @@ class IntLogReader:
             self._pending_check = None
 
 
-def _delivery_fault(match: re.Match, previous_vector: int) -> bool:
+def _delivery_fault(match: re.Match, previous_vector: str) -> bool:
     """An exception at the previous event's CS:RIP and SS:RSP that its delivery raised.
 
     True for a selector-format error code whose IDT bit names the previous
@@ -326,7 +360,7 @@ def _delivery_fault(match: re.Match, previous_vector: int) -> bool:
     vector = int(match[2], 16)
     if vector in SELECTOR_ERROR_VECTORS:
         code = int(match[3], 16)
-        return bool(code & 2) and (code >> 3) & 0x1FFF == previous_vector
+        return bool(code & 2) and (code >> 3) & 0x1FFF == int(previous_vector, 16)
     if vector == PAGE_FAULT:
         cr2, rsp = int(match[13], 16), int(match[12], 16)
         return rsp - STACK_WINDOW <= cr2 < rsp
@@ -339,25 +373,29 @@ def _hex32(value: int | None) -> str:
 
 def _event_from(item: tuple) -> IntEvent:
     """The IntEvent of a raw event tuple (parses its line again, fully)."""
-    _, line, text, _, _, _, _, _, kind, promoted_from, _, nested = item
+    _, line, text, _, _, _, _, _, kind, promoted_from, _, nested, _ = item
     match = _EVENT.match(text)
     seq, v, e, i, cpl, _, cs, rip, pc, _, ss, rsp, cr2, rax = match.groups()
     return IntEvent(line, int(seq), int(v, 16), int(e, 16), i == "1", int(cpl), int(cs, 16), int(rip, 16),
                     int(pc, 16), int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16),
-                    None if rax is None else int(rax, 16), kind, promoted_from, nested)
+                    None if rax is None else int(rax, 16), EventKind(kind), promoted_from, nested)
 
 
-def _record(item: tuple) -> Record:
-    tag = item[0]
-    if tag == _EVENT_TAG:
-        return _event_from(item)
-    if tag == _CHECK_TAG:
-        return ExceptionCheck(*item[1:])
-    if tag == _SERVICING_TAG:
-        return HardwareInterrupt(*item[1:])
-    if tag == _MARK_TAG:
-        return LogMark(*item[1:])
-    return Malformed(*item[1:])
+def _records(items: list[tuple]) -> Iterator[Record]:
+    for item in items:
+        tag = item[0]
+        if tag == _EVENT_TAG:
+            if item[12] is not None:
+                yield from _records([item[12]])
+            yield _event_from(item)
+        elif tag == _CHECK_TAG:
+            yield ExceptionCheck(*item[1:])
+        elif tag == _SERVICING_TAG:
+            yield HardwareInterrupt(*item[1:])
+        elif tag == _MARK_TAG:
+            yield LogMark(*item[1:])
+        else:
+            yield Malformed(*item[1:])
 
 
 def read_records(chunks: Iterable[str]) -> Iterator[Record]:
@@ -467,9 +505,7 @@ class LogAnalysis:
         self._listed: list[IntEvent] = []
         self._malformed: list[Malformed] = []
         self._malformed_count = 0
-        self._by_vector: dict[str, int] = {}
-        self._by_kind: dict[EventKind, int] = {}
-        self._by_cpl: dict[str, int] = {}
+        self._counts: dict[tuple[str, str, str], int] = {}  # (vector, kind, CPL) as logged -> events
         self._total = 0
         self._matched = 0
         self._first_seq: str | None = None
@@ -493,12 +529,18 @@ class LogAnalysis:
         reader = self._reader
         timeline = self._timeline
         timeline.rows = {int(v, 16): row for v, row in timeline.rows.items()}
+        by_vector: collections.Counter[int] = collections.Counter()
+        by_kind: collections.Counter[EventKind] = collections.Counter()
+        by_cpl: collections.Counter[int] = collections.Counter()
+        for (v, kind, cpl), n in self._counts.items():
+            by_vector[int(v, 16)] += n
+            by_kind[EventKind(kind)] += n
+            by_cpl[int(cpl)] += n
         return LogReport(
             lines=reader.lines, total_events=self._total, events=self._matched,
             first_seq=None if self._first_seq is None else int(self._first_seq),
             last_seq=None if self._last_seq is None else int(self._last_seq),
-            by_vector={int(v, 16): n for v, n in self._by_vector.items()},
-            by_kind=dict(self._by_kind), by_cpl={int(c): n for c, n in self._by_cpl.items()},
+            by_vector=dict(by_vector), by_kind=dict(by_kind), by_cpl=dict(by_cpl),
             listed=tuple(self._listed), malformed=self._malformed_count,
             malformed_examples=tuple(self._malformed), truncated=reader.truncated,
             unlogged_irqs=reader.unlogged_irqs, unlogged_exceptions=reader.unlogged_exceptions,
@@ -507,33 +549,51 @@ class LogAnalysis:
         )
 
     def _consume(self, items: list[tuple]) -> None:
+        # The hot loop: state lives in locals and is written back when a record that is not
+        # an event needs the methods below.
         wanted = _RawFilter(self.filter) if self.filter.active else None
-        by_vector, by_kind, by_cpl = self._by_vector, self._by_kind, self._by_cpl
-        timeline_add = self._timeline.add
+        counts = self._counts
+        timeline = self._timeline
+        rows, buckets, width = timeline.rows, timeline.buckets, timeline.width
         recent_append = self._recent.append
+        total, matched, chain_length = self._total, self._matched, self._chain_length
+        last_seq = self._last_seq
         for item in items:
-            if item[0] != _EVENT_TAG:
+            tag = item[0]
+            if tag != _EVENT_TAG:
+                if tag == _SERVICING_TAG or (tag == _CHECK_TAG and item[2] != DOUBLE_FAULT and self._open is None):
+                    continue
+                self._total, self._matched, self._chain_length, self._last_seq = total, matched, chain_length, last_seq
                 self._other(item)
+                chain_length = self._chain_length
                 continue
             if self._open is not None:
                 self._close_fault()
-            index = self._total
-            self._total = index + 1
+            index = total
+            total += 1
             recent_append(item)
-            self._chain_length = self._chain_length + 1 if item[11] else 1
+            chain_length = chain_length + 1 if item[11] else 1
             seq, v, _, cpl, ip, kind = item[3:9]
             if wanted is not None and not wanted.matches(v, cpl, kind, ip):
                 continue
-            self._matched += 1
-            if self._first_seq is None:
+            matched += 1
+            if last_seq is None:
                 self._first_seq = seq
-            self._last_seq = seq
-            by_vector[v] = by_vector.get(v, 0) + 1
-            by_kind[kind] = by_kind.get(kind, 0) + 1
-            by_cpl[cpl] = by_cpl.get(cpl, 0) + 1
-            timeline_add(index, v)
+            last_seq = seq
+            key = (v, kind, cpl)
+            counts[key] = counts.get(key, 0) + 1
+            bucket = index // width
+            if bucket >= buckets:
+                timeline.halve()
+                width = timeline.width
+                bucket = index // width
+            row = rows.get(v)
+            if row is None:
+                row = rows[v] = [0] * buckets
+            row[bucket] += 1
             if len(self._listed) < self._keep:
                 self._listed.append(_event_from(item))
+        self._total, self._matched, self._chain_length, self._last_seq = total, matched, chain_length, last_seq
 
     def _other(self, item: tuple) -> None:
         tag = item[0]
@@ -598,13 +658,13 @@ class _RawFilter:
     def __init__(self, event_filter: EventFilter) -> None:
         self.vectors = None if event_filter.vectors is None else {f"{v:02x}" for v in event_filter.vectors}
         self.cpl = None if event_filter.cpl is None else str(event_filter.cpl)
-        self.kind = event_filter.kind
+        self.kind = None if event_filter.kind is None else event_filter.kind.value
         self.rip = event_filter.rip
 
-    def matches(self, vector: str, cpl: str, kind: EventKind, ip: str) -> bool:
+    def matches(self, vector: str, cpl: str, kind: str, ip: str) -> bool:
         return ((self.vectors is None or vector in self.vectors)
                 and (self.cpl is None or cpl == self.cpl)
-                and (self.kind is None or kind is self.kind)
+                and (self.kind is None or kind == self.kind)
                 and (self.rip is None or int(ip.partition(":")[2], 16) in self.rip))
 
 

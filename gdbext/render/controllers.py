@@ -43,7 +43,7 @@ def _vector_list(vectors: list[int] | None, info: dict[int, dict[str, Any]], sty
         return style.warn("unknown")
     if not vectors:
         return "none"
-    return ", ".join(f"{v:#04x} {_handler(info[v], style)}" if v in info else f"{v:#04x}" for v in vectors)
+    return ", ".join(f"{v:#04x} -> {_handler(info[v], style)}" if v in info else f"{v:#04x}" for v in vectors)
 
 
 def _lapic_one(data: dict[str, Any], style: Style) -> str:
@@ -56,7 +56,7 @@ def _lapic_one(data: dict[str, Any], style: Style) -> str:
     pairs = []
     if data["spurious_vector"] is not None:
         svr = data["svr"]
-        pairs.append(("SVR", f"{hexval(svr['raw'])}: spurious vector {_vec(data['spurious_vector'])} "
+        pairs.append(("SVR", f"{hexval(svr['raw'])}: spurious vector {_vec(data['spurious_vector'])} -> "
                              f"{_handler(info[data['spurious_vector']], style)}, focus checking "
                              f"{'on' if svr['focus_checking'] else 'off'}"))
     if data["ppr"] is not None:

@@ -21,7 +21,7 @@ class GdbMiTarget(GdbBackedTarget):
         self.client = client
         self.address = address
         self.label = address
-        self._ours: set[str] = set()
+        self._ours: dict[str, int] = {}
         client.listeners.append(self._on_async)
 
     @classmethod
@@ -52,10 +52,18 @@ class GdbMiTarget(GdbBackedTarget):
         self.client.close()
 
     def load_symbols(self, table: SymbolTable) -> None:
-        """Resolve names from ``table``; an ELF is also given to gdb (for breakpoints by name)."""
+        """Resolve names from ``table``; an ELF is also given to gdb (for breakpoints by name).
+
+        The architecture QEMU reported is pinned first: a 32-bit ELF would
+        otherwise switch gdb to i386 and its register packets stop matching.
+        """
         self.symbols = table
         self.cache.clear()
         if table.is_elf:
+            architecture = self.console("show architecture")
+            current = architecture.rsplit('"', 2)[-2] if architecture.count('"') >= 2 else None
+            if current:
+                self.console(f"set architecture {current}")
             self.console(f"symbol-file {table.source}")
 
     def insert_breakpoint(self, address: int, hardware: bool) -> object:
@@ -63,12 +71,12 @@ class GdbMiTarget(GdbBackedTarget):
             reply = self.client.command(f"-break-insert {'-h ' if hardware else ''}*{address:#x}")
         except MiError as error:
             raise TargetError(f"cannot set a breakpoint at {address:#x}: {error}") from None
-        number = (reply.payload or {}).get("bkpt", {}).get("number")
-        self._ours.add(str(number))
-        return str(number)
+        number = str((reply.payload or {}).get("bkpt", {}).get("number"))
+        self._ours[number] = address
+        return number
 
     def remove_breakpoint(self, handle: object) -> None:
-        self._ours.discard(str(handle))
+        self._ours.pop(str(handle), None)
         self.client.command(f"-break-delete {handle}", check=False)
 
     def resume(self, timeout: float | None = None) -> str | None:
@@ -89,13 +97,33 @@ class GdbMiTarget(GdbBackedTarget):
             if record is None:
                 return None
             payload = record.get("payload") or {}
-            if payload.get("reason") == "breakpoint-hit" and payload.get("bkptno") in self._ours:
-                address = int((payload.get("frame") or {}).get("addr", "0"), 16)
-                thread = payload.get("thread-id", "1")
-                if not self.on_hit(address, int(thread) - 1 if str(thread).isdigit() else 0):
+            hit = self._our_hit(payload)
+            if hit is not None:
+                if not self.on_hit(*hit):
                     continue
                 payload = dict(payload, reason="handler-entry")
             return self.describe_stop(payload)
+
+    def _our_hit(self, payload: dict[str, Any]) -> tuple[int, int] | None:
+        """(address, cpu) when this stop is one of our breakpoints.
+
+        In real mode with CS != 0 gdb sees IP, not the linear address the
+        breakpoint was set at, and reports a plain SIGTRAP: the linear
+        CS.base + IP is checked against our addresses then.
+        """
+        thread = str(payload.get("thread-id", "1"))
+        cpu = int(thread) - 1 if thread.isdigit() else 0
+        if payload.get("reason") == "breakpoint-hit" and payload.get("bkptno") in self._ours:
+            return self._ours[payload["bkptno"]], cpu
+        if payload.get("reason") == "signal-received" and payload.get("signal-name") == "SIGTRAP" and self._ours:
+            from ..machine.cpu import registers
+
+            self.cache.clear()
+            regs = registers(self, cpu)
+            linear = regs.cs.base + regs.rip
+            if linear in self._ours.values():
+                return linear, cpu
+        return None
 
     def step_instructions(self, count: int) -> str:
         """Execute ``count`` instructions on the selected vCPU; the stop as one line."""
