@@ -117,3 +117,21 @@ def test_ist_stacks_extent_and_guards(long64, cpu):
     gates = long64.layout["idt"]["gates"]
     for index in (1, 2, 3):
         assert stacks[f"ist{index}"]["used_by"] == [g["vector"] for g in gates if g["present"] and g["ist"] == index]
+
+
+def test_idtr_limit_0xffff_like_linux_gives_256_gates(long64):
+    from gdbext.symbols import SymbolTable
+
+    scenario = SymbolTable.load(long64.elf).address_of("scenario")
+    done = SymbolTable.load(long64.elf).address_of("scenario_done")
+    with shell_session(long64) as (session, _):
+        session.run(f"gdb tbreak *{done:#x}")
+        session.run(f"gdb set {{long long}}{scenario:#x} = 11")
+        session.run("continue 20")
+        data = shell_json(session, "idt --all")
+        text = session.run("idt")
+    assert data["idtr"]["limit"] == long64.layout["scenarios"][11]["after"]["idt_limit"] == 0xFFFF
+    assert data["covered"] == 256 and len(data["gates"]) == 256
+    assert [g["symbol"] for g in data["gates"] if g["present"]] == [
+        g["handler"] for g in long64.layout["idt"]["gates"] if g["present"]]
+    assert "limit 0xffff, 256 vectors covered" in text

@@ -34,6 +34,8 @@ idt_pointer:            dw IDT_LIMIT
                         dq IDT_BASE
 null_idt_pointer:       dw 0
                         dq 0
+linux_idt_pointer:      dw 0xffff               ; Linux loads IDTR with limit 0xffff
+                        dq IDT_BASE
 
 scenario_table:
     dq 0

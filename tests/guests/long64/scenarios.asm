@@ -14,7 +14,7 @@
 bits 64
 default rel
 
-%define SCENARIO_COUNT  10
+%define SCENARIO_COUNT  12
 
 global guest_ready
 guest_ready:
@@ -190,3 +190,13 @@ global scn_triple_int3
 scn_triple_int3:
     int3
     jmp halt_forever
+
+; 11: the same IDT with limit 0xffff, as Linux loads it; the CPU still uses 256 gates.
+scenario_11:
+    lidt [linux_idt_pointer]
+    ret
+
+; 12: back to the documented limit.
+scenario_12:
+    lidt [idt_pointer]
+    ret
