@@ -32,7 +32,8 @@ def _diagnoses(rows: list[dict[str, Any]], style: Style) -> list[str]:
 def _trailer(data: dict[str, Any], style: Style) -> list[str]:
     lines = _diagnoses(data["diagnoses"], style)
     if data.get("missing"):
-        lines.append(style.warn("the monitor text stopped before: " + ", ".join(data["missing"])))
+        lines.append(style.warn("not in the monitor text (cut short or worded differently): "
+                                + ", ".join(data["missing"])))
     if data.get("unparsed"):
         lines.append(style.dim("lines not understood: " + " | ".join(data["unparsed"])))
     return lines
@@ -49,7 +50,7 @@ def _vector_list(vectors: list[int] | None, info: dict[int, dict[str, Any]], sty
 def _lapic_one(data: dict[str, Any], style: Style) -> str:
     info = {row["vector"]: row for row in data["vectors"]}
     mode = ", x2APIC in CPUID" if data["x2apic"] else ""
-    state = {True: style.good("enabled"), False: style.bad("software-disabled")}.get(data["enabled"], "?")
+    state = {True: style.good("enabled"), False: style.bad("software-disabled")}.get(data["enabled"], "SVR unknown")
     where = hexval(data["rip"]) + (f" <{data['rip_symbol']}>" if data["rip_symbol"] else "")
     lines = [style.heading(f"local APIC of CPU {data['cpu']} (APIC ID {data['apic_id']}{mode}): {state}; "
                            f"CPU at {where}" + (", halted" if data["halted"] else ""))]
@@ -87,9 +88,10 @@ def _lapic_one(data: dict[str, Any], style: Style) -> str:
         vector = entry["vector"]
         rows.append([kind, hexval(entry["raw"], 8), _vec(vector), entry["delivery_mode"], entry["trigger"],
                      entry["polarity"] or "-", style.dim("masked") if entry["masked"] else style.good("open"),
-                     (_handler(info[vector], style) if vector in info else "")
-                     + (" pending" if entry["delivery_status"] == "pending" else "")
-                     + (style.warn(" " + "; ".join(entry["problems"])) if entry["problems"] else "")])
+                     " ".join(part for part in (
+                         _handler(info[vector], style) if vector in info else "",
+                         "pending" if entry["delivery_status"] == "pending" else "",
+                         style.warn("; ".join(entry["problems"]))) if part)])
     lines.append(table(["LVT", "raw", "vector", "delivery", "trigger", "polarity", "mask", "handler"], rows, style))
     return "\n".join(lines + _trailer(data, style))
 
