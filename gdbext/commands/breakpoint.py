@@ -189,7 +189,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     if args.exceptions:
         view = read_idt(context.target, args.cpu)
         for vector in range(32):
-            address, _, why = handler_of(self.target, view, vector)
+            address, _, why = handler_of(context.target, view, vector)
             (vectors if address is not None else skipped).append(vector)
     added = [breakpoints.add(vector, args, mask, value) for vector in dict.fromkeys(vectors)]
     data = {"breakpoints": breakpoints.rows(), "changes": [], "added": [bp.number for bp in added],

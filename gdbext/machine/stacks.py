@@ -118,7 +118,7 @@ def read_stacks(target: Target, cpu: int, tss: TssView) -> tuple[StackView, ...]
             if problem:
                 problems.append(problem)
         measured.append((name, top, used_by, extent, problems))
-    for i, (name, top, _, (bottom, _, _), problems) in enumerate(measured):
+    for i, (_, top, _, (bottom, _, _), problems) in enumerate(measured):
         for other, other_top, _, (other_bottom, _, _), _ in measured[:i] + measured[i + 1:]:
             if bottom is not None and other_bottom is not None and bottom < other_top and other_bottom < top:
                 problems.append(f"overlaps {other}")

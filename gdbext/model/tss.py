@@ -153,16 +153,26 @@ def io_port_allowed(tss: bytes, limit: int, iopb: int, port: int, width: int = 1
 
 
 def allowed_ports(tss: bytes, limit: int, iopb: int) -> tuple[range, ...]:
-    """The port ranges the bit map allows (single-byte accesses), merged."""
+    """The port ranges the bit map allows (single-byte accesses), merged.
+
+    A byte of the map covers 8 ports; it counts only where it and the byte
+    after it lie within the limit (the CPU reads two bytes per check).
+    """
     ranges: list[range] = []
     start = None
-    for port in range(0x10000):
-        ok = iopb + port // 8 + 1 <= limit and len(tss) > iopb + port // 8 and not (tss[iopb + port // 8] >> (port % 8)) & 1
-        if ok and start is None:
-            start = port
-        elif not ok and start is not None:
-            ranges.append(range(start, port))
-            start = None
+    last_byte = min(limit - 1, len(tss) - 2, iopb + 0x1FFF)
+    for index in range(iopb, last_byte + 1):
+        byte = tss[index]
+        if byte == 0xFF and start is None:
+            continue
+        base = (index - iopb) * 8
+        for bit in range(8):
+            allowed = not (byte >> bit) & 1
+            if allowed and start is None:
+                start = base + bit
+            elif not allowed and start is not None:
+                ranges.append(range(start, base + bit))
+                start = None
     if start is not None:
-        ranges.append(range(start, 0x10000))
+        ranges.append(range(start, min((last_byte + 1 - iopb) * 8, 0x10000)))
     return tuple(ranges)

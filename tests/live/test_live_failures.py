@@ -2,11 +2,8 @@
 that still works afterwards."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 

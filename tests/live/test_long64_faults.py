@@ -153,3 +153,13 @@ def test_breakpoint_follows_the_idt(long64):
     assert row["address"] == symbol_of(long64, "isr_gp") and row["symbol"] == "isr_gp"
     assert "is stale: the gate of vector 0x0e is not present" in stale
     assert listed["stale"] == "the gate of vector 0x0e is not present"
+
+
+def test_break_on_every_exception_then_delete(long64):
+    with shell_session(long64) as (session, _):
+        added = shell_json(session, "break --exceptions")
+        deleted = shell_json(session, "break delete all")
+    present = [g["vector"] for g in long64.layout["idt"]["gates"] if g["present"] and g["vector"] < 32]
+    assert [row["vector"] for row in added["breakpoints"]] == present
+    assert added["skipped"] == [v for v in range(32) if v not in present]
+    assert deleted["breakpoints"] == [] and len(deleted["deleted"]) == len(present)

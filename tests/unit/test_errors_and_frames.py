@@ -227,3 +227,15 @@ def test_parse_hex_only_raises_parse_error(text):
         parse_hex(text)
     except ParseError:
         pass
+
+
+@given(st.binary(min_size=1, max_size=300), st.integers(0, 400), st.integers(0, 400))
+def test_allowed_ports_agrees_with_io_port_allowed(bitmap, limit, iopb):
+    tss = bytes(104) + bitmap
+    allowed = {port for r in allowed_ports(tss, limit, iopb) for port in r}
+    for port in range(0, min(0x10000, len(tss) * 8)):
+        first = iopb + port // 8
+        if first + 1 > limit or first + 2 > len(tss):
+            assert port not in allowed
+        else:
+            assert (port in allowed) == io_port_allowed(tss, limit, iopb, port)
