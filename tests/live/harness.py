@@ -77,3 +77,16 @@ def gdb_batch(image: GuestImage, commands: list[str], smp: int | None = None, ti
 def gdb_json(image: GuestImage, commands: list[str], smp: int | None = None) -> list[dict]:
     outputs = gdb_batch(image, [f"x86 {c} --json" for c in commands], smp=smp)
     return [json.loads(text) for text in outputs]
+
+
+def gdb_without_python() -> Path:
+    """A real gdb built without Python: Debian's gdb-minimal, unpacked beside the
+    test builds (it conflicts with the gdb package, so it is not installed)."""
+    home = ROOT / "tests" / "guests" / "build" / "gdb-minimal"
+    binary = home / "root" / "usr" / "bin" / "gdb"
+    if not binary.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", "gdb-minimal"], cwd=home, check=True, capture_output=True, timeout=300)
+        package = next(home.glob("gdb-minimal_*.deb"))
+        subprocess.run(["dpkg", "-x", str(package), str(home / "root")], check=True, timeout=120)
+    return binary

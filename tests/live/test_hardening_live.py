@@ -1,0 +1,126 @@
+"""Live failures beyond the basic ones: gdb killed, gdb missing or without
+Python, a port that speaks something else, a guest that switches modes
+between commands, an empty IDT. Each gives one clear line, no hang over 5 s,
+and a session that still works."""
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from gdbext.errors import IdtscopeError, TargetError
+from gdbext.symbols import SymbolTable
+from shell.session import Session
+from tests.guests.run import RunningGuest
+from tests.live.harness import gdb_without_python, shell_json, shell_session
+
+
+def test_gdb_killed_then_reattach(long64):
+    with shell_session(long64) as (session, guest):
+        session.context.target.client.proc.kill()
+        started = time.monotonic()
+        with pytest.raises(TargetError) as failure:
+            session.run("idt")
+        assert time.monotonic() - started < 5 and "\n" not in str(failure.value)
+        assert "gdb" in str(failure.value)
+        assert "attached" in session.run(f"attach 127.0.0.1:{guest.port}")
+        assert len(shell_json(session, "idt --all")["gates"]) == 256
+
+
+def test_gdb_missing():
+    session = Session(gdb="/nonexistent/gdb")
+    with pytest.raises(TargetError, match="cannot start gdb"):
+        session.run("attach 127.0.0.1:1234")
+    assert "Page Fault" in session.run("explain 14")
+
+
+def test_gdb_without_python_still_serves_the_shell(long64):
+    gdb = gdb_without_python()
+    with RunningGuest(long64) as guest:
+        run = subprocess.run([sys.executable, "-m", "shell", "--gdb", str(gdb), "--attach", f"127.0.0.1:{guest.port}",
+                              "-c", f"gdb symbol-file {long64.elf}", "-c", "gdb tbreak guest_ready",
+                              "-c", "continue 30", "-c", "idt 0-3 --json"],
+                             capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    gates = json.loads(run.stdout[run.stdout.index("{"):])["gates"]
+    assert [g["symbol"] for g in gates] == ["isr_de", "isr_db", "isr_nmi", "isr_bp"]
+
+
+def test_gdbinit_in_gdb_without_python_fails_in_one_line(long64):
+    gdb = gdb_without_python()
+    run = subprocess.run([str(gdb), "-nx", "-batch", "-ex", "source gdbext/gdbinit.py", "-ex", "print 6*7"],
+                         capture_output=True, text=True, timeout=30)
+    assert "Traceback" not in run.stderr and "Error in sourced command file" in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 2
+
+
+def _babbler():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def serve():
+        try:
+            connection, _ = server.accept()
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            time.sleep(6)
+            connection.close()
+        except OSError:
+            pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_port_that_speaks_something_else():
+    server = _babbler()
+    port = server.getsockname()[1]
+    session = Session()
+    started = time.monotonic()
+    with pytest.raises(IdtscopeError) as failure:
+        session.run(f"attach 127.0.0.1:{port}")
+    server.close()
+    assert time.monotonic() - started < 10
+    assert "\n" not in str(failure.value) and "127.0.0.1" in str(failure.value)
+
+
+def test_mode_switches_between_commands(long64):
+    """SeaBIOS starts in real mode, the multiboot stub runs in protected mode, the kernel in long mode."""
+    entry = SymbolTable.load(long64.elf).address_of(long64.layout["boot"]["entry_symbol"])
+    ready = SymbolTable.load(long64.elf).address_of("guest_ready")
+    with RunningGuest(long64) as guest:
+        session = Session()
+        session.run(f"attach 127.0.0.1:{guest.port}")
+        modes = [shell_json(session, "regs")["mode"]]
+        first = shell_json(session, "idt --all")
+        session.run(f"gdb hbreak *{entry:#x}")
+        session.run("continue 30")
+        modes.append(shell_json(session, "regs")["mode"])
+        second = shell_json(session, "idt --all")
+        session.run(f"gdb hbreak *{ready:#x}")
+        session.run("continue 30")
+        modes.append(shell_json(session, "regs")["mode"])
+        third = shell_json(session, "idt --all")
+        session.close()
+    assert modes == ["real", "protected", "long"]
+    assert first["mode"] == "real" and len(first["gates"]) == 256 and first["gates"][0]["type"] == "real"
+    assert second["mode"] == "protected"
+    assert third["mode"] == "long" and len(third["gates"]) == 256
+
+
+def test_empty_idt_before_a_triple_fault(long64):
+    table = SymbolTable.load(long64.elf)
+    with shell_session(long64) as (session, _):
+        session.run(f"gdb tbreak *{table.address_of('scn_triple_int3'):#x}")
+        session.run(f"gdb set {{long long}}{table.address_of('scenario'):#x} = 10")
+        session.run("continue 20")
+        data = shell_json(session, "idt --all")
+        text = session.run("idt")
+        lint = shell_json(session, "lint")
+    assert data["idtr"]["limit"] == 0 and data["covered"] == 0 and data["gates"] == []
+    assert "0 vectors covered" in text
+    assert lint["findings"][0]["id"] == "exception-gate-missing"
