@@ -36,12 +36,25 @@ class SymbolTable:
         self._addresses = [s.address for s in self._symbols]
         self._spans = sorted(spans)
         self._by_name = {s.name: s.address for s in self._symbols}
+        self._sorted_names: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self._symbols)
 
     def address_of(self, name: str) -> int | None:
         return self._by_name.get(name)
+
+    def names_starting_with(self, prefix: str, limit: int) -> list[str]:
+        """Up to ``limit`` symbol names that start with ``prefix``, sorted."""
+        if self._sorted_names is None:
+            self._sorted_names = sorted(self._by_name)
+        start = bisect.bisect_left(self._sorted_names, prefix)
+        found = []
+        for name in self._sorted_names[start:start + limit]:
+            if not name.startswith(prefix):
+                break
+            found.append(name)
+        return found
 
     def _in_span(self, address: int) -> tuple[int, int] | None:
         if not self._spans:

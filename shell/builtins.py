@@ -75,7 +75,7 @@ def examine(session: Session, args: list[str]) -> str:
     if not words:
         raise UsageError("x ADDR [BYTES] [--phys]")
     target = session.context.require_target()
-    address = parse_int(words[0], "address")
+    address = resolve_address(target, words[0])
     size = parse_int(words[1], "byte count") if len(words) > 1 else 64
     if not 1 <= size <= MAX_DUMP:
         raise UsageError(f"x shows 1-{MAX_DUMP} bytes, got {size}")
@@ -89,6 +89,14 @@ def examine(session: Session, args: list[str]) -> str:
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"{where:#018x}  {chunk.hex(' '):<47}  {text}" + (f"  <{name}>" if name else ""))
     return "\n".join(lines)
+
+
+def resolve_address(target, text: str) -> int:
+    """A number, or a symbol name from the loaded symbol table."""
+    table = getattr(target, "symbols", None)
+    if table is not None and table.address_of(text) is not None:
+        return table.address_of(text)
+    return parse_int(text, "address (a number, or a symbol after `symbols FILE`)")
 
 
 def print_(session: Session, args: list[str]) -> str:

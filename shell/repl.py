@@ -48,7 +48,7 @@ def show(text: str) -> None:
 
 def interact(session: Session, **io: object) -> int:
     """Read, run and show commands until quit; ``io`` may give prompt_toolkit's input/output."""
-    prompt = PromptSession(history=_history(), completer=ShellCompleter(), complete_while_typing=False, **io)
+    prompt = PromptSession(history=_history(), completer=ShellCompleter(session), complete_while_typing=False, **io)
     print("idtscope shell: `help` lists the commands, Tab completes, Ctrl-D quits.")
     while True:
         try:

@@ -106,3 +106,14 @@ def test_in_tmux_as_a_person_would(long64, tmp_path):
             assert "Traceback" not in screen
         finally:
             tmux.kill()
+
+
+def test_symbols_complete_and_resolve_after_loading(long64):
+    from tests.live.harness import shell_session
+
+    with shell_session(long64) as (session, _):
+        completer = ShellCompleter(session)
+        names = [c.text for c in completer.get_completions(Document("x isr_p"), CompleteEvent())]
+        dump = session.run("x isr_pf 16")
+    assert "isr_pf" in names and all(n.startswith("isr_p") for n in names)
+    assert dump.startswith(f"{SymbolTable.load(long64.elf).address_of('isr_pf'):#018x}") and "<isr_pf>" in dump
