@@ -22,7 +22,7 @@ from .base import Context, Result, add_cpu_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("address", metavar="ADDR", help="the linear address")
+    parser.add_argument("address", metavar="ADDR", help="the linear address (or a symbol of the loaded table)")
     parser.add_argument("--cr3", help="walk from this CR3 instead of the vCPU's")
     parser.add_argument("--write", action="store_true", help="check a write")
     parser.add_argument("--user", action="store_true", help="check a user-mode (CPL 3) access")
@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
-    address = parse_int(args.address, "address")
+    table = getattr(target, "symbols", None)
+    known = table.address_of(args.address) if table is not None else None
+    address = known if known is not None else parse_int(args.address, "address")
     regs = registers(target, args.cpu)
     cr3 = parse_int(args.cr3, "CR3") if args.cr3 else regs.cr3
     access = Access(write=args.write, user=args.user, fetch=args.fetch)
