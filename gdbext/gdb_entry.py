@@ -17,6 +17,7 @@ from .errors import IdtscopeError
 from .target.gdb_python import GdbPythonTarget
 
 PREFIX = "x86"
+ABBREVIATIONS = {"Vol", "e.g", "i.e", "Fig"}
 
 _context = Context(target=GdbPythonTarget())
 
@@ -44,6 +45,19 @@ def _width() -> int:
     return width if isinstance(width, int) and width > 20 else 100
 
 
+def summary(doc: str) -> str:
+    """The first sentence of a docstring, on one line (gdb lists that line)."""
+    text = " ".join(doc.split())
+    start = 0
+    while True:
+        end = text.find(". ", start)
+        if end < 0:
+            return text
+        if text[:end].rsplit(" ", 1)[-1] not in ABBREVIATIONS:
+            return text[:end + 1]
+        start = end + 2
+
+
 class X86Prefix(gdb.Command):
     """x86 interrupt architecture of the guest (idtscope). Type "help x86" for the list."""
 
@@ -54,7 +68,8 @@ class X86Prefix(gdb.Command):
 class X86Command(gdb.Command):
     def __init__(self, name: str) -> None:
         self.name = name
-        self.__doc__ = (registry.module(name).__doc__ or name).strip()
+        parser = registry.parser(name, prog=f"{PREFIX} {name}")
+        self.__doc__ = f"{summary(registry.module(name).__doc__ or name)}\n\n{parser.format_help().rstrip()}"
         super().__init__(f"{PREFIX} {name}", gdb.COMMAND_DATA)
 
     def invoke(self, argument: str, from_tty: bool) -> None:
@@ -76,7 +91,11 @@ class X86Command(gdb.Command):
         gdb.write(render(result, color=_color(), width=_width()) + "\n")
 
     def complete(self, text: str, word: str) -> list[str]:
-        return completion.matches(f"{self.name} {text}")[1]
+        """gdb replaces only ``word`` (its own word breaks split at '-' and '#'),
+        so each candidate loses the part of the current word before it."""
+        current, candidates = completion.matches(f"{self.name} {text}")
+        cut = max(0, len(current) - len(word or ""))
+        return [candidate[cut:] for candidate in candidates]
 
 
 def _report_stop(event: object) -> None:

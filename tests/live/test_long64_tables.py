@@ -135,3 +135,17 @@ def test_idtr_limit_0xffff_like_linux_gives_256_gates(long64):
     assert [g["symbol"] for g in data["gates"] if g["present"]] == [
         g["handler"] for g in long64.layout["idt"]["gates"] if g["present"]]
     assert "limit 0xffff, 256 vectors covered" in text
+
+
+def test_gdb_help_and_completion():
+    import subprocess
+
+    from tests.live.harness import ROOT
+
+    run = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
+                          "-ex", "complete x86 dec", "-ex", "complete x86 idt --a", "-ex", "complete x86 explain #P",
+                          "-ex", "help x86", "-ex", "help x86 break"], capture_output=True, text=True, timeout=30)
+    lines = run.stdout.splitlines()
+    assert "x86 decode" in lines and "x86 idt --all" in lines and "x86 explain #PF" in lines
+    assert "x86 idt -- Show the IDT" in run.stdout and "--error-code MASK=VALUE" in run.stdout
+    assert "Traceback" not in run.stderr
