@@ -14,6 +14,7 @@ from enum import Enum, IntFlag
 from typing import Protocol
 
 from gdbext.errors import DecodeError, TargetError, UsageError
+from gdbext.model.control import Cr0, Cr4, Efer
 
 
 class PagingMode(Enum):
@@ -27,32 +28,6 @@ class PagingMode(Enum):
     PAE = "PAE"
     LEVEL4 = "4-level"
     LEVEL5 = "5-level"
-
-
-class Cr0Bit(IntFlag):
-    """CR0 bits that steer paging (SDM Vol. 3A 2.5)."""
-
-    WP = 1 << 16
-    PG = 1 << 31
-
-
-class Cr4Bit(IntFlag):
-    """CR4 bits that steer paging (SDM Vol. 3A 2.5)."""
-
-    PSE = 1 << 4
-    PAE = 1 << 5
-    LA57 = 1 << 12
-    SMEP = 1 << 20
-    SMAP = 1 << 21
-    PKE = 1 << 22
-    PKS = 1 << 24
-
-
-class EferBit(IntFlag):
-    """IA32_EFER bits that steer paging (SDM Vol. 3A 2.2.1, 4.1.1)."""
-
-    LME = 1 << 8
-    NXE = 1 << 11
 
 
 class EntryBit(IntFlag):
@@ -112,17 +87,17 @@ def paging_mode(cr0: int, cr4: int, efer: int) -> PagingMode:
     """
     for name, value in (("CR0", cr0), ("CR4", cr4), ("EFER", efer)):
         _check_register(name, value)
-    if not cr0 & Cr0Bit.PG:
+    if not cr0 & Cr0.PG:
         return PagingMode.NONE
-    if not cr4 & Cr4Bit.PAE:
-        if efer & EferBit.LME:
+    if not cr4 & Cr4.PAE:
+        if efer & Efer.LME:
             raise DecodeError(
                 "impossible paging state: CR0.PG=1 and EFER.LME=1 need CR4.PAE=1"
             )
         return PagingMode.BITS32
-    if not efer & EferBit.LME:
+    if not efer & Efer.LME:
         return PagingMode.PAE
-    if cr4 & Cr4Bit.LA57:
+    if cr4 & Cr4.LA57:
         return PagingMode.LEVEL5
     return PagingMode.LEVEL4
 
@@ -340,7 +315,7 @@ class _Context:
     def nxe(self) -> bool:
         """XD is honoured: IA32_EFER.NXE=1 in a mode with 8-byte entries (4.1.3)."""
         return self.mode not in (PagingMode.NONE, PagingMode.BITS32) and bool(
-            self.efer & EferBit.NXE
+            self.efer & Efer.NXE
         )
 
     @property
@@ -487,7 +462,7 @@ def _decode_32bit(
 ) -> WalkStep:
     """32-bit paging PDE/PTE (SDM 3A 4.3, Tables 4-4..4-6), with PSE-36 4-MiB pages."""
     present = bool(raw & EntryBit.P)
-    large = level.large_page is not None and bool(ctx.cr4 & Cr4Bit.PSE) and bool(raw & EntryBit.PS)
+    large = level.large_page is not None and bool(ctx.cr4 & Cr4.PSE) and bool(raw & EntryBit.PS)
     leaf = large or level.name == "PTE"
     if large:
         m = min(ctx.maxphyaddr, 40)
@@ -545,7 +520,7 @@ def _decode_8byte(
     else:
         pat = bool(raw & EntryBit.PS) if leaf else None
     protection_key = None
-    if leaf and ctx.long_mode and ctx.cr4 & (Cr4Bit.PKE | Cr4Bit.PKS):
+    if leaf and ctx.long_mode and ctx.cr4 & (Cr4.PKE | Cr4.PKS):
         protection_key = (raw >> _PK_SHIFT) & 0xF
     frame = raw & _ADDRESS_51_12 & ~(size - 1)
     return _common_step(level.name, table, index, entry_address, raw, leaf, large, reserved,
@@ -634,7 +609,7 @@ def _page_fault(
         code |= _PF_W
     if access.user:
         code |= _PF_U
-    if access.fetch and (ctx.cr4 & Cr4Bit.SMEP or ctx.nxe):
+    if access.fetch and (ctx.cr4 & Cr4.SMEP or ctx.nxe):
         code |= _PF_ID
     return Fault(level=level, reason=reason, bit=bit, vector=_PF_VECTOR, error_code=code)
 
@@ -706,13 +681,13 @@ def _protection_key_denies(
     if key is None or access.fetch:
         return None, ()
     if not rights.user_page:
-        if ctx.cr4 & Cr4Bit.PKS:
+        if ctx.cr4 & Cr4.PKS:
             return None, (
                 f"CR4.PKS=1: protection key {key} of this supervisor page is checked "
                 "against IA32_PKRS, which is not known here",
             )
         return None, ()
-    if not ctx.cr4 & Cr4Bit.PKE:
+    if not ctx.cr4 & Cr4.PKE:
         return None, ()
     if pkru is None:
         return None, (
@@ -722,7 +697,7 @@ def _protection_key_denies(
     if pkru >> (2 * key) & 1:
         return f"AD{key}=1", ()
     write_disabled = pkru >> (2 * key + 1) & 1
-    if write_disabled and access.write and (access.user or ctx.cr0 & Cr0Bit.WP):
+    if write_disabled and access.write and (access.user or ctx.cr0 & Cr0.WP):
         return f"WD{key}=1", ()
     return None, ()
 
@@ -740,7 +715,7 @@ def _rights_fault(
         if rights.xd_at is not None:
             name = rights.xd_at.level
             refusal = (name, f"NX: {name} has XD=1 and EFER.NXE=1 for an instruction fetch", "XD")
-        elif not access.user and ctx.cr4 & Cr4Bit.SMEP and rights.user_page:
+        elif not access.user and ctx.cr4 & Cr4.SMEP and rights.user_page:
             refusal = (leaf_name, "SMEP: supervisor instruction fetch from a user page", "SMEP")
     else:
         refusal = _data_refusal(ctx, access, rights, pk_denies)
@@ -756,7 +731,7 @@ def _data_refusal(
 ) -> tuple[str, str, str] | None:
     leaf_name = rights.leaf.level
     smap_applies = access.implicit_supervisor or not access.rflags_ac
-    if not access.user and ctx.cr4 & Cr4Bit.SMAP and rights.user_page and smap_applies:
+    if not access.user and ctx.cr4 & Cr4.SMAP and rights.user_page and smap_applies:
         if access.implicit_supervisor:
             why = f"implicit supervisor {access.kind} of a user page (EFLAGS.AC does not apply)"
         else:
@@ -766,7 +741,7 @@ def _data_refusal(
         name = rights.read_only_at.level
         if access.user:
             return (name, f"{name} is read-only (R/W=0): user write", "R/W")
-        if ctx.cr0 & Cr0Bit.WP:
+        if ctx.cr0 & Cr0.WP:
             return (name, f"{name} is read-only (R/W=0) and CR0.WP=1 for a supervisor write",
                     "R/W")
     if pk_denies is not None:

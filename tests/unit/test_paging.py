@@ -14,11 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gdbext.errors import DecodeError, TargetError, UsageError
+from gdbext.model.control import Cr0, Cr4, Efer
 from gdbext.model.paging import (
     Access,
-    Cr0Bit,
-    Cr4Bit,
-    EferBit,
     EntryBit,
     PagingMode,
     paging_mode,
@@ -87,17 +85,17 @@ LAYOUTS = {
 
 # (cr0, cr4, efer) that select each mode; WP on, NXE on where it exists.
 REGS = {
-    PagingMode.BITS32: (Cr0Bit.PG | Cr0Bit.WP | CR0_PE, Cr4Bit.PSE, 0),
-    PagingMode.PAE: (Cr0Bit.PG | Cr0Bit.WP | CR0_PE, Cr4Bit.PAE, EferBit.NXE),
+    PagingMode.BITS32: (Cr0.PG | Cr0.WP | CR0_PE, Cr4.PSE, 0),
+    PagingMode.PAE: (Cr0.PG | Cr0.WP | CR0_PE, Cr4.PAE, Efer.NXE),
     PagingMode.LEVEL4: (
-        Cr0Bit.PG | Cr0Bit.WP | CR0_PE,
-        Cr4Bit.PAE,
-        EferBit.LME | EFER_LMA | EferBit.NXE,
+        Cr0.PG | Cr0.WP | CR0_PE,
+        Cr4.PAE,
+        Efer.LME | EFER_LMA | Efer.NXE,
     ),
     PagingMode.LEVEL5: (
-        Cr0Bit.PG | Cr0Bit.WP | CR0_PE,
-        Cr4Bit.PAE | Cr4Bit.LA57,
-        EferBit.LME | EFER_LMA | EferBit.NXE,
+        Cr0.PG | Cr0.WP | CR0_PE,
+        Cr4.PAE | Cr4.LA57,
+        Efer.LME | EFER_LMA | Efer.NXE,
     ),
 }
 
@@ -189,18 +187,18 @@ class PageTables:
 
 
 def test_paging_mode_follows_table_4_1():
-    pg = Cr0Bit.PG
-    assert paging_mode(0, Cr4Bit.PAE, EferBit.LME) is PagingMode.NONE
+    pg = Cr0.PG
+    assert paging_mode(0, Cr4.PAE, Efer.LME) is PagingMode.NONE
     assert paging_mode(pg, 0, 0) is PagingMode.BITS32
-    assert paging_mode(pg, Cr4Bit.PAE | Cr4Bit.LA57, 0) is PagingMode.PAE
-    assert paging_mode(pg, Cr4Bit.PAE, EferBit.LME) is PagingMode.LEVEL4
-    assert paging_mode(pg, Cr4Bit.PAE | Cr4Bit.LA57, EferBit.LME) is PagingMode.LEVEL5
+    assert paging_mode(pg, Cr4.PAE | Cr4.LA57, 0) is PagingMode.PAE
+    assert paging_mode(pg, Cr4.PAE, Efer.LME) is PagingMode.LEVEL4
+    assert paging_mode(pg, Cr4.PAE | Cr4.LA57, Efer.LME) is PagingMode.LEVEL5
     assert PagingMode.LEVEL4.value == "4-level"
 
 
 def test_paging_mode_refuses_long_mode_without_pae():
     with pytest.raises(DecodeError, match="CR4.PAE=1"):
-        paging_mode(Cr0Bit.PG, 0, EferBit.LME)
+        paging_mode(Cr0.PG, 0, Efer.LME)
 
 
 # --- Access (SDM 3A 4.7) ------------------------------------------------------------
@@ -299,7 +297,7 @@ def test_supervisor_write_to_read_only_page_depends_on_cr0_wp():
     refused = tables.walk(ADDR, Access(write=True))
     assert (refused.fault.bit, refused.fault.error_code) == ("R/W", 0x3)
     assert refused.fault.reason == "PTE is read-only (R/W=0) and CR0.WP=1 for a supervisor write"
-    allowed = tables.walk(ADDR, Access(write=True), cr0=cr0 & ~Cr0Bit.WP)
+    allowed = tables.walk(ADDR, Access(write=True), cr0=cr0 & ~Cr0.WP)
     assert allowed.allowed and allowed.fault is None
     assert allowed.physical == 0x7654_3000
 
@@ -317,7 +315,7 @@ def test_smep_refuses_supervisor_fetch_from_user_page():
     tables = four_level()
     _, cr4, _ = REGS[PagingMode.LEVEL4]
     assert tables.walk(ADDR, Access(fetch=True)).allowed
-    result = tables.walk(ADDR, Access(fetch=True), cr4=cr4 | Cr4Bit.SMEP)
+    result = tables.walk(ADDR, Access(fetch=True), cr4=cr4 | Cr4.SMEP)
     assert (result.fault.bit, result.fault.error_code) == ("SMEP", 0x11)
     assert result.fault.reason == "SMEP: supervisor instruction fetch from a user page"
 
@@ -325,7 +323,7 @@ def test_smep_refuses_supervisor_fetch_from_user_page():
 def test_smap_refuses_supervisor_data_access_unless_ac_and_explicit():
     tables = four_level()
     _, cr4, _ = REGS[PagingMode.LEVEL4]
-    smap = cr4 | Cr4Bit.SMAP
+    smap = cr4 | Cr4.SMAP
     read = tables.walk(ADDR, Access(), cr4=smap)
     assert (read.fault.bit, read.fault.error_code) == ("SMAP", 0x1)
     assert read.fault.reason.startswith("SMAP: supervisor read of a user page")
@@ -342,7 +340,7 @@ def test_smap_refuses_supervisor_data_access_unless_ac_and_explicit():
 def test_smap_leaves_supervisor_pages_alone():
     tables = four_level(flags=P | RW)
     _, cr4, _ = REGS[PagingMode.LEVEL4]
-    assert tables.walk(ADDR, Access(write=True), cr4=cr4 | Cr4Bit.SMAP).allowed
+    assert tables.walk(ADDR, Access(write=True), cr4=cr4 | Cr4.SMAP).allowed
 
 
 # --- reserved bits (RSVD) ------------------------------------------------------------
@@ -363,7 +361,7 @@ def test_reserved_address_bit_is_rsvd_error_9():
 
 def test_xd_is_reserved_while_nxe_is_off():
     tables = four_level(flags=URW | XD)
-    result = tables.walk(ADDR, USER_WRITE, efer=EferBit.LME | EFER_LMA)
+    result = tables.walk(ADDR, USER_WRITE, efer=Efer.LME | EFER_LMA)
     assert result.fault.bit == "RSVD"
     assert result.fault.error_code == 0xF
     assert "63" in result.fault.reason and "EFER.NXE=0" in result.fault.reason
@@ -484,9 +482,9 @@ def test_32bit_4kib_page_and_fields():
 def test_32bit_fetch_sets_id_only_with_smep():
     tables = PageTables(PagingMode.BITS32)
     _, cr4, _ = REGS[PagingMode.BITS32]
-    without_smep = tables.walk(0x1000, Access(user=True, fetch=True), efer=EferBit.NXE)
+    without_smep = tables.walk(0x1000, Access(user=True, fetch=True), efer=Efer.NXE)
     assert without_smep.fault.error_code == 0x4
-    with_smep = tables.walk(0x1000, Access(user=True, fetch=True), cr4=cr4 | Cr4Bit.SMEP)
+    with_smep = tables.walk(0x1000, Access(user=True, fetch=True), cr4=cr4 | Cr4.SMEP)
     assert with_smep.fault.error_code == 0x14
 
 
@@ -579,7 +577,7 @@ def pku_tables() -> tuple[PageTables, int]:
     tables = PageTables(PagingMode.LEVEL4)
     tables.map(ADDR, 0x5000, key=3)
     _, cr4, _ = REGS[PagingMode.LEVEL4]
-    return tables, cr4 | Cr4Bit.PKE
+    return tables, cr4 | Cr4.PKE
 
 
 def test_pkru_access_disable_refuses_reads():
@@ -599,7 +597,7 @@ def test_pkru_write_disable_and_cr0_wp():
     assert user.fault.reason == "protection key 3 denies write (PKRU WD3=1)"
     assert user.fault.error_code == 0x27
     assert tables.walk(ADDR, Access(user=True), cr4=cr4, pkru=wd3).allowed
-    assert tables.walk(ADDR, Access(write=True), cr4=cr4, cr0=cr0 & ~Cr0Bit.WP, pkru=wd3).allowed
+    assert tables.walk(ADDR, Access(write=True), cr4=cr4, cr0=cr0 & ~Cr0.WP, pkru=wd3).allowed
     assert tables.walk(ADDR, Access(write=True), cr4=cr4, pkru=wd3).fault.bit == "PK"
 
 
@@ -723,7 +721,7 @@ def test_fault_error_code_describes_the_access(mode, access, rw, us, xd, smep, s
         flags |= XD
     tables.map(0x1000, 0x9000, flags=flags)
     _, cr4, _ = REGS[mode]
-    cr4 |= (Cr4Bit.SMEP if smep else 0) | (Cr4Bit.SMAP if smap else 0)
+    cr4 |= (Cr4.SMEP if smep else 0) | (Cr4.SMAP if smap else 0)
     result = tables.walk(0x1000, access, cr4=cr4)
     assert result.physical == 0x9000
     refused = (
