@@ -31,8 +31,11 @@ def detach(session: Session, args: list[str]) -> str:
 def symbols(session: Session, args: list[str]) -> str:
     if len(args) != 1:
         raise UsageError("symbols FILE (an ELF, a System.map or /proc/kallsyms text)")
+    target = session.context.require_target()
+    if not hasattr(target, "load_symbols"):
+        raise UsageError(f"{target.label} keeps the names it was saved with")
     table = SymbolTable.load(args[0])
-    session.mi_target().load_symbols(table)
+    target.load_symbols(table)
     return f"{len(table)} symbols from {args[0]}"
 
 

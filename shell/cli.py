@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--attach", metavar="HOST:PORT", help="connect to a QEMU gdbstub (qemu -s: localhost:1234)")
     parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot (read-only, no guest needed)")
     parser.add_argument("--symbols", metavar="FILE", help="an ELF or System.map for handler names")
-    parser.add_argument("--gdb", default="gdb", metavar="PATH", help="the gdb to drive (default: gdb)")
+    parser.add_argument("--gdb", metavar="PATH", help="the gdb to drive (default: gdb); also makes one-shot "
+                        "read-only commands go through gdb instead of straight to QEMU's gdbstub")
     parser.add_argument("--demo", action="store_true",
                         help="build and boot the bundled long-mode guest in QEMU, attach, open the shell")
     parser.add_argument("-c", dest="commands", action="append", metavar="CMD", default=[],
@@ -74,6 +75,8 @@ def connect(session, args: argparse.Namespace) -> object | None:
         from .demo import start
 
         guest = start(session)
+    elif args.attach and direct(args):
+        session.attach_direct(args.attach)
     elif args.attach:
         session.run(f"attach {args.attach}")
     elif args.snapshot:
@@ -96,15 +99,27 @@ def preload(commands: list[str]) -> None:
             registry.module(name)
 
 
+#: commands that only read: a one-shot run of these alone needs no gdb
+READ_ONLY = frozenset({"explain", "vectors", "decode", "regs", "cpu", "idt", "gdt", "ldt", "tss", "ist", "lapic",
+                       "ioapic", "pic", "frame", "walk", "lint", "snapshot", "help"})
+
+
+def direct(args: argparse.Namespace) -> bool:
+    """One-shot read-only commands talk to QEMU's gdbstub directly: gdb's own
+    start-up would be most of their run time."""
+    return bool(args.attach and args.commands and args.gdb is None
+                and all(c.split(maxsplit=1)[0] in READ_ONLY for c in args.commands if c.strip()))
+
+
 def early_gdb(args: argparse.Namespace) -> object | None:
     """For one-shot attach, start gdb before anything else is imported, so that
     it boots while Python loads the rest."""
-    if not (args.attach and args.commands):
+    if not (args.attach and args.commands) or direct(args):
         return None
     from gdbext.target.mi import MiClient
 
     try:
-        return MiClient(args.gdb)
+        return MiClient(args.gdb or "gdb")
     except IdtscopeError:
         return None
 
@@ -114,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     spare = early_gdb(args)
     from .session import Session, report, want_color
 
-    session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb,
+    session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb or "gdb",
                       warmup=lambda: preload(args.commands), spare_client=spare)
     guest = None
     try:

@@ -103,6 +103,14 @@ class Session:
         self.context.target = SnapshotTarget.open(path)
         return f"opened {path}: {len(self.context.target.cpus())} vCPUs (read-only)"
 
+    def attach_direct(self, address: str) -> str:
+        """Attach without gdb (read-only commands only): see gdbext/target/rsp.py."""
+        from gdbext.target.rsp import RspTarget
+
+        self.close()
+        self.context.target = RspTarget.attach(address)
+        return f"attached to {address} directly ({len(self.context.target.cpus())} vCPUs, stopped)"
+
     def attach(self, address: str) -> str:
         self.close()
         client, self.spare_client = self.spare_client, None
@@ -143,7 +151,7 @@ class Session:
 
     def close(self) -> None:
         target = self.context.target
-        if isinstance(target, GdbMiTarget):
+        if target is not None and hasattr(target, "close"):
             target.close()
         self.context.target = None
 

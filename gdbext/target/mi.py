@@ -51,9 +51,6 @@ class MiClient:
     """
 
     def __init__(self, gdb: str = "gdb", timeout: float = DEFAULT_TIMEOUT) -> None:
-        from pygdbmi import gdbmiparser
-
-        self._parse = gdbmiparser.parse_response
         self.timeout = timeout
         self.running = False
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
@@ -69,6 +66,9 @@ class MiClient:
             )
         except OSError as error:
             raise TargetError(f"cannot start gdb ({gdb}): {error.strerror}") from None
+        from pygdbmi import gdbmiparser  # after the spawn: gdb boots while this loads
+
+        self._parse = gdbmiparser.parse_response
         for setting in ("mi-async on", "pagination off", "confirm off", "width 0", "height 0",
                         "style enabled off", "print pretty off"):
             self.send(f"-gdb-set {setting}")
