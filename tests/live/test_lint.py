@@ -34,3 +34,22 @@ def test_broken_guest_findings_are_exactly_the_planted_mistakes():
     assert all(f["why"] and f["fix"] for f in data["findings"])
     assert "IST2" in next(f["what"] for f in data["findings"] if f["id"] == "stack-without-guard")
     assert "fix:" in text and f"{data['counts']['error']} errors" in text
+
+
+def test_user_int3_through_a_dpl0_gate_is_explained():
+    """The canonical mistake: #GP with the IDT bit naming vector 3 (0x1a on real CPUs; QEMU
+    before 8.0 writes 0x32 in long mode), explained as a DPL problem of the int3 gate."""
+    from gdbext.symbols import SymbolTable
+
+    image = build("long64", "broken")
+    scenario = SymbolTable.load(image.elf).address_of("scenario")
+    with shell_session(image) as (session, _):
+        session.run("break gp")
+        session.run(f"gdb set {{long long}}{scenario:#x} = 8")
+        session.run("continue 20")
+        frame = shell_json(session, "frame")
+    assert frame["vector"] == 13 and frame["from_cpl"] == 3
+    assert frame["error_code"] in (0x1A, 0x32)
+    why = frame["explanation"]
+    assert why["gate"]["vector"] == 3 and why["gate"]["dpl"] == 0
+    assert "INT 0x03 from CPL 3 through a gate with DPL 0" in why["summary"]
