@@ -96,3 +96,14 @@ def test_one_shot_attach_json(long64):
     assert run.returncode == 0, run.stderr
     gate = json.loads(run.stdout)["gates"][0]
     assert gate["vector"] == 14 and gate["present"] and gate["symbol"] in ("isr_pf", None)
+
+
+def test_running_guest_inside_gdb_is_one_line(long64):
+    from tests.live.harness import ROOT
+
+    with RunningGuest(long64) as guest:
+        run = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
+                              "-ex", f"target remote 127.0.0.1:{guest.port}", "-ex", "continue &",
+                              "-ex", "x86 idt 3", "-ex", "x86 explain 3"], capture_output=True, text=True, timeout=60)
+    assert "the guest is running; stop it first (`interrupt`, or Ctrl-C in gdb)" in run.stderr
+    assert "Traceback" not in run.stderr and "Breakpoint" in run.stdout
