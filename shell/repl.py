@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pydoc
+from datetime import datetime
 import shutil
 from pathlib import Path
 
@@ -23,13 +24,29 @@ def history_path() -> Path:
     return base / "idtscope" / "history"
 
 
+class AtomicFileHistory(FileHistory):
+    """prompt_toolkit's history file, each entry appended with one write(2) on an
+    O_APPEND descriptor, so two shells (or a crash) never leave half an entry."""
+
+    def store_string(self, string: str) -> None:
+        entry = f"\n# {datetime.now()}\n" + "".join(f"+{line}\n" for line in string.split("\n"))
+        try:
+            descriptor = os.open(self.filename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError:
+            return
+        try:
+            os.write(descriptor, entry.encode("utf-8", errors="replace"))
+        finally:
+            os.close(descriptor)
+
+
 def _history() -> FileHistory | None:
     path = history_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return FileHistory(str(path))
+    return AtomicFileHistory(str(path))
 
 
 def prompt_text(session: Session) -> str:
