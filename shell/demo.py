@@ -44,17 +44,18 @@ def start(session) -> object:
     except (RuntimeError, OSError) as error:
         raise TargetError(f"cannot start QEMU: {error}") from None
     address = f"127.0.0.1:{guest.port}"
+    ready = False
     try:
         session.run(f"attach {address}")
         session.run(f"symbols {image.elf}")
         target = session.context.target
         target.console(f"tbreak {image.layout['symbols']['ready']}")
-        stop = target.resume(60)
-        if stop is None:
+        if target.resume(60) is None:
             raise TargetError("the demo guest did not reach guest_ready within 60 s")
-    except BaseException:
-        session.close()
-        guest.stop()
-        raise
+        ready = True
+    finally:
+        if not ready:
+            session.close()
+            guest.stop()
     print(FIRST_STEPS.format(address=address), flush=True)
     return guest
