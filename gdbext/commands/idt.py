@@ -18,6 +18,7 @@ import argparse
 from typing import Any
 
 from ..errors import UsageError
+from ..machine.frames import entry_point
 from ..machine.tables import IdtView, read_idt
 from ..machine.tss import read_tss
 from ..model.gate import Gate, GateKind
@@ -71,15 +72,6 @@ def gate_row(context: Context, view: IdtView, vector: int, disasm: int,
     return row
 
 
-def _entry_point(entry: Gate | IvtEntry | None) -> int | None:
-    """The handler address a gate names directly (not a task gate's)."""
-    if isinstance(entry, IvtEntry):
-        return entry.linear
-    if isinstance(entry, Gate) and entry.present and entry.kind in (GateKind.INTERRUPT, GateKind.TRAP, GateKind.CALL):
-        return entry.offset
-    return None
-
-
 def _task(context: Context, cpu: int, gate: Gate) -> dict[str, Any]:
     view = read_tss(context.target, cpu, gate.selector)
     if view.tss is None:
@@ -96,8 +88,8 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     wanted = selection(args.which)
     view = read_idt(target, args.cpu)
     shown = [vector for vector in wanted if vector < len(view.slots)]
-    names = target.symbolize_many([_entry_point(view.slots[v].entry) for v in shown
-                                   if _entry_point(view.slots[v].entry) is not None])
+    points = (entry_point(target, view.cpu, view.slots[v].entry)[0] for v in shown)
+    names = target.symbolize_many([address for address in points if address is not None])
     gates = [gate_row(context, view, vector, args.disasm, names) for vector in shown]
     data = {
         "cpu": view.cpu,
