@@ -117,3 +117,22 @@ def test_symbols_complete_and_resolve_after_loading(long64):
         dump = session.run("x isr_pf 16")
     assert "isr_pf" in names and all(n.startswith("isr_p") for n in names)
     assert dump.startswith(f"{SymbolTable.load(long64.elf).address_of('isr_pf'):#018x}") and "<isr_pf>" in dump
+
+
+def test_stepi_can_enter_an_interrupt_handler(long64):
+    """QEMU masks IRQs while single-stepping; `stepi --irqs` lets the APIC timer in."""
+    from tests.live.harness import shell_json, shell_session
+
+    with shell_session(long64) as (session, _):
+        session.run("gdb tbreak idle_loop")
+        session.run("continue 20")
+        plain = [session.run("stepi") for _ in range(30)]
+        symbols = []
+        for _ in range(200):
+            session.run("stepi --irqs")
+            symbol = shell_json(session, "cpu")["cpus"][0]["symbol"] or ""
+            symbols.append(symbol)
+            if symbol.startswith("isr_apic_timer"):
+                break
+    assert not any("isr_apic_timer" in line for line in plain)
+    assert symbols[-1].startswith("isr_apic_timer"), symbols[-10:]
