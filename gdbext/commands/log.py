@@ -16,7 +16,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-import codecs
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,8 @@ from typing import Any, TextIO
 from ..errors import ParseError, UsageError
 from ..model.hexinput import parse_int
 from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogReport, Malformed, require_events
-from ..model.triplefault import ChainStep, TripleFault
+from ..model.triplefault import SELECTOR_ERROR_VECTORS, ChainStep, TripleFault
+from . import shapes
 from .base import Context, Result
 
 CHUNK_BYTES = 1 << 20
@@ -118,15 +118,13 @@ def read_log(path: Path, analysis: LogAnalysis, progress_stream: TextIO) -> None
             nul = chunk.find(b"\0")
             if nul >= 0:
                 raise ParseError(f"{path} is binary (a NUL byte at offset {nul}), not a QEMU -d int log")
-            decoder = codecs.getincrementaldecoder("utf-8")("replace")
             progress = Progress(size, progress_stream) if size >= PROGRESS_MIN_BYTES and _is_tty(progress_stream) \
                 else None
             while chunk:
-                analysis.feed(decoder.decode(chunk))
+                analysis.feed(chunk)
                 if progress is not None:
                     progress.update(raw.tell())
                 chunk = raw.read(CHUNK_BYTES)
-            analysis.feed(decoder.decode(b"", final=True))
             if progress is not None:
                 progress.close()
     except OSError as error:
@@ -166,15 +164,17 @@ class Progress:
 
 def log_data(report: LogReport, name: str, event_filter: EventFilter, top: int) -> dict[str, Any]:
     """The JSON document of ``log``."""
-    from ..model.vectors import vector
+    from ..model.vectors import legacy_irq_for_vector, vector
 
     total = report.total_events
     vectors = []
     for number in sorted(report.by_vector):
         row = vector(number)
         count = report.by_vector[number]
+        irq = legacy_irq_for_vector(number)
         vectors.append({"vector": number, "mnemonic": row.mnemonic, "name": row.name, "count": count,
-                        "per_1000": round(count * 1000 / total, 3)})
+                        "per_1000": round(count * 1000 / total, 3),
+                        "legacy_irq": None if irq is None else {"irq": irq.irq, "device": irq.device}})
     return {
         "file": name,
         "lines": report.lines,
@@ -229,7 +229,19 @@ def event_data(event: IntEvent) -> dict[str, Any]:
         "cr2": event.cr2,
         "rax": event.rax,
         "promoted_from": event.promoted_from,
+        "error_summary": _error_summary(event),
     }
+
+
+def _error_summary(event: IntEvent) -> str | None:
+    """The error code in words, for #PF and the selector-format exceptions."""
+    if not event.pushes_error_code:
+        return None
+    if event.vector == shapes.PAGE_FAULT_VECTOR:
+        return shapes.page_fault(event.error_code)["summary"]
+    if event.vector in SELECTOR_ERROR_VECTORS:
+        return shapes.selector_error(event.error_code)["summary"]
+    return None
 
 
 def _step_data(step: ChainStep) -> dict[str, Any]:

@@ -28,6 +28,7 @@ _MODULES = {
     "walk": "walk",
     "snapshot": "snapshot",
     "lint": "lint",
+    "log": "log",
 }
 
 

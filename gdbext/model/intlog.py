@@ -21,13 +21,14 @@ pair into #DF by SDM Vol. 3A Table 6-5 and shuts down when ``old`` is #DF
 (:mod:`gdbext.model.triplefault`). In real mode only the "Servicing" and
 check_exception lines appear.
 
-Speed: one regular expression finds, in each chunk, the lines that do not
-start with a capital letter plus the few capitalised record lines ("Servicing",
-"SMM:", "Triple fault", "CPU Reset"); register dumps are never looked at one by
-one, and an event becomes an :class:`IntEvent` only when it is listed or
-belongs to a triple fault. Lines that start with a capital letter are taken as
-register dumps, so garbage there goes unnoticed; any other line that does not
-parse is reported as malformed.
+Speed: the log is read as bytes; one regular expression finds, in each chunk,
+the lines that do not start with a capital letter plus the few capitalised
+record lines ("Servicing", "SMM:", "Triple fault", "CPU Reset"), so register
+dumps are never looked at one by one; line numbers are counted only for what
+needs them, and an event becomes an :class:`IntEvent` only when it is listed
+or belongs to a triple fault. Lines that start with a capital letter are taken
+as register dumps, so garbage there goes unnoticed; any other line that does
+not parse is reported as malformed.
 """
 
 from __future__ import annotations
@@ -50,32 +51,34 @@ from .triplefault import (
     ChainStep,
     TripleFault,
 )
+from .vectors import vector
 
 NO_EXCEPTION = 0xFFFFFFFF  # QEMU's old_exception = -1, printed with %x
 NMI_VECTOR = 2
 FIRST_USER_VECTOR = 32
 TEXT_LIMIT = 160
+MAX_LINE_BYTES = 1 << 20  # a longer line is cut (it cannot be -d int output anyway)
 
-_EVENT_NEXT = r"[ \r]*\n *-?[0-9]{1,10}: v="
+_EVENT_NEXT = rb"[ \r]*\n *-?[0-9]{1,10}: v="
 _INTERESTING = re.compile(
-    r"\n(?:[^A-Zc\n]"
-    r"|c(?!heck_exception old: 0x(?!8 )[0-9a-f]{1,8} new 0x[0-9a-f]{1,8}" + _EVENT_NEXT + ")"
-    r"|S(?:ervicing (?!(?:virtual )?hardware INT=0x[0-9a-f]{1,2}" + _EVENT_NEXT + ")|MM: )"
-    r"|Triple fault|CPU Reset)",
-    re.ASCII,
+    rb"\n(?:[^A-Zc\n]"
+    rb"|c(?!heck_exception old: 0x(?!8 )[0-9a-f]{1,8} new 0x[0-9a-f]{1,8}" + _EVENT_NEXT + rb")"
+    rb"|S(?:ervicing (?!(?:virtual )?hardware INT=0x[0-9a-f]{1,2}" + _EVENT_NEXT + rb")|MM: )"
+    rb"|Triple fault|CPU Reset)"
 )
 _EVENT = re.compile(
-    r" *(-?[0-9]{1,10}): v=([0-9a-f]{2}) e=([0-9a-f]{1,8}) i=([01]) cpl=([0-3]) "
-    r"IP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) pc=([0-9a-f]{1,16}) SP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) "
-    r"(?:CR2=([0-9a-f]{1,16})|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]{1,16}))[ \r]*(?=\n|\Z)",
-    re.ASCII,
+    rb" *(-?[0-9]{1,10}): v=([0-9a-f]{2}) e=([0-9a-f]{1,8}) i=([01]) cpl=([0-3]) "
+    rb"IP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) pc=([0-9a-f]{1,16}) SP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) "
+    rb"(?:CR2=([0-9a-f]{1,16})|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]{1,16}))[ \r]*(?=\n|\Z)"
 )
-_CHECK = re.compile(r"check_exception old: 0x([0-9a-f]{1,8}) new 0x([0-9a-f]{1,8})[ \r]*(?=\n|\Z)", re.ASCII)
-_SERVICING = re.compile(r"Servicing (?:virtual )?hardware INT=0x([0-9a-f]{1,2})[ \r]*(?=\n|\Z)", re.ASCII)
-_RESET = re.compile(r"CPU Reset \(CPU ([0-9]{1,6})\)[ \r]*(?=\n|\Z)", re.ASCII)
-_TRIPLE = re.compile(r"Triple fault[ \r]*(?=\n|\Z)")
-_SMM = re.compile(r"SMM: (enter|after RSM)[ \r]*(?=\n|\Z)")
-_LINE_END = re.compile(r"[^\n]*")
+_CHECK = re.compile(rb"check_exception old: 0x([0-9a-f]{1,8}) new 0x([0-9a-f]{1,8})[ \r]*(?=\n|\Z)")
+_SERVICING = re.compile(rb"Servicing (?:virtual )?hardware INT=0x([0-9a-f]{1,2})[ \r]*(?=\n|\Z)")
+_RESET = re.compile(rb"CPU Reset \(CPU ([0-9]{1,6})\)[ \r]*(?=\n|\Z)")
+_TRIPLE = re.compile(rb"Triple fault[ \r]*(?=\n|\Z)")
+_SMM = re.compile(rb"SMM: (enter|after RSM)[ \r]*(?=\n|\Z)")
+_LINE_END = re.compile(rb"[^\n]*")
+_SERVICING_PREFIX = b"Servicing hardware INT=0x"  # then two hex digits: the common line, read without a regex
+_VECTOR_TEXTS = frozenset(b"%02x" % v for v in range(256))
 
 # Tags of the raw tuples IntLogReader.scan returns (first item of each), and event kinds as
 # the hot loop keeps them (EventKind values).
@@ -132,8 +135,6 @@ class IntEvent:
     @property
     def pushes_error_code(self) -> bool:
         """True when the processor pushed ``error_code`` (an exception whose vector has one)."""
-        from .vectors import vector
-
         return self.kind is EventKind.EXCEPTION and vector(self.vector).pushes_error_code
 
 
@@ -180,48 +181,93 @@ class Malformed:
 Record = IntEvent | ExceptionCheck | HardwareInterrupt | LogMark | Malformed
 
 
-class IntLogReader:
-    """Turns text chunks of a -d int log into records; only a partial line is kept between chunks.
+class _Lines:
+    """Line numbers of positions in one chunk of the log, counted on demand.
 
-    ``feed`` accepts any slicing of the text (whole files, 1 MiB blocks, single
-    lines); ``close`` handles a last line without a newline (reported in
-    ``truncated``) and a log that stops between a check_exception line and its
-    event. It counts what real mode leaves behind: a "Servicing" or
-    check_exception line with no event after it. ``scan``/``finish`` return the
-    same records as raw tuples, for :class:`LogAnalysis`.
+    ``text[origin]`` is the newline that ends line ``base``; counting goes on
+    from the last position asked, so asking in increasing order reads the chunk
+    once.
+    """
+
+    __slots__ = ("_line", "_position", "text")
+
+    def __init__(self, text: bytes, base: int, origin: int) -> None:
+        self.text = text
+        self._position = origin
+        self._line = base
+
+    def at(self, position: int) -> int:
+        """The number of the line that starts at ``position``."""
+        if position < self._position:
+            self._line -= self.text.count(b"\n", position, self._position)
+        else:
+            self._line += self.text.count(b"\n", self._position, position)
+        self._position = position
+        return self._line
+
+
+class IntLogReader:
+    """Turns chunks of a -d int log into records; only a partial line is kept between chunks.
+
+    ``feed`` takes the log as bytes (as read from the file; text that is not
+    UTF-8 ends up in Malformed records with U+FFFD) or as str, sliced anyhow:
+    whole files, 1 MiB blocks, single lines. ``close`` handles a last line
+    without a newline (reported in ``truncated``) and a log that stops between
+    a check_exception line and its event. It counts what real mode leaves
+    behind: a "Servicing" or check_exception line with no event after it.
+
+    ``scan``/``finish`` return the records as raw tuples for
+    :class:`LogAnalysis`: an event is ``(tag, lines, start, stop, seq, v, i,
+    cpl, ip, kind, promoted_from, nested)`` with its fields as logged (bytes),
+    its text at ``start:stop`` of ``lines.text`` and its line number counted
+    only when asked (``lines.at(start)``); the check_exception or Servicing line
+    right before it has no tuple of its own (see :func:`_line_before`). Other
+    records are ``(tag, line, ...)`` in the order of their dataclass.
     """
 
     def __init__(self) -> None:
-        self._carry = "\n"
+        self._carry = b"\n"
         self._line = 0
-        self._pending_irq: str | None = None  # the vector of a "Servicing" line, as logged
-        self._pending_check: tuple[int, int | None, int] | None = None  # line, old, new
-        self._last_place: tuple[str, str] | None = None  # CS:RIP, SS:RSP of the last event
-        self._last_vector = ""
+        # A check_exception or Servicing line that _other read, waiting for its event:
+        # where the next line starts, its line, then (old, new) or the vector as logged.
+        self._pending_irq: tuple[int, int, bytes] | None = None
+        self._pending_check: tuple[int, int, int | None, int] | None = None
+        self._last_place: tuple[bytes | None, bytes | None] = (None, None)  # CS:RIP, SS:RSP of the last event
+        self._last_vector = b""
         self.lines = 0
         self.truncated: Malformed | None = None
         self.unlogged_irqs = 0
         self.unlogged_exceptions = 0
 
-    def feed(self, chunk: str) -> Iterator[Record]:
+    def feed(self, chunk: bytes | str) -> Iterator[Record]:
         return _records(self.scan(chunk))
 
     def close(self) -> Iterator[Record]:
         return _records(self.finish())
 
-    def scan(self, chunk: str) -> list[tuple]:
-        text = self._carry + chunk
-        end = text.rfind("\n")
-        self._carry = text[end:]
-        return self._scan(text, end)
+    def scan(self, chunk: bytes | str) -> list[tuple]:
+        if isinstance(chunk, str):
+            chunk = chunk.encode("utf-8", "surrogatepass")
+        first = chunk.find(b"\n")
+        if first < 0:
+            self._carry = (self._carry + chunk)[:MAX_LINE_BYTES]
+            return []
+        # The line the carry began ends at `first`; the rest of the chunk is scanned in
+        # place (no copy of the chunk), up to its last newline.
+        head = self._carry + chunk[:first]
+        items = self._scan(head, 0, len(head), first)
+        last = chunk.rfind(b"\n")
+        items += self._scan(chunk, first, last, 0)
+        self._carry = chunk[last:last + MAX_LINE_BYTES]
+        return items
 
     def finish(self) -> list[tuple]:
-        text, self._carry = self._carry, "\n"
-        items = self._scan(text, len(text))
+        text, self._carry = self._carry, b"\n"
+        items = self._scan(text, 0, len(text), 0) if len(text) > 1 else []
         if len(text) > 1:
-            self.truncated = Malformed(self._line, text[1:TEXT_LIMIT + 1], "the log ends in the middle of this line")
+            self.truncated = Malformed(self._line, _decode(text[1:]), "the log ends in the middle of this line")
         elif self._pending_check is not None:
-            line, old, new = self._pending_check
+            _, line, old, new = self._pending_check
             self.truncated = Malformed(line, f"check_exception old: {_hex32(old)} new {new:#x}",
                                        "the log ends before the event of this exception")
             self._pending_check = None
@@ -229,118 +275,126 @@ class IntLogReader:
         self.lines = self._line
         return items
 
-    def _scan(self, text: str, end: int) -> list[tuple]:
-        # The hot loop. _INTERESTING skips the check_exception and "Servicing" lines right
-        # before an event: the event looks back at its previous line instead. Events are kept
-        # as strings (no number or enum conversions); every other line goes through _other.
+    def _scan(self, text: bytes, origin: int, end: int, next_origin: int) -> list[tuple]:
+        # The lines of text[origin:end]; text[origin] is the newline that ends line self._line
+        # and next_origin is where that newline sits in the next text scanned. The hot loop:
+        # _INTERESTING skips the check_exception and "Servicing" lines right before an
+        # event; an event that needs them looks back (_line_before). Events stay bytes (no
+        # number or enum conversions, no line counting); other lines go to _other.
+        lines = _Lines(text, self._line, origin)
         items: list[tuple] = []
         append = items.append
-        count, rfind = text.count, text.rfind
-        event_match, check_match, servicing_match = _EVENT.match, _CHECK.match, _SERVICING.match
-        position = 0
-        line = self._line
-        last_place, last_vector = self._last_place, self._last_vector
-        for found in _INTERESTING.finditer(text, 0, end):
-            # position is the start of line number `line`
+        event_match = _EVENT.match
+        last_ip, last_sp = self._last_place
+        last_vector = self._last_vector
+        pending = self._pending_irq is not None or self._pending_check is not None
+        for found in _INTERESTING.finditer(text, origin, end):
             start = found.start() + 1
-            if start != position:
-                line += count("\n", position, start)
-                position = start
-            first = text[start]
-            match = event_match(text, start, end) if first <= "9" else None
+            match = event_match(text, start, end)
             if match is None:
-                self._last_place, self._last_vector = last_place, last_vector
-                append(self._other(line, text, start, end, first))
-                last_place = self._last_place
+                self._last_place, self._last_vector = (last_ip, last_sp), last_vector
+                append(self._other(lines, text, start, end))
+                last_ip, last_sp = self._last_place
+                pending = self._pending_irq is not None or self._pending_check is not None
                 continue
             seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
-            irq, check, prefix = self._pending_irq, self._pending_check, None
-            if irq is None and check is None:
-                previous = rfind("\n", 0, start - 1) + 1
-                if previous:
-                    head = text[previous]
-                    if head == "c":
-                        found_check = check_match(text, previous, start - 1)
-                        if found_check is not None:
-                            old = int(found_check[1], 16)
-                            check = (line - 1, None if old == NO_EXCEPTION else old, int(found_check[2], 16))
-                            prefix = (_CHECK_TAG, *check)
-                    elif head == "S":
-                        found_irq = servicing_match(text, previous, start - 1)
-                        if found_irq is not None:
-                            irq = found_irq[1]
-                            prefix = (_SERVICING_TAG, line - 1, int(irq, 16))
-            else:
-                self._pending_irq = self._pending_check = None
-                if irq is not None and irq != v:
-                    self.unlogged_irqs += 1
-                    irq = None
-            promoted_from = check_line = None
-            if i == "1":
+            irq = check = promoted_from = None
+            if pending:
+                irq, check = self._take_pending(start, v)
+                pending = False
+            nested = False
+            if i == b"1":
                 kind = _SOFTWARE
-                if check is not None:
-                    self.unlogged_exceptions += 1
-                    check = None
-            elif check is not None:
-                kind = _EXCEPTION
-                check_line = check[0]
-                if v == "08" and check[2] != DOUBLE_FAULT:
-                    promoted_from = check[2]
-            elif irq is not None or v == "02" or v >= "20":
+            elif v >= b"20":
                 kind = _IRQ
             else:
-                kind = _EXCEPTION
-            place = (ip, sp)
-            nested = last_place is not None and (
-                (check is not None and check[1] is not None)
-                or (place == last_place and kind == _EXCEPTION and _delivery_fault(match, last_vector)))
-            append((_EVENT_TAG, line, match.group(), seq, v, i, cpl, ip, kind, promoted_from, check_line, nested,
-                    prefix))
-            last_place, last_vector = place, v
-            stop = match.end()
-            if stop < end:
-                position, line = stop + 1, line + 1
-        self._last_place, self._last_vector = last_place, last_vector
-        self._line = line + count("\n", position, end)
+                if irq is None and check is None:
+                    before = _line_before(text, start)
+                    if before is not None:
+                        if before[0] == _CHECK_TAG:
+                            check = before[1:]
+                        else:
+                            irq = before[1]
+                if check is not None:
+                    kind = _EXCEPTION
+                    nested = check[0] is not None and last_ip is not None
+                    if v == b"08" and check[1] != DOUBLE_FAULT:
+                        promoted_from = check[1]
+                elif irq is not None or v == b"02":
+                    kind = _IRQ
+                else:
+                    kind = _EXCEPTION
+            if not nested and kind == _EXCEPTION and ip == last_ip and sp == last_sp:
+                nested = _delivery_fault(match, last_vector)
+            append((_EVENT_TAG, lines, start, match.end(), seq, v, i, cpl, ip, kind, promoted_from, nested))
+            last_ip, last_sp, last_vector = ip, sp, v
+        self._last_place, self._last_vector = (last_ip, last_sp), last_vector
+        self._line = lines.at(end)
+        self._carry_pending(end, next_origin)
         return items
 
-    def _other(self, line: int, text: str, start: int, end: int, first: str) -> tuple:
+    def _take_pending(self, start: int, vector: bytes) -> tuple[bytes | None, tuple[int | None, int] | None]:
+        """The pending Servicing/check_exception line if it is the line right before ``start``."""
+        irq, check = self._pending_irq, self._pending_check
+        self._pending_irq = self._pending_check = None
+        if irq is not None and (irq[0] != start or irq[2] != vector):
+            self.unlogged_irqs += 1
+            irq = None
+        if check is not None and check[0] != start:
+            self.unlogged_exceptions += 1
+            check = None
+        return (None if irq is None else irq[2]), (None if check is None else check[2:])
+
+    def _carry_pending(self, end: int, next_origin: int) -> None:
+        # The newline at `end` is at `next_origin` in the next text: a pending line that
+        # ended there is right before the next text's first line.
+        if self._pending_irq is not None:
+            self._pending_irq = (next_origin + 1 if self._pending_irq[0] == end + 1 else -1, *self._pending_irq[1:])
+        if self._pending_check is not None:
+            self._pending_check = (next_origin + 1 if self._pending_check[0] == end + 1 else -1,
+                                   *self._pending_check[1:])
+
+    def _other(self, lines: _Lines, text: bytes, start: int, end: int) -> tuple:
         """Lines the hot loop leaves: check_exception and Servicing lines with no event after
         them (real mode, a triple fault, a chunk boundary), marks, and what does not parse."""
         self._drop_pending()
-        self._last_place = None
-        if first == "c":
-            match = _CHECK.match(text, start, end)
+        line = lines.at(start)
+        whole = _LINE_END.match(text, start, end)
+        record = self._other_record(line, whole.group(), whole.end() + 1)
+        if record[0] not in (_CHECK_TAG, _SERVICING_TAG):
+            self._last_place = (None, None)
+        return record
+
+    def _other_record(self, line: int, text: bytes, next_start: int) -> tuple:
+        first = text[:1]
+        if first == b"c":
+            match = _CHECK.fullmatch(text)
             if match is None:
-                return self._malformed(line, text, start, end, "check_exception line does not parse")
+                return _malformed(line, text, "check_exception line does not parse")
             old = int(match[1], 16)
-            check = (line, None if old == NO_EXCEPTION else old, int(match[2], 16))
-            if check[1] != DOUBLE_FAULT:
-                self._pending_check = check
-            return (_CHECK_TAG, *check)
-        if first == "S":
-            match = _SERVICING.match(text, start, end)
+            check = (None if old == NO_EXCEPTION else old, int(match[2], 16))
+            if check[0] != DOUBLE_FAULT:
+                self._pending_check = (next_start, line, *check)
+            return (_CHECK_TAG, line, *check)
+        if first == b"S":
+            match = _SERVICING.fullmatch(text)
             if match is not None:
-                self._pending_irq = match[1]
+                self._pending_irq = (next_start, line, match[1])
                 return (_SERVICING_TAG, line, int(match[1], 16))
-            match = _SMM.match(text, start, end)
+            match = _SMM.fullmatch(text)
             if match is not None:
-                return (_MARK_TAG, line, Mark.SMM_ENTER if match[1] == "enter" else Mark.SMM_EXIT, None)
-            return self._malformed(line, text, start, end, "Servicing/SMM line does not parse")
-        if first == "T" and _TRIPLE.match(text, start, end):
+                return (_MARK_TAG, line, Mark.SMM_ENTER if match[1] == b"enter" else Mark.SMM_EXIT, None)
+            return _malformed(line, text, "Servicing/SMM line does not parse")
+        if first == b"T" and _TRIPLE.fullmatch(text):
             return (_MARK_TAG, line, Mark.TRIPLE_FAULT, None)
-        if first == "C":
-            match = _RESET.match(text, start, end)
+        if first == b"C":
+            match = _RESET.fullmatch(text)
             if match is not None:
                 return (_MARK_TAG, line, Mark.CPU_RESET, int(match[1]))
-            return self._malformed(line, text, start, end, "CPU Reset line does not parse")
-        if first == " " or "0" <= first <= "9":
-            return self._malformed(line, text, start, end, "event line does not parse")
-        return self._malformed(line, text, start, end, "not a line QEMU's -d int or -d cpu_reset writes")
-
-    def _malformed(self, line: int, text: str, start: int, end: int, reason: str) -> tuple:
-        whole = _LINE_END.match(text, start, end)
-        return (_MALFORMED_TAG, line, whole.group()[:TEXT_LIMIT] if whole else "", reason)
+            return _malformed(line, text, "CPU Reset line does not parse")
+        if first == b" " or first.isdigit():
+            return _malformed(line, text, "event line does not parse")
+        return _malformed(line, text, "not a line QEMU's -d int or -d cpu_reset writes")
 
     def _drop_pending(self) -> None:
         if self._pending_irq is not None:
@@ -351,7 +405,41 @@ class IntLogReader:
             self._pending_check = None
 
 
-def _delivery_fault(match: re.Match, previous_vector: str) -> bool:
+def _line_before(text: bytes, start: int) -> tuple | None:
+    """The check_exception or Servicing line right before the event at ``start``, if any.
+
+    ``(tag, old, new)`` or ``(tag, vector as logged)``. _INTERESTING skipped such a
+    line (it is followed by an event), so no other record stands for it; a
+    check_exception with old #DF is never skipped and not taken here.
+    """
+    previous = text.rfind(b"\n", 0, start - 1) + 1
+    if not previous:
+        return None
+    if text.startswith(b"S", previous):
+        vector = text[previous + 25:previous + 27]
+        if (text.startswith(_SERVICING_PREFIX, previous) and vector in _VECTOR_TEXTS
+                and not text[previous + 27:start - 1].strip(b" \r")):
+            return (_SERVICING_TAG, vector)
+        match = _SERVICING.match(text, previous, start - 1)
+        return None if match is None else (_SERVICING_TAG, match[1])
+    if text.startswith(b"c", previous):
+        match = _CHECK.match(text, previous, start - 1)
+        if match is not None:
+            old = int(match[1], 16)
+            if old != DOUBLE_FAULT:
+                return (_CHECK_TAG, None if old == NO_EXCEPTION else old, int(match[2], 16))
+    return None
+
+
+def _decode(text: bytes) -> str:
+    return text[:TEXT_LIMIT * 4].decode("utf-8", "replace")[:TEXT_LIMIT]
+
+
+def _malformed(line: int, text: bytes, reason: str) -> tuple:
+    return (_MALFORMED_TAG, line, _decode(text), reason)
+
+
+def _delivery_fault(match: re.Match, previous_vector: bytes) -> bool:
     """An exception at the previous event's CS:RIP and SS:RSP that its delivery raised.
 
     True for a selector-format error code whose IDT bit names the previous
@@ -361,7 +449,7 @@ def _delivery_fault(match: re.Match, previous_vector: str) -> bool:
     if vector in SELECTOR_ERROR_VECTORS:
         code = int(match[3], 16)
         return bool(code & 2) and (code >> 3) & 0x1FFF == int(previous_vector, 16)
-    if vector == PAGE_FAULT:
+    if vector == PAGE_FAULT and match[13] is not None:
         cr2, rsp = int(match[13], 16), int(match[12], 16)
         return rsp - STACK_WINDOW <= cr2 < rsp
     return False
@@ -373,11 +461,11 @@ def _hex32(value: int | None) -> str:
 
 def _event_from(item: tuple) -> IntEvent:
     """The IntEvent of a raw event tuple (parses its line again, fully)."""
-    _, line, text, _, _, _, _, _, kind, promoted_from, _, nested, _ = item
-    match = _EVENT.match(text)
+    _, lines, position, stop, _, _, _, _, _, kind, promoted_from, nested = item
+    match = _EVENT.match(lines.text, position, stop)
     seq, v, e, i, cpl, _, cs, rip, pc, _, ss, rsp, cr2, rax = match.groups()
-    return IntEvent(line, int(seq), int(v, 16), int(e, 16), i == "1", int(cpl), int(cs, 16), int(rip, 16),
-                    int(pc, 16), int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16),
+    return IntEvent(lines.at(position), int(seq), int(v, 16), int(e, 16), i == b"1", int(cpl), int(cs, 16),
+                    int(rip, 16), int(pc, 16), int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16),
                     None if rax is None else int(rax, 16), EventKind(kind), promoted_from, nested)
 
 
@@ -385,9 +473,13 @@ def _records(items: list[tuple]) -> Iterator[Record]:
     for item in items:
         tag = item[0]
         if tag == _EVENT_TAG:
-            if item[12] is not None:
-                yield from _records([item[12]])
-            yield _event_from(item)
+            event = _event_from(item)
+            before = _line_before(item[1].text, item[2])
+            if before is not None and before[0] == _CHECK_TAG:
+                yield ExceptionCheck(event.line - 1, *before[1:])
+            elif before is not None:
+                yield HardwareInterrupt(event.line - 1, int(before[1], 16))
+            yield event
         elif tag == _CHECK_TAG:
             yield ExceptionCheck(*item[1:])
         elif tag == _SERVICING_TAG:
@@ -398,8 +490,8 @@ def _records(items: list[tuple]) -> Iterator[Record]:
             yield Malformed(*item[1:])
 
 
-def read_records(chunks: Iterable[str]) -> Iterator[Record]:
-    """Every record of a log given as text chunks (or lines)."""
+def read_records(chunks: Iterable[bytes | str]) -> Iterator[Record]:
+    """Every record of a log given as chunks (or lines) of bytes or text."""
     reader = IntLogReader()
     for chunk in chunks:
         yield from reader.feed(chunk)
@@ -427,11 +519,12 @@ class EventFilter:
 
 
 class Timeline:
-    """Counts per key (a vector) over at most ``buckets`` equal slices of the event order.
+    """Counts per vector over at most ``buckets`` equal slices of the event order.
 
-    Bucket ``b`` holds events ``b*width .. (b+1)*width - 1`` (0 = the first event
-    of the log). When an event falls past the last bucket, neighbouring buckets
-    are merged pairwise and ``width`` doubles, so memory stays fixed.
+    ``rows[vector][b]`` counts the events ``b*width .. (b+1)*width - 1`` (0 = the
+    first event of the log). When an event falls past the last bucket,
+    :class:`LogAnalysis` calls :meth:`halve`: neighbouring buckets merge
+    pairwise and ``width`` doubles, so memory stays fixed.
     """
 
     def __init__(self, buckets: int = 60) -> None:
@@ -440,16 +533,6 @@ class Timeline:
         self.buckets = buckets
         self.width = 1
         self.rows: dict = {}
-
-    def add(self, index: int, key: object) -> None:
-        bucket = index // self.width
-        while bucket >= self.buckets:
-            self.halve()
-            bucket = index // self.width
-        row = self.rows.get(key)
-        if row is None:
-            row = self.rows[key] = [0] * self.buckets
-        row[bucket] += 1
 
     def halve(self) -> None:
         half = self.buckets // 2
@@ -505,11 +588,11 @@ class LogAnalysis:
         self._listed: list[IntEvent] = []
         self._malformed: list[Malformed] = []
         self._malformed_count = 0
-        self._counts: dict[tuple[str, str, str], int] = {}  # (vector, kind, CPL) as logged -> events
+        self._counts: dict[tuple[bytes, str, bytes], int] = {}  # (vector, kind, CPL) as logged -> events
         self._total = 0
         self._matched = 0
-        self._first_seq: str | None = None
-        self._last_seq: str | None = None
+        self._first_seq: bytes | None = None
+        self._last_seq: bytes | None = None
         self._resets = 0
         self._smm = 0
         self._timeline = Timeline(buckets)
@@ -519,7 +602,7 @@ class LogAnalysis:
         self._kept: list[TripleFault] = []
         self._triple_faults = 0
 
-    def feed(self, chunk: str) -> None:
+    def feed(self, chunk: bytes | str) -> None:
         self._consume(self._reader.scan(chunk))
 
     def report(self) -> LogReport:
@@ -549,18 +632,18 @@ class LogAnalysis:
         )
 
     def _consume(self, items: list[tuple]) -> None:
-        # The hot loop: state lives in locals and is written back when a record that is not
-        # an event needs the methods below.
+        # The hot loop: state lives in locals and is written back around the records that
+        # are not events (the methods below use it).
         wanted = _RawFilter(self.filter) if self.filter.active else None
         counts = self._counts
         timeline = self._timeline
         rows, buckets, width = timeline.rows, timeline.buckets, timeline.width
         recent_append = self._recent.append
         total, matched, chain_length = self._total, self._matched, self._chain_length
-        last_seq = self._last_seq
+        last_seq, room = self._last_seq, self._keep - len(self._listed)
         for item in items:
-            tag = item[0]
-            if tag != _EVENT_TAG:
+            if item[0] != _EVENT_TAG:
+                tag = item[0]
                 if tag == _SERVICING_TAG or (tag == _CHECK_TAG and item[2] != DOUBLE_FAULT and self._open is None):
                     continue
                 self._total, self._matched, self._chain_length, self._last_seq = total, matched, chain_length, last_seq
@@ -569,11 +652,11 @@ class LogAnalysis:
                 continue
             if self._open is not None:
                 self._close_fault()
+            _, _, _, _, seq, v, _, cpl, ip, kind, _, nested = item
             index = total
             total += 1
             recent_append(item)
-            chain_length = chain_length + 1 if item[11] else 1
-            seq, v, _, cpl, ip, kind = item[3:9]
+            chain_length = chain_length + 1 if nested else 1
             if wanted is not None and not wanted.matches(v, cpl, kind, ip):
                 continue
             matched += 1
@@ -583,7 +666,7 @@ class LogAnalysis:
             key = (v, kind, cpl)
             counts[key] = counts.get(key, 0) + 1
             bucket = index // width
-            if bucket >= buckets:
+            while bucket >= buckets:
                 timeline.halve()
                 width = timeline.width
                 bucket = index // width
@@ -591,7 +674,8 @@ class LogAnalysis:
             if row is None:
                 row = rows[v] = [0] * buckets
             row[bucket] += 1
-            if len(self._listed) < self._keep:
+            if room > 0:
+                room -= 1
                 self._listed.append(_event_from(item))
         self._total, self._matched, self._chain_length, self._last_seq = total, matched, chain_length, last_seq
 
@@ -615,6 +699,7 @@ class LogAnalysis:
                 if self._open is not None:
                     self._open = replace(self._open, reset=True)
                     self._close_fault()
+                self._recent.clear()
                 self._chain_length = 0
             elif mark is Mark.SMM_ENTER:
                 self._smm += 1
@@ -628,10 +713,10 @@ class LogAnalysis:
         length = min(self._chain_length, len(recent), MAX_CHAIN)
         steps = []
         for item in recent[len(recent) - length:]:
-            promoted_from, check_line = item[9], item[10]
-            if promoted_from is not None:
-                steps.append(ChainStep.unlogged(promoted_from, check_line))
-            steps.append(ChainStep.from_event(_event_from(item)))
+            event = _event_from(item)
+            if event.promoted_from is not None:
+                steps.append(ChainStep.unlogged(event.promoted_from, event.line - 1))
+            steps.append(ChainStep.from_event(event))
         return steps
 
     def _begin_fault(self, line: int, chain: list[ChainStep], logged: bool) -> None:
@@ -653,19 +738,19 @@ class LogAnalysis:
 
 
 class _RawFilter:
-    """An EventFilter applied to the strings of a raw event tuple (no number conversions)."""
+    """An EventFilter applied to the fields of a raw event tuple, as logged (no conversions)."""
 
     def __init__(self, event_filter: EventFilter) -> None:
-        self.vectors = None if event_filter.vectors is None else {f"{v:02x}" for v in event_filter.vectors}
-        self.cpl = None if event_filter.cpl is None else str(event_filter.cpl)
+        self.vectors = None if event_filter.vectors is None else {b"%02x" % v for v in event_filter.vectors}
+        self.cpl = None if event_filter.cpl is None else b"%d" % event_filter.cpl
         self.kind = None if event_filter.kind is None else event_filter.kind.value
         self.rip = event_filter.rip
 
-    def matches(self, vector: str, cpl: str, kind: str, ip: str) -> bool:
+    def matches(self, vector: bytes, cpl: bytes, kind: str, ip: bytes) -> bool:
         return ((self.vectors is None or vector in self.vectors)
                 and (self.cpl is None or cpl == self.cpl)
                 and (self.kind is None or kind == self.kind)
-                and (self.rip is None or int(ip.partition(":")[2], 16) in self.rip))
+                and (self.rip is None or int(ip.partition(b":")[2], 16) in self.rip))
 
 
 def require_events(report: LogReport, name: str) -> None:

@@ -45,7 +45,7 @@ _DELIVERY_CAUSES = {
     14: "the stack it pushes the frame on, or the IDT, GDT or handler page, is not mapped",
 }
 _ADVICE = {
-    11: "make IDT vector 8 a present interrupt gate with a present 64-bit code segment",
+    11: "make IDT vector 8 a present interrupt gate whose code segment is present",
     13: "make IDT vector 8 a valid interrupt gate inside the IDT limit (SDM 3A 6.10)",
     14: "give #DF its own IST stack (SDM 3A 6.14.5) so a bad stack cannot take it down",
 }
@@ -192,7 +192,9 @@ def _details(step: ChainStep) -> str:
         return ""
     code = step.error_code
     if step.vector == PAGE_FAULT and code is not None:
-        text = f", CR2 {step.cr2:#x} (error {code:#x}: {PageFaultCode(code & 0xFFFFFFFF).summary})"
+        text = f" (error {code:#x}: {PageFaultCode(code & 0xFFFFFFFF).summary})"
+        if step.cr2 is not None:
+            text = f", CR2 {step.cr2:#x}{text}"
         if step.stack_fault:
             text += f", just below RSP {step.rsp:#x}: the stack ran into an unmapped page"
         return text

@@ -23,6 +23,7 @@ _RENDERERS = {
     "breakpoints": ("frame", "breakpoints"),
     "message": ("frame", "message"),
     "lint": ("frame", "lint"),
+    "log": ("log", "log"),
     "idt": ("live", "idt"),
     "gdt": ("live", "gdt"),
     "regs": ("live", "regs"),

@@ -9,6 +9,7 @@ from .style import Style
 from .table import hexval, table
 
 SPARKS = "▁▂▃▄▅▆▇█"
+_KIND_WORDS = {"irq": "hardware interrupt", "exception": "exception", "software": "software interrupt"}
 
 
 def log(data: dict[str, Any], style: Style) -> str:
@@ -27,25 +28,30 @@ def _summary(data: dict[str, Any], style: Style) -> str:
     filters = _filter_words(data["filter"])
     if filters:
         lines.append(f"  filter   {filters}: {data['events']} of {data['total_events']} events match")
-    kinds = ", ".join(f"{count} {kind}" for kind, count in data["by_kind"].items() if count)
+    kinds = ", ".join(_count(count, _KIND_WORDS[kind]) for kind, count in data["by_kind"].items() if count)
     if kinds:
         lines.append(f"  kinds    {kinds}")
     if data["by_cpl"]:
         lines.append("  CPL      " + ", ".join(f"{row['cpl']}: {row['count']}" for row in data["by_cpl"]))
     unlogged = data["unlogged"]
-    if unlogged["irq"] or unlogged["exception"]:
-        lines.append(f"  no event line for {unlogged['irq']} hardware interrupts and {unlogged['exception']} "
-                     "exceptions (real mode: QEMU details events only once CR0.PE is set)")
-    extras = []
-    if data["resets"]:
-        extras.append(f"{data['resets']} CPU resets")
-    if data["smm_entries"]:
-        extras.append(f"{data['smm_entries']} SMM entries")
+    missing = [_count(unlogged["irq"], "hardware interrupt"), _count(unlogged["exception"], "exception")]
+    missing = [words for words in missing if words]
+    if missing:
+        lines.append(f"  no event line for {' and '.join(missing)} (real mode: QEMU details events only once "
+                     "CR0.PE is set)")
+    extras = [_count(data["resets"], "CPU reset"), _count(data["smm_entries"], "SMM entry", "SMM entries")]
+    extras = [words for words in extras if words]
     if data["triple_fault_count"]:
-        extras.append(style.bad(f"{data['triple_fault_count']} triple faults"))
+        extras.append(style.bad(_count(data["triple_fault_count"], "triple fault")))
     if extras:
         lines.append("  also     " + ", ".join(extras))
     return "\n".join(lines)
+
+
+def _count(number: int, singular: str, plural: str | None = None) -> str:
+    if not number:
+        return ""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def _filter_words(spec: dict[str, Any]) -> str:
@@ -66,8 +72,15 @@ def _vector_table(data: dict[str, Any], style: Style) -> str:
         return "no event matches"
     rows = sorted(data["vectors"], key=lambda row: (-row["count"], row["vector"]))
     cells = [[f"{row['vector']:#04x}", row["mnemonic"] or "", str(row["count"]), f"{row['per_1000']:.1f}",
-              row["name"]] for row in rows]
+              _vector_name(row)] for row in rows]
     return table(["vector", "mnem", "count", "per 1000", "name"], cells, style)
+
+
+def _vector_name(row: dict[str, Any]) -> str:
+    irq = row["legacy_irq"]
+    if irq is None:
+        return row["name"]
+    return f"IRQ{irq['irq']} {irq['device']} (if the 8259s are at 0x20/0x28)"
 
 
 def _timeline(data: dict[str, Any], style: Style) -> str:
@@ -90,12 +103,10 @@ def _timeline(data: dict[str, Any], style: Style) -> str:
 
 
 def sparkline(counts: list[int]) -> str:
-    """One character per count: blank for 0, else ▁..█ relative to the largest."""
+    """One character per count: blank for 0, else ▁..█ in eighths of the largest (rounded up)."""
     peak = max(counts, default=0)
-    if not peak:
-        return " " * len(counts)
-    top = len(SPARKS) - 1
-    return "".join(" " if not count else SPARKS[min(top, count * top // peak)] for count in counts)
+    levels = len(SPARKS)
+    return "".join(SPARKS[-(-count * levels // peak) - 1] if count else " " for count in counts)
 
 
 def _triple_fault(index: int, fault: dict[str, Any], data: dict[str, Any], style: Style) -> str:
@@ -113,6 +124,11 @@ def _triple_fault(index: int, fault: dict[str, Any], data: dict[str, Any], style
     lines = [style.bad(style.heading(title))]
     lines += textwrap.wrap(fault["explanation"], max(40, style.width - 2), initial_indent="  ",
                            subsequent_indent="  ")
+    if fault["before"]:
+        earlier = ", ".join(f"{step['mnemonic']} (seq {step['seq']}, CPL {step['cpl']}) at RIP {step['rip']:#x}"
+                            for step in fault["before"])
+        lines += textwrap.wrap(f"events just before: {earlier}", max(40, style.width - 2), initial_indent="  ",
+                               subsequent_indent="    ")
     cells = []
     for step in fault["chain"]:
         cells.append([
@@ -153,11 +169,14 @@ def _events(data: dict[str, Any], style: Style) -> str:
         return ""
     cells = []
     for event in listed:
-        extra = ""
+        notes = []
         if event["cr2"] is not None:
-            extra = f"CR2={event['cr2']:#x}"
+            notes.append(f"CR2={event['cr2']:#x}")
         if event["promoted_from"] is not None:
-            extra = f"from {event['promoted_from']:#04x}"
+            notes.append(f"#DF from {event['promoted_from']:#04x}")
+        if event["error_summary"]:
+            notes.append(event["error_summary"])
+        extra = " ".join(notes)
         cells.append([
             str(event["seq"]), str(event["line"]), f"{event['vector']:#04x}", event["mnemonic"] or "",
             event["kind"], hexval(event["error_code"]), str(event["cpl"]),

@@ -15,7 +15,9 @@ from xml.sax.saxutils import escape
 
 from ..errors import UsageError
 
-CELL = 12
+PLOT_WIDTH = 600  # pixels for the columns; each column gets an equal share
+MAX_CELL = 40
+CHAR_WIDTH = 8  # generous width of a 12-14 px monospace character, to fit the titles
 ROW = 24
 BAR = 18
 LEFT = 120
@@ -31,14 +33,16 @@ def write_plot(path: Path, data: dict[str, Any]) -> None:
     """Write ``data['timeline']`` to ``path`` (.svg, or .html with the SVG inline) via a temp file + rename."""
     svg = timeline_svg(data)
     text = svg if path.suffix.lower() == ".svg" else _html(data["file"], svg)
-    directory = path.parent if str(path.parent) else Path(".")
+    temporary = None
     try:
-        handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, prefix=f".{path.name}.",
-                                             suffix=".tmp", delete=False)
-        with handle:
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp", delete=False) as handle:
+            temporary = Path(handle.name)
             handle.write(text)
-        os.replace(handle.name, path)
+        os.replace(temporary, path)
     except OSError as error:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
         raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
 
 
@@ -46,21 +50,23 @@ def timeline_svg(data: dict[str, Any]) -> str:
     timeline = data["timeline"]
     rows = timeline["rows"]
     columns = max(timeline["buckets"], 1)
-    width = LEFT + columns * CELL + RIGHT
+    cell = min(MAX_CELL, max(4, PLOT_WIDTH // columns))
+    title, subtitle = _title(data), _subtitle(timeline)
+    width = max(LEFT + columns * cell + RIGHT, LEFT + CHAR_WIDTH * max(len(title), len(subtitle)))
     height = TOP + max(len(rows), 1) * ROW + BOTTOM
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="12">',
-        f"<title>{escape(_title(data))}</title>",
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="12">'),
+        f"<title>{escape(title)}</title>",
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
-        f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{escape(_title(data))}</text>',
-        f'<text x="{LEFT}" y="36" fill="#555555">{escape(_subtitle(timeline))}</text>',
+        f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{LEFT}" y="36" fill="#555555">{escape(subtitle)}</text>',
     ]
     for index, row in enumerate(rows):
-        out.extend(_row(index, row, columns))
+        out.extend(_row(index, row, columns, cell))
     if not rows:
         out.append(f'<text x="{LEFT}" y="{TOP + 16}" fill="#555555">no event matches</text>')
-    out.extend(_axis(timeline, columns, TOP + max(len(rows), 1) * ROW))
+    out.extend(_axis(timeline, columns, cell, TOP + max(len(rows), 1) * ROW))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -87,37 +93,36 @@ def _label(row: dict[str, Any]) -> str:
     return f"{mnemonic} {row['vector']:#04x}" if mnemonic else f"{row['vector']:#04x}"
 
 
-def _row(index: int, row: dict[str, Any], columns: int) -> list[str]:
+def _row(index: int, row: dict[str, Any], columns: int, cell: int) -> list[str]:
     top = TOP + index * ROW
     base = top + (ROW + BAR) // 2
     peak = max(row["counts"]) or 1
     colour = _colour(row["vector"])
     out = [
         f'<g class="row" data-vector="{row["vector"]}">',
-        f'<rect x="{LEFT}" y="{top + 1}" width="{columns * CELL}" height="{ROW - 2}" '
-        f'fill="{"#f4f6f7" if index % 2 == 0 else "#ffffff"}"/>',
+        (f'<rect x="{LEFT}" y="{top + 1}" width="{columns * cell}" height="{ROW - 2}" '
+         f'fill="{"#f4f6f7" if index % 2 == 0 else "#ffffff"}"/>'),
         f'<text x="{LEFT - 8}" y="{base - 4}" text-anchor="end">{escape(_label(row))}</text>',
     ]
     for column, count in enumerate(row["counts"]):
         if not count:
             continue
         height = max(2, round(BAR * count / peak))
-        out.append(f'<rect x="{LEFT + column * CELL + 1}" y="{base - height}" width="{CELL - 2}" '
+        out.append(f'<rect x="{LEFT + column * cell + 1}" y="{base - height}" width="{cell - 2}" '
                    f'height="{height}" fill="{colour}"><title>{count}</title></rect>')
-    out.append(f'<text x="{LEFT + columns * CELL + 8}" y="{base - 4}">{row["count"]}</text>')
+    out.append(f'<text x="{LEFT + columns * cell + 8}" y="{base - 4}">{row["count"]}</text>')
     out.append("</g>")
     return out
 
 
-def _axis(timeline: dict[str, Any], columns: int, y: int) -> list[str]:
-    out = [f'<line x1="{LEFT}" y1="{y}" x2="{LEFT + columns * CELL}" y2="{y}" stroke="#333333"/>']
-    for tick in range(TICKS + 1):
-        column = round(columns * tick / TICKS)
-        x = LEFT + column * CELL
+def _axis(timeline: dict[str, Any], columns: int, cell: int, y: int) -> list[str]:
+    out = [f'<line x1="{LEFT}" y1="{y}" x2="{LEFT + columns * cell}" y2="{y}" stroke="#333333"/>']
+    for column in sorted({round(columns * tick / TICKS) for tick in range(TICKS + 1)}):
+        x = LEFT + column * cell
         label = min(column * timeline["bucket_width"], timeline["total_events"])
         out.append(f'<line x1="{x}" y1="{y}" x2="{x}" y2="{y + 5}" stroke="#333333"/>')
         out.append(f'<text x="{x}" y="{y + 18}" text-anchor="middle">{label}</text>')
-    out.append(f'<text x="{LEFT + columns * CELL // 2}" y="{y + 38}" text-anchor="middle" fill="#555555">'
+    out.append(f'<text x="{LEFT + columns * cell // 2}" y="{y + 38}" text-anchor="middle" fill="#555555">'
                f"event number (order in the log)</text>")
     return out
 
