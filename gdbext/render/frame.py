@@ -82,6 +82,10 @@ def walk(data: dict[str, Any], style: Style) -> str:
         if step["unreadable"]:
             rows.append([step["level"], hexval(step["entry_address"]), style.bad("unreadable"), "", "", "", "", ""])
             continue
+        if not step["present"]:
+            rows.append([step["level"], hexval(step["entry_address"]), hexval(step["entry"], 16),
+                         style.bad("not present"), "", "", "", ""])
+            continue
         bit = lambda value, on, off: "-" if value is None else (on if value else off)  # noqa: E731
         rows.append([step["level"], hexval(step["entry_address"]), hexval(step["entry"], 16),
                      style.good("P") if step["present"] else style.bad("not present"),
