@@ -72,7 +72,7 @@ class Session:
 
             return BUILTINS[name](self, argv[1:])
         try:
-            width = shutil.get_terminal_size((100, 24)).columns
+            width = self.width()
             result, as_json = dispatch.execute(self.context, argv)
             if as_json:
                 import json
@@ -87,6 +87,11 @@ class Session:
             return text
         except HelpRequested as shown:
             return str(shown)
+
+    @staticmethod
+    def width() -> int:
+        """The terminal's width when output goes to one; 0 (no limit) into a pipe or file."""
+        return shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 0
 
     def mi_target(self) -> GdbMiTarget:
         target = self.context.target
@@ -129,7 +134,7 @@ class Session:
         lines = [line] + breakpoints.refresh()
         report = breakpoints.take_report()
         if report is not None:
-            lines.append(render(report, color=self.color, width=shutil.get_terminal_size((100, 24)).columns))
+            lines.append(render(report, color=self.color, width=self.width()))
         return "\n".join(lines)
 
     def status(self) -> str:

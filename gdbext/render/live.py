@@ -40,7 +40,11 @@ def idt(data: dict[str, Any], style: Style) -> str:
             notes = list(g.get("problems", []))
             task = g.get("task")
             if task:
-                notes.insert(0, f"task: TSS {hexval(task['tss_selector'], 4)}" + (f" ({task['error']})" if task.get("error") else ""))
+                where = f"task: TSS {hexval(task['tss_selector'], 4)}"
+                if task.get("eip") is not None:
+                    where += (f" at {hexval(task['base'])}: EIP {hexval(task['eip'])} ESP {hexval(task['esp'])} "
+                              f"CR3 {hexval(task['cr3'])}")
+                notes.insert(0, where + (f" ({task['error']})" if task.get("error") else ""))
             rows.append([
                 f"{g['vector']:#04x}", style.good("P") if g["present"] else style.dim("-"), g["type_name"],
                 str(g["dpl"]), "-" if not g["ist"] else str(g["ist"]), hexval(g["selector"], 4),

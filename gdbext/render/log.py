@@ -122,12 +122,12 @@ def _triple_fault(index: int, fault: dict[str, Any], data: dict[str, Any], style
     if notes:
         title += ": " + ", ".join(notes)
     lines = [style.bad(style.heading(title))]
-    lines += textwrap.wrap(fault["explanation"], max(40, style.width - 2), initial_indent="  ",
+    lines += textwrap.wrap(fault["explanation"], max(40, (style.width or 100) - 2), initial_indent="  ",
                            subsequent_indent="  ")
     if fault["before"]:
         earlier = ", ".join(f"{step['mnemonic']} (seq {step['seq']}, CPL {step['cpl']}) at RIP {step['rip']:#x}"
                             for step in fault["before"])
-        lines += textwrap.wrap(f"events just before: {earlier}", max(40, style.width - 2), initial_indent="  ",
+        lines += textwrap.wrap(f"events just before: {earlier}", max(40, (style.width or 100) - 2), initial_indent="  ",
                                subsequent_indent="    ")
     cells = []
     for step in fault["chain"]:

@@ -15,7 +15,7 @@ def visible_len(text: str) -> int:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], style: Style) -> str:
-    """Columns padded to their widest cell; the last column is cut to fit ``style.width``."""
+    """Columns padded to their widest cell; the last column is cut to fit ``style.width`` (0: no limit)."""
     widths = [visible_len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
@@ -31,7 +31,7 @@ def _line(cells: list[str], widths: list[int], style: Style) -> str:
         pad = widths[i] - visible_len(cell)
         parts.append(cell if i == len(cells) - 1 else cell + " " * pad)
     text = "  ".join(parts).rstrip()
-    if visible_len(text) > style.width and not style.color:
+    if style.width and visible_len(text) > style.width and not style.color:
         text = text[: style.width - 1] + "…"
     return text
 

@@ -24,7 +24,7 @@ def explain(row: dict[str, Any], style: Style) -> str:
     if row["mnemonic"]:
         title += f"  {row['mnemonic']}"
     lines = [style.heading(f"{title}  {row['name']}"), ""]
-    wrap = max(40, min(style.width, 100) - 16)
+    wrap = max(40, min(style.width or 100, 100) - 16)
 
     def add(label: str, text: str | None) -> None:
         if not text:
