@@ -38,11 +38,12 @@ def _color() -> bool:
 
 
 def _width() -> int:
+    """gdb's own line width; 0 (no limit) when gdb has none, as in batch mode."""
     try:
         width = gdb.parameter("width")
     except gdb.error:
-        width = None
-    return width if isinstance(width, int) and width > 20 else 100
+        return 0
+    return width if isinstance(width, int) and width > 20 else 0
 
 
 def summary(doc: str) -> str:
