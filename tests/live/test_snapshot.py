@@ -46,3 +46,21 @@ def test_snapshot_at_a_fault_keeps_the_frame_and_walk(long64, tmp_path):
     offline.open_snapshot(str(path))
     assert shell_json(offline, "frame") == live
     assert live["explanation"]["walk"]["refused_by"]["level"] == "PTE"
+
+
+@pytest.mark.parametrize("name, commands", [
+    ("prot32", ["regs", "idt --all", "gdt", "tss", "tss --selector 0x20", "lint"]),
+    ("real16", ["regs", "idt --all", "cpu"]),
+])
+def test_snapshot_of_the_other_guests(name, commands, tmp_path):
+    from tests.guests.build import build
+
+    image = build(name)
+    path = tmp_path / f"{name}.json"
+    with shell_session(image, smp=1) as (session, _):
+        live = {command: shell_json(session, command) for command in commands}
+        session.run(f"snapshot save {path}")
+    offline = Session()
+    offline.open_snapshot(str(path))
+    for command in commands:
+        assert shell_json(offline, command) == live[command], command
