@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -98,11 +97,6 @@ class MiClient:
             except OSError:
                 self.proc.kill()
         self.proc.stdout.close()
-
-    def interrupt(self) -> None:
-        """Stop a running guest (like Ctrl-C in gdb)."""
-        if self.running:
-            self.command("-exec-interrupt", check=False)
 
     def command(self, text: str, timeout: float | None = None, check: bool = True) -> MiReply:
         """Send one MI command and return its reply; MiError on ^error when ``check``."""
@@ -211,11 +205,6 @@ class MiClient:
                 self.proc.wait()
                 raise TargetError(f"gdb exited (status {self.proc.returncode}) while {what}")
             self._buffer += chunk
-
-    def send_sigint(self) -> None:
-        """Interrupt gdb itself (used when a synchronous command hangs)."""
-        if self.alive:
-            os.killpg(self.proc.pid, signal.SIGINT)
 
 
 def c_string(text: str) -> str:
