@@ -1,7 +1,7 @@
 """Start-up cost of an offline command against a bare interpreter.
 
-Runs `idtscope -c "decode pf 0x6"` and `python3 -c pass` with the same
-interpreter, alternating, and prints the median wall time of each and their
+Runs `idtscope -c "decode pf 0x6"` (the console script the install made)
+and `python3 -c pass` with the same interpreter, alternating, and prints the median wall time of each and their
 ratio (the goal is <= 3). Usage: .venv/bin/python bench/startup.py [RUNS]
 
 The package is byte-compiled first, as an ordinary install leaves it (a
@@ -29,7 +29,7 @@ def wall(argv: list[str]) -> float:
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     subprocess.run([sys.executable, "-m", "compileall", "-q", "gdbext", "shell"], check=True, cwd=ROOT)
-    tool = [sys.executable, "-m", "shell", "-c", "decode pf 0x6"]
+    tool = [str(Path(sys.executable).parent / "idtscope"), "-c", "decode pf 0x6"]
     bare = [sys.executable, "-c", "pass"]
     wall(tool)
     tool_times, bare_times = [], []

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from gdbext.errors import UsageError
-from gdbext.model.hexinput import parse_int
+from gdbext.model.numbers import parse_int
 from gdbext.symbols import SymbolTable
 
 from .session import QuitRequested, Session

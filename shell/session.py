@@ -7,16 +7,17 @@ The interactive prompt, stdin scripts and ``-c`` all feed lines to
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from gdbext.commands import dispatch, registry
 from gdbext.commands.base import Context, HelpRequested
 from gdbext.errors import IdtscopeError, UsageError
-from gdbext.target.gdb_mi import GdbMiTarget
-from gdbext.target.mi import MiClient
+
+if TYPE_CHECKING:
+    from gdbext.target.gdb_mi import GdbMiTarget
+    from gdbext.target.mi import MiClient
 
 SHELL_COMMANDS = {
     "attach": "attach HOST:PORT: connect to a QEMU gdbstub (qemu -s is localhost:1234)",
@@ -91,9 +92,15 @@ class Session:
     @staticmethod
     def width() -> int:
         """The terminal's width when output goes to one; 0 (no limit) into a pipe or file."""
-        return shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 0
+        if not sys.stdout.isatty():
+            return 0
+        import shutil
+
+        return shutil.get_terminal_size((100, 24)).columns
 
     def mi_target(self) -> GdbMiTarget:
+        from gdbext.target.gdb_mi import GdbMiTarget
+
         target = self.context.target
         if target is not None and target.is_snapshot:
             raise UsageError(f"{target.label} is read-only: nothing runs in a snapshot")
@@ -117,6 +124,8 @@ class Session:
         return f"attached to {address} directly ({len(self.context.target.cpus())} vCPUs, stopped)"
 
     def attach(self, address: str) -> str:
+        from gdbext.target.gdb_mi import GdbMiTarget
+
         self.close()
         client, self.spare_client = self.spare_client, None
         self.context.target = GdbMiTarget.attach(address, gdb=self.gdb, meanwhile=self.warmup, client=client)

@@ -23,7 +23,7 @@ from ..errors import IdtscopeError, UsageError
 from ..machine.breakpoints import BreakpointTable, VectorBreakpoint, handler_of, wants_hardware
 from ..machine.frames import read_stop_frame
 from ..machine.tables import read_idt
-from ..model.hexinput import parse_int
+from ..model.numbers import parse_int
 from ..model.vectors import lookup
 from .base import Context, Result, add_cpu_argument
 from .stops import stop_data

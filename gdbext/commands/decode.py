@@ -20,16 +20,13 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from ..errors import DecodeError, ParseError
-from ..model.hexinput import parse_hex, parse_int
-from ..model.idt import CpuMode
+from ..model.numbers import parse_int
 from . import shapes
 from .base import Context, Result
 
-_MODES = {"64": CpuMode.LONG, "32": CpuMode.PROTECTED, "16": CpuMode.REAL}
+MODES = ("64", "32", "16")
 _VALUE_KINDS = {
     "pf": "page-fault error code",
     "selector": "selector error code (#TS #NP #SS #GP)",
@@ -48,15 +45,26 @@ _BYTE_KINDS = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_arguments_for(parser, [])
+
+
+def add_arguments_for(parser: argparse.ArgumentParser, words: list[str]) -> None:
+    """The parser with only the sub-command ``words`` names, when it names a known one."""
+    wanted = words[0] if words and words[0] in (*_VALUE_KINDS, *_BYTE_KINDS) and "-h" not in words \
+        and "--help" not in words else None
     subparsers = parser.add_subparsers(dest="what", metavar="WHAT", required=True)
     for kind, summary in _VALUE_KINDS.items():
+        if wanted not in (None, kind):
+            continue
         sub = subparsers.add_parser(kind, help=summary, description=f"Decode a {summary}.")
         sub.add_argument("value", help="the value (0x.. or decimal)")
         _json_flag(sub)
     for kind, summary in _BYTE_KINDS.items():
+        if wanted not in (None, kind):
+            continue
         sub = subparsers.add_parser(kind, help=summary, description=f"Decode a {summary} from bytes.")
         sub.add_argument("hex", nargs="+", metavar="HEX", help="hex bytes/words, or @FILE")
-        sub.add_argument("--mode", choices=tuple(_MODES), default="64", help="CPU mode: 64 (IA-32e), 32, 16 (real)")
+        sub.add_argument("--mode", choices=MODES, default="64", help="CPU mode: 64 (IA-32e), 32, 16 (real)")
         sub.add_argument("--word-size", type=int, choices=(1, 2, 4, 8),
                          help="bytes per 0x-prefixed word (default: 8 for gates and descriptors as "
                               "`x/gx` prints them, else the slot size of --mode)")
@@ -80,44 +88,13 @@ def _json_flag(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON document")
 
 
-def read_bytes(tokens: list[str], word_size: int) -> bytes:
-    """Bytes from hex tokens or from ``@FILE`` (hex text, or raw binary)."""
-    if len(tokens) == 1 and tokens[0].startswith("@"):
-        path = Path(tokens[0][1:])
-        try:
-            raw = path.read_bytes()
-        except OSError as error:
-            raise ParseError(f"cannot read {path}: {error.strerror}") from None
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            return raw
-        if "\0" in text:
-            return raw
-        return parse_hex(text, word_size)
-    return parse_hex(" ".join(tokens), word_size)
-
-
 def run(context: Context, args: argparse.Namespace) -> Result:
     if args.what in _VALUE_KINDS:
         value = parse_int(args.value, _VALUE_KINDS[args.what])
         return Result(f"decode-{_value_renderer(args.what)}", _decode_value(args.what, value))
-    mode = _MODES[args.mode]
-    word_size = args.word_size or _default_word_size(args.what, mode)
-    data = read_bytes(args.hex, word_size)
-    if args.what == "gate":
-        return Result("decode-gate", _gates(data, mode, parse_int(args.first, "first vector")))
-    if args.what == "desc":
-        return Result("decode-desc", _descriptors(data, mode))
-    if args.what == "tss":
-        return Result("decode-tss", _tss(data, mode, args))
-    return Result("frame", _frame(data, mode, args))
+    from .decode_bytes import decode_bytes
 
-
-def _default_word_size(kind: str, mode: CpuMode) -> int:
-    if kind in ("gate", "desc"):
-        return 4 if mode is CpuMode.REAL else 8
-    return {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}[mode]
+    return decode_bytes(args)
 
 
 def _value_renderer(kind: str) -> str:
@@ -132,79 +109,3 @@ def _decode_value(kind: str, value: int) -> dict[str, Any]:
     if kind == "cp":
         return shapes.control_protection(value)
     return shapes.register_flags(kind, value)
-
-
-def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
-    from ..model.idt import decode_table
-
-    size = mode.gate_size
-    if len(data) % size:
-        what = {CpuMode.LONG: "a long-mode gate", CpuMode.PROTECTED: "a protected-mode gate",
-                CpuMode.REAL: "a real-mode IVT entry"}[mode]
-        raise DecodeError(f"{what} is {size} bytes, got {len(data)}")
-    entries = decode_table(data, mode)
-    if first + len(entries) > 256:
-        raise DecodeError(f"{len(entries)} gates from vector {first} run past vector 255")
-    rows = []
-    for offset, entry in enumerate(entries):
-        vector = first + offset
-        if mode is CpuMode.REAL:
-            rows.append(shapes.ivt_entry(vector, entry))
-        else:
-            rows.append(shapes.gate(vector, entry))
-    return {"mode": mode.value, "gates": rows}
-
-
-def _descriptors(data: bytes, mode: CpuMode) -> dict[str, Any]:
-    from ..model.descriptor import TableIndicator, decode_descriptor_table
-
-    if mode is CpuMode.REAL:
-        raise DecodeError("real-address mode has no descriptors; use --mode 32 or 64")
-    if len(data) % 8:
-        raise DecodeError(f"descriptors are 8 or 16 bytes, got {len(data)} bytes")
-    entries = decode_descriptor_table(data, mode is CpuMode.LONG, TableIndicator.GDT)
-    for entry in entries:
-        if entry.error:
-            raise DecodeError(f"descriptor {entry.index}: {entry.error}")
-    return {"mode": mode.value, "entries": [shapes.descriptor_entry(entry) for entry in entries]}
-
-
-def _tss(data: bytes, mode: CpuMode, args: argparse.Namespace) -> dict[str, Any]:
-    from ..model.tss import TSS32_SIZE, TSS64_SIZE, Tss32, Tss64, allowed_ports, io_port_allowed
-
-    if mode is CpuMode.REAL:
-        raise DecodeError("real-address mode has no TSS; use --mode 32 or 64")
-    size = TSS64_SIZE if mode is CpuMode.LONG else TSS32_SIZE
-    if len(data) < size:
-        raise DecodeError(f"a {'64' if mode is CpuMode.LONG else '32'}-bit TSS is {size} bytes, got {len(data)}")
-    decoded = Tss64.from_bytes(data) if mode is CpuMode.LONG else Tss32.from_bytes(data)
-    body = shapes.tss64(decoded) if isinstance(decoded, Tss64) else shapes.tss32(decoded)
-    limit = parse_int(args.limit, "TSS limit") if args.limit else len(data) - 1
-    body |= {"selector": None, "base": None, "limit": limit}
-    body["allowed_ports"] = [[r.start, r.stop - 1] for r in allowed_ports(data, limit, decoded.iopb)]
-    if args.port is not None:
-        port = parse_int(args.port, "I/O port")
-        body["port"] = {"port": port, "allowed": io_port_allowed(data, limit, decoded.iopb, port)}
-    return body
-
-
-def _frame(data: bytes, mode: CpuMode, args: argparse.Namespace) -> dict[str, Any]:
-    from ..model import vectors as model_vectors
-    from ..model.frame import InterruptFrame, guess_error_code
-
-    vector = None
-    error_format = None
-    cpl = parse_int(args.cpl, "CPL")
-    if cpl > 3:
-        raise DecodeError(f"a CPL is 0-3, got {cpl}")
-    has_error_code = args.has_error_code
-    if args.vector is not None:
-        row = model_vectors.lookup(args.vector)
-        vector = row.number
-        error_format = row.error_code.value
-        if has_error_code is None:
-            has_error_code = mode is not CpuMode.REAL and row.error_code is not model_vectors.ErrorCodeFormat.NONE
-    if has_error_code is None:
-        has_error_code = guess_error_code(data, mode, cpl)
-    decoded = InterruptFrame.from_bytes(data, mode, has_error_code, cpl)
-    return shapes.frame(decoded, vector, error_format)

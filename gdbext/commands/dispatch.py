@@ -5,7 +5,6 @@ The same function serves the gdb commands, the shell and one-shot ``-c`` use.
 
 from __future__ import annotations
 
-import json
 import shlex
 
 from ..errors import UsageError
@@ -26,7 +25,7 @@ def execute(context: Context, argv: list[str], prog_prefix: str = "") -> tuple[R
         raise UsageError("empty command")
     name, rest = argv[0], argv[1:]
     mod = registry.module(name)
-    args = registry.parser(name, prog=f"{prog_prefix}{name}").parse_args(rest)
+    args = registry.parser(name, prog=f"{prog_prefix}{name}", words=rest).parse_args(rest)
     return mod.run(context, args), bool(args.json)
 
 
@@ -34,6 +33,8 @@ def run_line(context: Context, line: str, prog_prefix: str = "", color: bool = F
     """Run a command line and return the text to print."""
     result, as_json = execute(context, split(line), prog_prefix)
     if as_json:
+        import json
+
         return json.dumps(result.data, indent=2)
     from ..render import render
 

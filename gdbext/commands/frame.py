@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 
 from ..machine.frames import read_stop_frame
-from ..model.hexinput import parse_int
+from ..model.numbers import parse_int
 from .base import Context, Result, add_cpu_argument
 from .stops import stop_data
 

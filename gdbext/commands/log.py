@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import ParseError, UsageError
-from ..model.hexinput import parse_int
+from ..model.numbers import parse_int
 from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogReport, Malformed, require_events
 from ..model.triplefault import SELECTOR_ERROR_VECTORS, ChainStep, TripleFault
 from . import shapes

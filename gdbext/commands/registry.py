@@ -46,10 +46,18 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(f"{__package__}.{_MODULES[name]}")
 
 
-def parser(name: str, prog: str | None = None) -> CommandParser:
-    """The argparse parser of a command: its help text is the command's documentation."""
+def parser(name: str, prog: str | None = None, words: list[str] | None = None) -> CommandParser:
+    """The argparse parser of a command: its help text is the command's documentation.
+
+    ``words`` (the arguments about to be parsed) lets a command with many
+    sub-commands build only the one asked for (``decode pf`` need not build
+    ten others); help and unknown sub-commands still get the full parser.
+    """
     mod = module(name)
     result = CommandParser(prog=prog or name, description=mod.__doc__)
-    mod.add_arguments(result)
+    if words is not None and hasattr(mod, "add_arguments_for"):
+        mod.add_arguments_for(result, words)
+    else:
+        mod.add_arguments(result)
     result.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     return result

@@ -15,7 +15,7 @@ import argparse
 from typing import Any
 
 from ..machine.tss import TssView, read_tss
-from ..model.hexinput import parse_int
+from ..model.numbers import parse_int
 from ..model.tss import allowed_ports, io_port_allowed
 from . import shapes
 from .base import Context, Result, add_cpu_argument

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..model import vectors as model
-from ..model.hexinput import parse_int
+from ..model.numbers import parse_int
 from .base import Context, Result
 
 CLASSES = tuple(c.value for c in model.VectorClass)

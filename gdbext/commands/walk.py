@@ -16,7 +16,7 @@ import argparse
 from ..machine.cpu import registers
 from ..machine.explain import walk_data
 from ..machine.memory import PhysicalPages
-from ..model.hexinput import parse_int
+from ..model.numbers import parse_int
 from ..model.paging import Access, walk
 from .base import Context, Result, add_cpu_argument
 

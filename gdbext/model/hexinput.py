@@ -94,15 +94,3 @@ def _plain(line: str, word_size: int) -> bytes:
         else:
             raise ParseError(f"{token!r} is not hex")
     return bytes(out)
-
-
-def parse_int(text: str, what: str = "value") -> int:
-    """An integer written as 0x.., 0b.., 0o.. or decimal (with optional _ separators)."""
-    cleaned = text.strip().replace("_", "")
-    try:
-        value = int(cleaned, 0)
-    except ValueError:
-        raise ParseError(f"{what} {text!r} is not a number (write hex as 0x..)") from None
-    if value < 0:
-        raise ParseError(f"{what} {text!r} is negative")
-    return value

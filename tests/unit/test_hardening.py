@@ -19,7 +19,8 @@ from gdbext.model.descriptor import decode_descriptor_table
 from gdbext.model.errcode import ControlProtectionCode, PageFaultCode, SelectorErrorCode
 from gdbext.model.frame import InterruptFrame, guess_error_code
 from gdbext.model.gate import Gate
-from gdbext.model.hexinput import parse_hex, parse_int
+from gdbext.model.hexinput import parse_hex
+from gdbext.model.numbers import parse_int
 from gdbext.model.idt import CpuMode, decode_table
 from gdbext.model.tss import Tss32, Tss64
 from gdbext.symbols import SymbolTable
