@@ -11,6 +11,7 @@ Rules and their manual sections:
 - a handler that is not mapped or not executable: 4.6;
 - DPL 0 on gates user code reaches with INT n (int3, into, int 0x80): 6.12.1.1;
 - a TSS limit that cuts the I/O permission bit map: Vol. 1 19.5.2;
+- TR's descriptor not reachable in the GDT (past the limit, not a TSS): 8.2.4;
 - a spurious-interrupt vector without a handler: 11.9 (12.9 in newer SDMs).
 """
 
@@ -176,6 +177,11 @@ def _tss_stacks(target: Target, cpu: int) -> list[Finding]:
                         "interrupts from user mode and every IST gate need the TSS stacks",
                         "load TR with a 64-bit TSS descriptor (ltr)")]
     found = []
+    if view.descriptor_error:
+        found.append(Finding("tr-descriptor", "error", f"TR {view.selector:#06x}: {view.descriptor_error}",
+                             "the CPU runs on TR's cached base and limit, but the next LTR, task switch or "
+                             "IRET with NT=1 reads the descriptor and faults",
+                             "keep the TSS descriptor inside the GDT limit (lgdt with the full limit)"))
     for stack in read_stacks(target, cpu, view):
         if stack.top == 0 and stack.used_by:
             found.append(Finding("ist-zero-slot", "error", f"{stack.name.upper()} is 0 but gates "

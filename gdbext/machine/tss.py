@@ -7,7 +7,7 @@ only when the TSS limit reaches it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import TargetError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
@@ -33,6 +33,8 @@ class TssView:
     tss: Tss64 | Tss32 | None
     data: bytes = b""
     error: str | None = None
+    #: for TR: what is wrong with its descriptor in the GDT (the CPU still uses TR's cached copy)
+    descriptor_error: str | None = None
 
 
 def _descriptor_for(target: Target, cpu: int, selector: int) -> SegmentDescriptor | str:
@@ -65,6 +67,7 @@ def _read(target: Target, cpu: int, regs, selector: int | None) -> TssView:
         if selector & ~3 == 0:
             return TssView(cpu, selector, None, None, 0, None, None, error="TR is null: no task register loaded")
         descriptor = _descriptor_for(target, cpu, selector)
+        descriptor_error = descriptor if isinstance(descriptor, str) else None
         base, limit = regs.tr.base, regs.tr.limit
         width = 64 if regs.long_mode else 32
         busy = "busy" in regs.tr.description_text if regs.tr.description_text else None
@@ -75,11 +78,18 @@ def _read(target: Target, cpu: int, regs, selector: int | None) -> TssView:
                 base = descriptor.base
     else:
         descriptor = _descriptor_for(target, cpu, selector)
+        descriptor_error = None
         if isinstance(descriptor, str):
             return TssView(cpu, selector, None, None, 0, None, None, error=descriptor)
         base, limit = descriptor.base, descriptor.limit
         width = descriptor.tss_width
         busy = descriptor.kind is DescriptorKind.TSS_BUSY
+    view = _decode(target, cpu, selector, base, limit, width, busy)
+    return view if descriptor_error is None else replace(view, descriptor_error=descriptor_error)
+
+
+def _decode(target: Target, cpu: int, selector: int, base: int, limit: int, width: int,
+            busy: bool | None) -> TssView:
     if width == 16:
         return TssView(cpu, selector, base, limit, 16, busy, None, error="16-bit TSSs are not decoded")
     size = TSS64_SIZE if width == 64 else TSS32_SIZE

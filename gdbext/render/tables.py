@@ -74,4 +74,7 @@ def tss(data: dict[str, Any], style: Style) -> str:
     text = title + "\n" + block(pairs, style)
     if data.get("error"):
         text += "\n" + style.bad(data["error"])
+    if data.get("descriptor_error"):
+        text += "\n" + style.warn(f"TR's descriptor: {data['descriptor_error']} (the CPU still uses TR's cached "
+                                   "base and limit; the next LTR, task switch or IRET with NT=1 would fault)")
     return text

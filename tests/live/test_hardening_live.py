@@ -124,3 +124,26 @@ def test_empty_idt_before_a_triple_fault(long64):
     assert data["idtr"]["limit"] == 0 and data["covered"] == 0 and data["gates"] == []
     assert "0 vectors covered" in text
     assert lint["findings"][0]["id"] == "exception-gate-missing"
+
+
+def test_tr_selector_past_the_gdt_limit(long64):
+    table = SymbolTable.load(long64.elf)
+    done = table.address_of("scenario_done")
+    with shell_session(long64) as (session, _):
+        session.run(f"gdb break *{done:#x}")
+        session.run(f"gdb set {{long long}}{table.address_of('scenario'):#x} = 13")
+        session.run("continue 20")
+        gdt = shell_json(session, "gdt")
+        tss = shell_json(session, "tss")
+        text = session.run("tss")
+        lint = shell_json(session, "lint")
+        session.run(f"gdb set {{long long}}{table.address_of('scenario'):#x} = 14")
+        session.run("continue 20")
+        restored = shell_json(session, "tss")
+    assert gdt["gdtr"]["limit"] == long64.layout["scenarios"][13]["after"]["gdt_limit"] == 0x3F
+    assert len(gdt["entries"]) == 8
+    assert tss["descriptor_error"] == "selector 0x0040 is past the GDT limit 0x3f"
+    assert tss["rsp"] == long64.layout["cpus"][0]["tss_fields"]["rsp"], "TR's cached base still reaches the TSS"
+    assert "the next LTR, task switch or IRET with NT=1 would fault" in text
+    assert [f["id"] for f in lint["findings"]] == ["tr-descriptor"]
+    assert restored["descriptor_error"] is None

@@ -36,6 +36,8 @@ null_idt_pointer:       dw 0
                         dq 0
 linux_idt_pointer:      dw 0xffff               ; Linux loads IDTR with limit 0xffff
                         dq IDT_BASE
+short_gdt_pointer:      dw 0x3f                 ; 8 descriptors: TR's (0x40, 0x50) now lie past the limit
+                        dq GDT_BASE
 
 scenario_table:
     dq 0

@@ -14,7 +14,7 @@
 bits 64
 default rel
 
-%define SCENARIO_COUNT  12
+%define SCENARIO_COUNT  14
 
 global guest_ready
 guest_ready:
@@ -199,4 +199,14 @@ scenario_11:
 ; 12: back to the documented limit.
 scenario_12:
     lidt [idt_pointer]
+    ret
+
+; 13: shrink the GDT limit below the TSS descriptors (TR keeps its cached base).
+scenario_13:
+    lgdt [short_gdt_pointer]
+    ret
+
+; 14: the documented GDT limit again.
+scenario_14:
+    lgdt [gdt_pointer]
     ret
