@@ -93,7 +93,13 @@ class GdbBackedTarget(Target):
     def monitor(self, command: str) -> str:
         def ask() -> str:
             self.require_stopped()
-            text = self.console(f"monitor {command}")
+            try:
+                text = self.console(f"monitor {command}")
+            except TargetError as error:
+                if "not supported" in str(error):
+                    raise TargetError(f"{error} idtscope reads GDTR/IDTR/TR and the APIC through QEMU's monitor: "
+                                      "connect gdb to QEMU's gdbstub (qemu -s, then target remote :1234)") from None
+                raise
             return text.replace("\r\n", "\n").lstrip("\n")
 
         return self.cache.get(("monitor", command), ask)

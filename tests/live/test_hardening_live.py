@@ -147,3 +147,14 @@ def test_tr_selector_past_the_gdt_limit(long64):
     assert "the next LTR, task switch or IRET with NT=1 would fault" in text
     assert [f["id"] for f in lint["findings"]] == ["tr-descriptor"]
     assert restored["descriptor_error"] is None
+
+
+def test_gdb_on_a_native_process_says_what_it_needs():
+    from tests.live.harness import ROOT
+
+    run = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
+                          "-ex", "file /bin/sleep", "-ex", "set args 5", "-ex", "starti", "-ex", "x86 idt"],
+                         capture_output=True, text=True, timeout=30)
+    lines = [line for line in run.stderr.splitlines() if "monitor" in line]
+    assert len(lines) == 1 and "connect gdb to QEMU's gdbstub" in lines[0]
+    assert "Traceback" not in run.stderr
