@@ -113,9 +113,32 @@ def _report_stop(event: object) -> None:
             gdb.write(line + "\n")
     except IdtscopeError as error:
         gdb.write(f"idtscope: {error}\n", gdb.STDERR)
+    if not isinstance(event, gdb.BreakpointEvent) and breakpoints.table.entries:
+        _real_mode_hit(breakpoints)
     report = breakpoints.take_report()
-    if report is not None and isinstance(event, gdb.BreakpointEvent):
+    if report is not None:
         gdb.write(render(report, color=_color(), width=_width()) + "\n")
+
+
+def _real_mode_hit(breakpoints: object) -> None:
+    """In real mode with CS != 0 gdb sees IP, not the linear address a breakpoint was set at, and
+    reports a plain stop (SIGTRAP): judge it as a hit when CS.base + IP is one of ours (no
+    silent continue is possible from here, so a hit that fails its filters just stays a stop)."""
+    from .machine.cpu import registers
+    from .model.idt import CpuMode
+
+    target = _context.target
+    thread = gdb.selected_thread()
+    cpu = thread.num - 1 if thread is not None else 0
+    try:
+        regs = registers(target, cpu)
+        if regs.mode is not CpuMode.REAL:
+            return
+        linear = regs.cs.base + regs.rip
+        if breakpoints.table.at(linear) and not target.on_hit(linear, cpu):
+            gdb.write(f"idtscope: the hit at {linear:#x} does not match its breakpoint's filters\n")
+    except IdtscopeError as error:
+        gdb.write(f"idtscope: {error}\n", gdb.STDERR)
 
 
 def register() -> None:

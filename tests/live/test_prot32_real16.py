@@ -109,3 +109,15 @@ def test_real16_break_on_ivt_handler(real16, number):
         frame = shell_json(session, "frame")
     assert f"vector {event['vector']:#04x}" in stopped, stopped
     assert frame["mode"] == "real" and frame["vector"] == event["vector"] and frame["error_code"] is None
+
+
+def test_real16_break_in_gdb_through_a_segment_other_than_0(real16):
+    """int 0x61's handler runs at 07c0:00a0: gdb reports a SIGTRAP at IP 0xa0, idtscope
+    recognizes its breakpoint at the linear address and prints the report."""
+    layout = real16.layout
+    event = layout["scenarios"][2]["events"][0]
+    outputs = gdb_batch(real16, ["x86 break 0x61", f"set {{char}}{layout['symbols_linear']['scenario']:#x} = 2",
+                                 "continue", "x86 frame --json"], smp=1)
+    assert "breakpoint 1, vector 0x61" in outputs[2], outputs[2]
+    frame = json.loads(outputs[3])
+    assert frame["mode"] == "real" and frame["vector"] == event["vector"]
