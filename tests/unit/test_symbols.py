@@ -1,13 +1,9 @@
 """Symbol tables: System.map / kallsyms text and ELF, resolved the way gdb's `info symbol` prints names."""
 
-from pathlib import Path
-
 import pytest
 
 from gdbext.errors import ParseError
 from gdbext.symbols import SymbolTable, parse_gdb_info_symbol
-
-ROOT = Path(__file__).resolve().parents[2]
 
 SYSTEM_MAP = """\
 ffffffff81000000 T _text
