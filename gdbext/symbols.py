@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ParseError
+from .model.record import record
 
 _MAP_LINE = re.compile(r"^([0-9a-fA-F]+)\s+([A-Za-z?])\s+(\S+)")
 _GDB_INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section \S+")
 
 
-@dataclass(frozen=True)
+@record
 class Symbol:
     address: int
     size: int

@@ -12,9 +12,9 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 
 from ..machine.lint import lint
+from ..model.record import as_dict
 from .base import Context, Result, add_cpu_argument
 
 
@@ -25,6 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
-    findings = [asdict(finding) | {"vectors": list(finding.vectors)} for finding in lint(target, cpu)]
+    findings = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in lint(target, cpu)]
     counts = {level: sum(1 for f in findings if f["severity"] == level) for level in ("error", "warning", "info")}
     return Result("lint", {"cpu": cpu, "findings": findings, "counts": counts})

@@ -22,9 +22,8 @@ guest may have rewritten.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import ParseError, TargetError
+from ..model.record import record
 from ..target.base import Target
 from ..target.qemu_text import LapicState, PicState, parse_info_lapic, parse_info_pic
 
@@ -33,7 +32,7 @@ APIC_ID_PROBE_LIMIT = 256
 _NO_CPU = ("No CPU available", "No CPU is selected")
 
 
-@dataclass(frozen=True)
+@record
 class LapicView:
     """One vCPU's local APIC: the APIC ID that reached it and QEMU's dump."""
 

@@ -30,7 +30,6 @@ can tell.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from ..model.apic import (
     ESR_MEANINGS,
@@ -45,6 +44,7 @@ from ..model.apic import (
 )
 from ..model.gate import GateKind
 from ..model.idt import IvtEntry
+from ..model.record import record
 from ..target.qemu_text import DeliveryMode, IoapicPin, TriggerMode
 from .tables import IdtView
 
@@ -53,7 +53,7 @@ HANDLER_SPAN = 4096
 _USABLE = (GateKind.INTERRUPT, GateKind.TRAP, GateKind.TASK)
 
 
-@dataclass(frozen=True)
+@record
 class Landing:
     """Where ``vector`` goes on one vCPU: ``usable`` gate or not (``why_not``), and its handler."""
 
@@ -63,7 +63,7 @@ class Landing:
     why_not: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Diagnosis:
     """One finding: ``severity`` is "error", "warning" or "note"; ``code`` is stable for scripts."""
 
@@ -119,7 +119,7 @@ def _holds(landing: Landing, rip: int, rip_symbol: str | None, symbols: Mapping[
     return not any(landing.handler < entry <= rip for entry in entries)
 
 
-@dataclass(frozen=True)
+@record
 class CpuPlace:
     """Where a vCPU stands: RIP, its symbol, and whether it is halted (HLT)."""
 
@@ -159,7 +159,7 @@ def in_service_diagnoses(place: CpuPlace, isr: Iterable[int], lands: Sequence[La
     return found
 
 
-@dataclass(frozen=True)
+@record
 class ApicRegisters:
     """The decoded registers of one local APIC the configuration findings look at (None: not known)."""
 

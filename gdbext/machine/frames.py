@@ -8,12 +8,11 @@ against the TSS (IST n and RSPn for 64-bit; SDM 3A 6.14.4, 6.14.5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import TargetError, UsageError
 from ..model.frame import InterruptFrame, stack_used
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode, IvtEntry
+from ..model.record import record
 from ..model.vectors import ErrorCodeFormat, vector as vector_row
 from ..target.base import Target
 from .cpu import registers
@@ -23,7 +22,7 @@ from .tss import read_tss
 SLOT = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
 
 
-@dataclass(frozen=True)
+@record
 class StopFrame:
     cpu: int
     vector: int | None

@@ -17,12 +17,11 @@ Rules and their manual sections:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import IdtscopeError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
+from ..model.record import record
 from ..model.selector import Selector, TableIndicator
 from ..target.base import Target
 from .cpu import registers
@@ -39,7 +38,7 @@ USER_GATES = {3: "int3 (#BP)", 4: "into (#OF)", 0x80: "int 0x80"}
 LONG_MODE_USER_GATES = (3, 0x80)
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     id: str
     severity: str

@@ -11,12 +11,11 @@ RFLAGS, CS, RIP and, for some vectors, an error code (SDM 3A 6.14.2-6.14.5).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import DecodeError, TargetError
 from ..model.frame import InterruptFrame
 from ..model.gate import Gate
 from ..model.idt import CpuMode
+from ..model.record import record
 from ..model.vectors import ErrorCodeFormat, vector
 from ..target.base import Target
 from .memory import walk_for_cpu
@@ -28,7 +27,7 @@ MAX_PAGES = 16
 FRAME_SLOTS = 5
 
 
-@dataclass(frozen=True)
+@record
 class StackView:
     name: str
     top: int

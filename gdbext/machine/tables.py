@@ -7,12 +7,11 @@ the rest is marked unreadable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..errors import TargetError
 from ..model.descriptor import TableEntry, decode_descriptor_table
 from ..model.gate import Gate
 from ..model.idt import CpuMode, IvtEntry, decode_entry, table_read_size
+from ..model.record import record
 from ..model.selector import TableIndicator
 from ..target.base import Target
 from .cpu import registers
@@ -21,7 +20,7 @@ PAGE = 4096
 GDT_MAX = 0x10000
 
 
-@dataclass(frozen=True)
+@record
 class Chunk:
     """Bytes read from ``address``; ``data`` is None when unreadable."""
 
@@ -66,14 +65,14 @@ def _bytes_at(chunks: list[Chunk], offset: int, size: int, base: int) -> bytes |
     return bytes(out)
 
 
-@dataclass(frozen=True)
+@record
 class IdtSlot:
     vector: int
     entry: Gate | IvtEntry | None
     error: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class IdtView:
     cpu: int
     mode: CpuMode
@@ -104,7 +103,7 @@ def read_idt(target: Target, cpu: int | None = None) -> IdtView:
     return target.cache.get(("idt", cpu), read)
 
 
-@dataclass(frozen=True)
+@record
 class DescriptorTableView:
     cpu: int
     table: TableIndicator

@@ -7,10 +7,9 @@ only when the TSS limit reaches it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from ..errors import TargetError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
+from ..model.record import record, replace
 from ..model.selector import Selector, TableIndicator
 from ..model.tss import TSS32_SIZE, TSS64_SIZE, Tss32, Tss64
 from ..target.base import Target
@@ -20,7 +19,7 @@ from .tables import read_gdt
 IOPB_MAX_END = TSS64_SIZE + 0x2000 + 1
 
 
-@dataclass(frozen=True)
+@record
 class TssView:
     """A TSS as found: where it is, how wide, its decoded fields, or why not."""
 

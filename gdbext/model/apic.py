@@ -27,11 +27,11 @@ debugger user should look at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, IntEnum, IntFlag
 
 from ..errors import DecodeError
 from .bits import field, require_range
+from .record import record
 
 REGISTER_BITS = 32
 #: vectors 0-15 are illegal for APIC-delivered interrupts (SDM 11.5.2, "Valid Interrupt Vectors")
@@ -117,7 +117,7 @@ _LVT_FIELDS: dict[LvtKind, int] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class LvtRegister:
     """One LVT register (SDM 11.5.1, Figure 11-8).
 
@@ -231,7 +231,7 @@ _XAPIC_DESTINATION_SHIFT = 56
 _X2APIC_DESTINATION_SHIFT = 32
 
 
-@dataclass(frozen=True)
+@record
 class Icr:
     """The 64-bit interrupt command register (SDM 11.6.1, Figure 11-12; x2APIC 11.12.9).
 
@@ -325,7 +325,7 @@ ESR_MEANINGS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Svr:
     """The spurious-interrupt vector register (SDM 11.9, Figure 11-23).
 
@@ -398,7 +398,7 @@ def held_back(vector: int, ppr: int) -> bool:
     return priority_class(vector) <= priority_class(ppr)
 
 
-@dataclass(frozen=True)
+@record
 class PicLine:
     """One IRQ input of the cascaded 8259As (IRQ0-7 master, IRQ8-15 slave).
 

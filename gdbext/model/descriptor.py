@@ -12,12 +12,12 @@ Layouts:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import Enum
 
 from ..errors import DecodeError
 from .bits import field, require_length, require_range
 from .gate import Gate, GateKind
+from .record import record
 from .selector import Selector, TableIndicator
 
 DESCRIPTOR_SIZE = 8
@@ -61,7 +61,7 @@ _GATE_KINDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class SegmentDescriptor:
     """A code, data, LDT or TSS descriptor (8 bytes, or 16 for IA-32e system ones).
 
@@ -243,7 +243,7 @@ def decode_descriptor(data: bytes, long_mode: bool) -> Descriptor:
     return SegmentDescriptor.from_bytes(data, long_mode)
 
 
-@dataclass(frozen=True)
+@record
 class TableEntry:
     """One slot of a GDT or LDT: its index, and the descriptor or why there is none."""
 

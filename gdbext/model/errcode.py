@@ -10,10 +10,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, IntEnum, IntFlag
 
 from .bits import field, require_range, unknown_bits
+from .record import record
 
 
 class PageFaultError(IntFlag):
@@ -30,7 +30,7 @@ class PageFaultError(IntFlag):
     SGX = 1 << 15
 
 
-@dataclass(frozen=True)
+@record
 class PageFaultCode:
     """A decoded #PF error code, with the plain-words reading of it."""
 
@@ -86,7 +86,7 @@ class ErrorCodeTable(Enum):
     LDT = "LDT"
 
 
-@dataclass(frozen=True)
+@record
 class SelectorErrorCode:
     """A selector-format error code (SDM 3A 6.13, Figure 6-7).
 
@@ -163,7 +163,7 @@ _CP_DESCRIPTIONS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ControlProtectionCode:
     """A #CP error code: the cause in bits 14:0 and ENCL (inside an enclave) in bit 15."""
 

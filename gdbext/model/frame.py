@@ -15,17 +15,17 @@ upper bits), so decoding and encoding give back the same bytes.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ..errors import DecodeError
 from .idt import CpuMode
+from .record import record
 from .rflags import RFLAGS_FIXED_ONE, Rflags
 
 _SLOT = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
 _PACK = {8: "Q", 4: "I", 2: "H"}
 
 
-@dataclass(frozen=True)
+@record
 class InterruptFrame:
     """A decoded frame. ``sp``/``ss`` are None when the CPU did not push them."""
 

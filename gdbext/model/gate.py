@@ -14,10 +14,10 @@ then encoding gives back the same bytes; ``problems`` names what is wrong.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import Enum
 
 from .bits import field, require_length, require_range
+from .record import record
 from .selector import Selector
 
 
@@ -50,7 +50,7 @@ GATE_SIZE_PROTECTED = 8
 GATE_SIZE_LONG = 16
 
 
-@dataclass(frozen=True)
+@record
 class Gate:
     """One gate descriptor, 8 bytes (``long_mode`` False) or 16 bytes (True).
 

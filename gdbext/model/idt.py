@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from enum import Enum
 
 from ..errors import DecodeError
 from .bits import require_length, require_range
 from .gate import GATE_SIZE_LONG, GATE_SIZE_PROTECTED, Gate
+from .record import record
 
 VECTOR_COUNT = 256
 IVT_ENTRY_SIZE = 4
@@ -35,7 +35,7 @@ class CpuMode(Enum):
                 CpuMode.LONG: GATE_SIZE_LONG}[self]
 
 
-@dataclass(frozen=True)
+@record
 class IvtEntry:
     """A real-mode interrupt vector: a far pointer ``segment:offset``."""
 

@@ -37,9 +37,9 @@ import collections
 import enum
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 
 from ..errors import ParseError
+from .record import record, replace
 from .triplefault import (
     CONTEXT_EVENTS,
     DOUBLE_FAULT,
@@ -103,7 +103,7 @@ class Mark(enum.Enum):
     SMM_EXIT = "smm exit"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class IntEvent:
     """One interrupt or exception as QEMU began to deliver it.
 
@@ -138,7 +138,7 @@ class IntEvent:
         return self.kind is EventKind.EXCEPTION and vector(self.vector).pushes_error_code
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ExceptionCheck:
     """``check_exception old: 0x.. new 0x..``: an exception raised, and the one it interrupted."""
 
@@ -152,7 +152,7 @@ class ExceptionCheck:
         return self.old == DOUBLE_FAULT
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class HardwareInterrupt:
     """``Servicing hardware INT=0x..``: the vector the PIC or APIC handed to the CPU."""
 
@@ -160,7 +160,7 @@ class HardwareInterrupt:
     vector: int
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LogMark:
     """A triple-fault, CPU-reset or SMM line; ``cpu`` is set for a reset."""
 
@@ -169,7 +169,7 @@ class LogMark:
     cpu: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Malformed:
     """A line that should be -d int output but does not parse, with the reason."""
 
@@ -222,7 +222,7 @@ class IntLogReader:
     its text at ``start:stop`` of ``lines.text`` and its line number counted
     only when asked (``lines.at(start)``); the check_exception or Servicing line
     right before it has no tuple of its own (see :func:`_line_before`). Other
-    records are ``(tag, line, ...)`` in the order of their dataclass.
+    records are ``(tag, line, ...)`` in the order of their record fields.
     """
 
     def __init__(self) -> None:
@@ -498,7 +498,7 @@ def read_records(chunks: Iterable[bytes | str]) -> Iterator[Record]:
     yield from reader.close()
 
 
-@dataclass(frozen=True)
+@record
 class EventFilter:
     """Which events to count, list and plot; None means any. ``rip`` is a range of addresses."""
 
@@ -546,7 +546,7 @@ class Timeline:
         return min(self.buckets, -(-events // self.width))
 
 
-@dataclass(frozen=True)
+@record
 class LogReport:
     """What a whole log says, as counts and bounded lists."""
 

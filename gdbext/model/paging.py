@@ -9,12 +9,12 @@ does I/O of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, IntFlag
 from typing import Protocol
 
 from gdbext.errors import DecodeError, TargetError, UsageError
 from gdbext.model.control import Cr0, Cr4, Efer
+from gdbext.model.record import record
 
 
 class PagingMode(Enum):
@@ -107,7 +107,7 @@ def _check_register(name: str, value: int) -> None:
         raise UsageError(f"{name} value {value:#x} does not fit in 64 bits")
 
 
-@dataclass(frozen=True)
+@record
 class Access:
     """The kind of memory access being checked (SDM Vol. 3A 4.6).
 
@@ -165,7 +165,7 @@ class PhysicalMemory(Protocol):
     def read(self, address: int, size: int) -> bytes: ...
 
 
-@dataclass(frozen=True)
+@record
 class WalkStep:
     """One paging-structure entry the walk read (SDM Vol. 3A 4.3-4.5).
 
@@ -208,7 +208,7 @@ class WalkStep:
     unreadable: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Fault:
     """Why the access is refused.
 
@@ -228,7 +228,7 @@ class Fault:
     error_code: int | None
 
 
-@dataclass(frozen=True)
+@record
 class Walk:
     """The result of walking the paging structures for one linear address.
 
@@ -267,7 +267,7 @@ class Walk:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class _Level:
     """One level of a paging mode: its entry name and linear-address slice."""
 
@@ -301,7 +301,7 @@ _LEVELS: dict[PagingMode, tuple[_Level, ...]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class _Context:
     """The register state a walk depends on."""
 
@@ -619,7 +619,7 @@ def _first(steps: tuple[WalkStep, ...], attribute: str, value: bool) -> WalkStep
     return next((step for step in steps if getattr(step, attribute) is value), None)
 
 
-@dataclass(frozen=True)
+@record
 class _Rights:
     """Rights combined over every level that controls the translation (SDM 3A 4.6)."""
 

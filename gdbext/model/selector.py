@@ -6,10 +6,10 @@ A selector is 16 bits: RPL in bits 1:0, the table indicator TI in bit 2 (0 = GDT
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
 
 from .bits import field, require_range
+from .record import record
 
 
 class TableIndicator(IntEnum):
@@ -19,7 +19,7 @@ class TableIndicator(IntEnum):
     LDT = 1
 
 
-@dataclass(frozen=True)
+@record
 class Selector:
     """A decoded segment selector."""
 

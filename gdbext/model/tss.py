@@ -13,17 +13,17 @@ Layouts:
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ..errors import DecodeError
 from .bits import require_range
+from .record import record
 
 TSS64_SIZE = 104
 TSS32_SIZE = 104
 TSS32_MIN_LIMIT = 0x67
 
 
-@dataclass(frozen=True)
+@record
 class Tss64:
     """The 64-bit TSS. ``rsp`` holds RSP0-2 and ``ist`` IST1-7 (``ist[0]`` is IST1)."""
 
@@ -67,7 +67,7 @@ _TSS32_FORMAT = "<HH I HH I HH I HH " + "I" * 11 + " HH" * 7 + " HH"
 _TSS32_WORD_FIELDS = ("link", "ss0", "ss1", "ss2", "es", "cs", "ss", "ds", "fs", "gs", "ldt")
 
 
-@dataclass(frozen=True)
+@record
 class Tss32:
     """The 32-bit TSS, every field named as in SDM Figure 8-2.
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 from functools import cache
 
 from gdbext.errors import UsageError
 from gdbext.model import vectors_data as _data
+from gdbext.model.record import record
 
 VECTOR_COUNT = 256
 _LOOKUP_STRIP = str.maketrans("", "", " -_#")
@@ -88,7 +88,7 @@ class DoubleFaultClass(enum.Enum):
     NONE = "none"
 
 
-@dataclass(frozen=True)
+@record
 class LinuxUse:
     """What Linux on x86_64 does with a vector: a common OS use, not an architectural fact.
 
@@ -103,7 +103,7 @@ class LinuxUse:
     note: str
 
 
-@dataclass(frozen=True)
+@record
 class Vector:
     """One IDT vector, as SDM 3A Table 6-1 and APM Vol. 2 Table 8-1 describe it."""
 
@@ -127,7 +127,7 @@ class Vector:
         return self.error_code is not ErrorCodeFormat.NONE
 
 
-@dataclass(frozen=True)
+@record
 class LegacyIrq:
     """One input of the cascaded 8259A PICs on a PC/AT (8259A datasheet, ICW2).
 

@@ -7,8 +7,9 @@ e.g. ``IDTSCOPE_COLORS="heading=1;34:addr=33"``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from functools import cache
+
+from ..model.record import record
 
 THEME = {"heading": "1", "dim": "2", "bad": "31", "good": "32", "warn": "33", "name": "36", "addr": "35"}
 
@@ -23,7 +24,7 @@ def codes() -> dict[str, str]:
     return theme
 
 
-@dataclass(frozen=True)
+@record
 class Style:
     color: bool = False
     width: int = 100

@@ -8,7 +8,6 @@ QEMU 7.2 through gdb's ``monitor`` command, byte for byte (``\\r\\n`` line ends)
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from gdbext.errors import ParseError
 from gdbext.model.idt import CpuMode
+from gdbext.model.record import replace
 from gdbext.target.qemu_text import (
     DeliveryMode,
     DestinationMode,

@@ -1,12 +1,11 @@
 """Tests for the bundled interrupt model (gdbext.model.vectors)."""
 
-import dataclasses
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gdbext.errors import UsageError
+from gdbext.model.record import FrozenRecordError
 from gdbext.model.vectors import (
     LEGACY_IRQS,
     VECTORS,
@@ -153,7 +152,7 @@ def test_vendor_notes():
 
 
 def test_rows_are_frozen():
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenRecordError):
         vector(14).name = "Oops"
 
 

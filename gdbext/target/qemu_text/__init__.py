@@ -2,7 +2,7 @@
 
 The caller passes the text (through gdb's ``monitor`` command it arrives with
 ``\\r\\n`` line ends and often a leading blank line); each parser returns frozen
-dataclasses with integer fields, or raises ParseError naming what is missing.
+records with integer fields, or raises ParseError naming what is missing.
 Lines a parser does not know are kept in ``extra_lines``.
 
 - ``info registers`` [``-a``]: :mod:`.registers`

@@ -21,9 +21,9 @@ A text cut short leaves the registers it no longer reaches as None.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ...errors import ParseError
+from ...model.record import fields, record
 
 _WHAT = "info lapic"
 
@@ -61,7 +61,7 @@ _LVT_FIELDS = {"LVT0": "lvt_lint0", "LVT1": "lvt_lint1", "LVTPC": "lvt_perfmon",
                "LVTERR": "lvt_error", "LVTTHMR": "lvt_thermal", "LVTT": "lvt_timer"}
 
 
-@dataclass(frozen=True)
+@record
 class LvtEntry:
     """One local vector table register (SDM Vol. 3A, Figure 10-8).
 
@@ -90,7 +90,7 @@ class LvtEntry:
         return bool(self.raw & (1 << 14))
 
 
-@dataclass(frozen=True)
+@record
 class ApicTimer:
     """The ``Timer`` line: divide configuration (DCR bits 0, 1 and 3) and counts."""
 
@@ -100,7 +100,7 @@ class ApicTimer:
     current_count: int
 
 
-@dataclass(frozen=True)
+@record
 class SpuriousVector:
     """The spurious-interrupt vector register (SDM Vol. 3A, Figure 10-23).
 
@@ -114,7 +114,7 @@ class SpuriousVector:
     vector: int
 
 
-@dataclass(frozen=True)
+@record
 class InterruptCommand:
     """The interrupt command register (SDM Vol. 3A, Figure 10-12).
 
@@ -135,7 +135,7 @@ class InterruptCommand:
     destination: str
 
 
-@dataclass(frozen=True)
+@record
 class LapicState:
     """One ``info lapic`` dump.
 
@@ -260,10 +260,10 @@ class _Dump:
         if self.cpu is None:
             raise ParseError(f"{_WHAT}: no 'dumping local APIC state for CPU' header")
         has_lists = "isr" in self.fields or "irr" in self.fields
-        fields = {name: None for name in LapicState.__dataclass_fields__}
-        fields.update(self.fields, cpu=self.cpu, extra_lines=tuple(self.extra),
+        values = dict.fromkeys(fields(LapicState))
+        values.update(self.fields, cpu=self.cpu, extra_lines=tuple(self.extra),
                       tmr=tuple(sorted(self.tmr)) if has_lists else None)
-        return LapicState(**fields)
+        return LapicState(**values)
 
 
 def _lvt_entry(name: str, raw: str, words: str) -> LvtEntry | None:

@@ -18,10 +18,10 @@ controller information not available for TYPE.", kept in ``extra_lines``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import IntEnum
 
 from ...errors import ParseError
+from ...model.record import record
 
 _WHAT = "info pic"
 
@@ -73,7 +73,7 @@ class TriggerMode(IntEnum):
     LEVEL = 1
 
 
-@dataclass(frozen=True)
+@record
 class I8259State:
     """One 8259A as QEMU keeps it.
 
@@ -93,7 +93,7 @@ class I8259State:
     special_fully_nested: bool
 
 
-@dataclass(frozen=True)
+@record
 class IoapicPin:
     """One I/O redirection table entry (82093AA datasheet, 3.2.4).
 
@@ -142,7 +142,7 @@ class IoapicPin:
                 | self.dest << 56)
 
 
-@dataclass(frozen=True)
+@record
 class IoapicState:
     """One I/O APIC: version, ID, IOREGSEL and the redirection table.
 
@@ -160,7 +160,7 @@ class IoapicState:
     remote_irr: int | None
 
 
-@dataclass(frozen=True)
+@record
 class PicState:
     """Every interrupt controller ``info pic`` shows.
 

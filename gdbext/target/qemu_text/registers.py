@@ -28,12 +28,12 @@ know (``CCS=`` from ``-d cpu``, ``Code=``, APX ``R16=`` .. ``R31=``) is kept in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from itertools import zip_longest
 
 from ...errors import ParseError
 from ...model.control import Efer, cpu_mode
 from ...model.idt import CpuMode
+from ...model.record import record
 
 _WHAT = "info registers"
 
@@ -62,7 +62,7 @@ _KNOWN = frozenset(_GPR64 + _GPR32 + _SYSTEM + _OPTIONAL)
 _SEGMENTS = ("ES", "CS", "SS", "DS", "FS", "GS", "LDT", "TR")
 
 
-@dataclass(frozen=True)
+@record
 class SegmentCache:
     """A segment register with the descriptor fields the CPU cached on load.
 
@@ -90,7 +90,7 @@ class SegmentCache:
         return (self.flags >> 13) & 3
 
 
-@dataclass(frozen=True)
+@record
 class TableRegister:
     """GDTR or IDTR: a linear base and a limit (SDM Vol. 3A, 2.4.1 and 2.4.3)."""
 
@@ -98,7 +98,7 @@ class TableRegister:
     limit: int
 
 
-@dataclass(frozen=True)
+@record
 class CpuRegisters:
     """One CPU block of ``info registers``.
 
