@@ -3,13 +3,15 @@ takes the session and its words and returns the text to show."""
 
 from __future__ import annotations
 
-from typing import Callable
-
 from gdbext.errors import UsageError
 from gdbext.model.numbers import parse_int
 from gdbext.symbols import SymbolTable
 
 from .session import QuitRequested, Session
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
 
 SSTEP_DEFAULT = 0x7
 SSTEP_WITH_IRQS = 0x5

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gdbext import __version__
+from gdbext.commands.base import help_formatter
 from gdbext.errors import IdtscopeError, UsageError
 
 EXIT_ERROR = 2
@@ -17,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read and explain the x86 interrupt architecture: offline decoders and a shell.",
         epilog=("Examples:\n  idtscope --demo\n  idtscope -c \"explain 14\"\n  idtscope -c \"decode pf 0x6 --json\"\n"
                 "  idtscope --attach localhost:1234 --symbols vmlinux -c \"idt --json\""),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=help_formatter,
     )
     parser.add_argument("--attach", metavar="HOST:PORT", help="connect to a QEMU gdbstub (qemu -s: localhost:1234)")
     parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot (read-only, no guest needed)")

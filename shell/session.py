@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
 
 from gdbext.commands import dispatch, registry
 from gdbext.commands.base import Context, HelpRequested
 from gdbext.errors import IdtscopeError, UsageError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable
+
     from gdbext.target.gdb_mi import GdbMiTarget
     from gdbext.target.mi import MiClient
 
@@ -43,15 +44,21 @@ def want_color(stream: object) -> bool:
     return "NO_COLOR" not in os.environ and bool(getattr(stream, "isatty", lambda: False)())
 
 
-@dataclass
 class Session:
-    context: Context = field(default_factory=Context)
-    color: bool = False
-    gdb: str = "gdb"
-    #: work to do while gdb starts and connects (the one-shot mode imports the commands it will run)
-    warmup: Callable[[], None] | None = None
-    #: a gdb already started for the first attach (one-shot mode starts it before the imports)
-    spare_client: MiClient | None = None
+    """The state of one shell: the command context, colour, and which gdb to drive.
+
+    ``warmup`` is work to do while gdb starts and connects (the one-shot mode
+    imports the commands it will run); ``spare_client`` is a gdb already
+    started for the first attach (one-shot mode starts it before the imports).
+    """
+
+    def __init__(self, color: bool = False, gdb: str = "gdb", warmup: Callable[[], None] | None = None,
+                 spare_client: MiClient | None = None) -> None:
+        self.context = Context()
+        self.color = color
+        self.gdb = gdb
+        self.warmup = warmup
+        self.spare_client = spare_client
 
     def run(self, line: str) -> str:
         """Run one line; return its text. IdtscopeError escapes for the caller to report."""

@@ -8,21 +8,48 @@ A command module defines ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
-from typing import Any
+import os
+import sys
 
 from ..errors import IdtscopeError, UsageError
+from ..model.record import record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class HelpRequested(IdtscopeError):
     """``-h``/``--help`` was given: the message is the help text, not an error."""
 
 
+def help_formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's RawDescriptionHelpFormatter at the width it would pick itself.
+
+    Left to choose, argparse imports shutil (and with it bz2 and lzma) for
+    the terminal width whenever an argument is added: a few milliseconds of
+    every start.
+    """
+    return argparse.RawDescriptionHelpFormatter(prog, width=_terminal_columns() - 2)
+
+
+def _terminal_columns() -> int:
+    """$COLUMNS, else the width of the terminal on stdout, else 80 (as shutil.get_terminal_size)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 class CommandParser(argparse.ArgumentParser):
     """An ArgumentParser that never writes to stdout or exits the process."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs.setdefault("formatter_class", help_formatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -38,7 +65,7 @@ class CommandParser(argparse.ArgumentParser):
         raise HelpRequested(self.format_usage().rstrip())
 
 
-@dataclass(frozen=True)
+@record
 class Result:
     """What a command returns: ``kind`` names the text renderer, ``data`` is the JSON document."""
 
@@ -46,13 +73,13 @@ class Result:
     data: Any
 
 
-@dataclass
 class Context:
     """Where a command runs: the target (None offline) and session-wide state."""
 
-    target: Any = None
-    symbols: Any = None
-    state: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, target: Any = None, symbols: Any = None) -> None:
+        self.target = target
+        self.symbols = symbols
+        self.state: dict[str, Any] = {}
 
     def require_target(self) -> Any:
         if self.target is None:

@@ -17,7 +17,6 @@ the next stop, or reported stale.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..errors import IdtscopeError, UsageError
 from ..machine.breakpoints import BreakpointTable, VectorBreakpoint, handler_of, wants_hardware
@@ -27,6 +26,10 @@ from ..model.numbers import parse_int
 from ..model.vectors import lookup
 from .base import Context, Result, add_cpu_argument
 from .stops import stop_data
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 STATE_KEY = "breakpoints"
 

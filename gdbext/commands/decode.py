@@ -20,11 +20,14 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..model.numbers import parse_int
 from . import shapes
 from .base import Context, Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MODES = ("64", "32", "16")
 _VALUE_KINDS = {

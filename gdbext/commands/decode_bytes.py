@@ -7,13 +7,16 @@ table, descriptor and frame decoders.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..errors import DecodeError, ParseError
 from ..model.idt import CpuMode
 from ..model.numbers import parse_int
 from . import shapes
 from .base import Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MODES = {"64": CpuMode.LONG, "32": CpuMode.PROTECTED, "16": CpuMode.REAL}
 

@@ -9,13 +9,16 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..machine.cpu import registers
 from ..machine.tables import DescriptorTableView, read_gdt
 from ..model.selector import TableIndicator
 from . import shapes
 from .base import Context, Result, add_cpu_argument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SEGMENT_REGISTERS = ("cs", "ss", "ds", "es", "fs", "gs", "ldt", "tr")
 

@@ -15,7 +15,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..errors import UsageError
 from ..machine.frames import entry_point
@@ -26,6 +25,10 @@ from ..model.idt import CpuMode, IvtEntry
 from . import shapes
 from .base import Context, Result, add_cpu_argument
 from .vectors import parse_range
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

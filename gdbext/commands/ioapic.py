@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..machine.controllers import read_pic
 from ..machine.diagnose import Landing, gate_symbol_addresses, ioapic_diagnoses, landings
@@ -28,6 +27,10 @@ from ..model.vectors import LEGACY_IRQS
 from ..target.qemu_text import DeliveryMode, IoapicPin, PicState, Polarity, TriggerMode
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _DELIVERS_VECTOR = (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
 _NO_GATE = {"name": None, "present": None, "handler": None, "symbol": None, "problem": None}

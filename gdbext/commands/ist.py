@@ -10,7 +10,6 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..errors import TargetError
 from ..machine.stacks import read_stacks
@@ -18,6 +17,10 @@ from ..machine.tss import read_tss
 from ..model.vectors import vector
 from . import shapes
 from .base import Context, Result, add_cpu_argument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

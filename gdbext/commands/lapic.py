@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..machine.controllers import LapicView, read_lapic
 from ..machine.cpu import registers
@@ -43,6 +42,10 @@ from ..model.vectors import vector as vector_row
 from ..target.base import Target
 from ..target.qemu_text import ApicTimer, InterruptCommand, LapicState
 from .base import Context, Result, add_cpu_argument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _LVT_SOURCES = {
     LvtKind.TIMER: "lvt_timer",

@@ -19,7 +19,6 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
 
 from ..errors import ParseError, UsageError
 from ..model.numbers import parse_int
@@ -27,6 +26,10 @@ from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogRep
 from ..model.triplefault import SELECTOR_ERROR_VECTORS, ChainStep, TripleFault
 from . import shapes
 from .base import Context, Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 CHUNK_BYTES = 1 << 20
 PROGRESS_MIN_BYTES = 16 << 20

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from ..machine.controllers import read_pic
 from ..machine.diagnose import Landing, gate_symbol_addresses, landings, pic_diagnoses
@@ -28,6 +27,10 @@ from ..model.vectors import LEGACY_IRQS
 from ..target.qemu_text import I8259State, PicState
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -9,11 +9,14 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..machine.cpu import registers
 from . import shapes
 from .base import Context, Result, add_cpu_argument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

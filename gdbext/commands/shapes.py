@@ -8,9 +8,10 @@ loads only the decoders it needs (start-up time of one-shot commands).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..model.descriptor import TableEntry
     from ..model.frame import InterruptFrame
     from ..model.gate import Gate

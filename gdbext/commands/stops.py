@@ -4,8 +4,6 @@ breakpoint hits in gdb and in the shell."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import IdtscopeError
 from ..machine.explain import explain_stop
 from ..machine.frames import StopFrame
@@ -14,6 +12,10 @@ from ..model.idt import CpuMode
 from ..model.vectors import vector as vector_row
 from ..target.base import Target
 from . import shapes
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def stop_data(target: Target, stop: StopFrame, explain: bool = True) -> dict[str, Any]:

@@ -12,13 +12,16 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..machine.tss import TssView, read_tss
 from ..model.numbers import parse_int
 from ..model.tss import allowed_ports, io_port_allowed
 from . import shapes
 from .base import Context, Result, add_cpu_argument
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,12 +13,15 @@ Examples:
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..errors import UsageError
 from ..model import vectors as model
 from ..model.numbers import parse_int
 from .base import Context, Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 CLASSES = tuple(c.value for c in model.VectorClass)
 

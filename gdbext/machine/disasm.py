@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
 
 from ..errors import TargetError
 from ..model.idt import CpuMode
 from ..target.base import Target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_INSTRUCTION = 15
 

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..errors import DecodeError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, descriptor_kind, entry_for_selector
 from ..model.errcode import ErrorCodeTable, PageFaultCode, SelectorErrorCode
@@ -22,6 +20,10 @@ from ..target.base import Target
 from .frames import StopFrame
 from .memory import walk_for_cpu
 from .tables import read_gdt, read_idt, read_ldt
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SELECTOR_VECTORS = {10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP"}
 ERROR_BITS = 0x3F

@@ -18,12 +18,11 @@ appear as steps with ``logged`` False and no error code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 from .errcode import PageFaultCode, SelectorErrorCode
+from .record import record
 from .vectors import DoubleFaultClass, vector
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .intlog import IntEvent
 
@@ -51,7 +50,7 @@ _ADVICE = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ChainStep:
     """One exception or interrupt of a faulting delivery.
 
@@ -94,7 +93,7 @@ class ChainStep:
                 and self.rsp - STACK_WINDOW <= self.cr2 < self.rsp)
 
 
-@dataclass(frozen=True)
+@record
 class TripleFault:
     """A shutdown and the deliveries that led to it.
 

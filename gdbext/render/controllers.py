@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .style import Style
 from .table import block, hexval, table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _SEVERITY = {"error": "bad", "warning": "warn", "note": "dim"}
 

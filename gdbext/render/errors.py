@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .style import Style
 from .table import block, hexval
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _bit(style: Style, name: str, on: bool, meaning_on: str, meaning_off: str) -> tuple[str, str]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .errors import control_protection, page_fault, selector
 from .style import Style
 from .table import block, hexval, table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def frame(data: dict[str, Any], style: Style) -> str:

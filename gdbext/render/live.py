@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from .style import Style
 from .table import block, hexval, table
 from .tables import descriptors
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _handler(row: dict[str, Any], style: Style) -> str:

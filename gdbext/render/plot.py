@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 from ..errors import UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 PLOT_WIDTH = 600  # pixels for the columns; each column gets an equal share
 MAX_CELL = 40

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
 
 from .style import Style
 from .table import table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 _ERROR_CODE_WORDS = {
     "none": "none",

@@ -8,9 +8,12 @@ reads while the guest is stopped is cached until the guest runs again.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable
 
 from ..errors import TargetError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 __all__ = ["Target", "TargetError", "StopCache"]
 

@@ -10,11 +10,14 @@ accesses to physical addresses until ``:0``.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Callable
 
 from ..errors import TargetError
 from ..symbols import SymbolTable, parse_gdb_info_symbol
 from .base import Target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
 
 PHYS_ON = "maint packet Qqemu.PhyMemMode:1"
 PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"

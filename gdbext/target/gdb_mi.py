@@ -7,12 +7,15 @@ Stop and run records from gdb drop the per-stop cache.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
 
 from ..errors import TargetError
 from ..symbols import SymbolTable, parse_gdb_info_symbol
 from .gdb_backed import GdbBackedTarget
 from .mi import MiClient, MiError, c_string
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 
 class GdbMiTarget(GdbBackedTarget):

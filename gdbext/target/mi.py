@@ -13,9 +13,12 @@ import select
 import subprocess
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 from ..errors import TargetError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 DEFAULT_TIMEOUT = 15.0
 

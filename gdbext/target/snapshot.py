@@ -25,10 +25,13 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from ..errors import ParseError, TargetError
 from .base import Target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = "idtscope-snapshot"
 VERSION = 1

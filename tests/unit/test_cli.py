@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -79,14 +80,23 @@ def test_stdin_script_runs_every_line_and_reports_errors():
     assert run.stderr.strip() == "error: vector 999 is out of range 0-255"
 
 
-def test_offline_commands_do_not_import_heavy_modules():
+#: modules an offline command must not load: the heavy dependencies, and the
+#: standard modules that cost most of a start (bench/startup.py)
+SLOW_IMPORTS = ("prompt_toolkit", "capstone", "elftools", "pygdbmi", "dataclasses", "inspect", "typing", "shutil")
+EVENTS_LOG = Path(__file__).resolve().parents[1] / "fixtures" / "intlog" / "events64.log"
+
+
+@pytest.mark.parametrize("command", [
+    "decode pf 0x6", "explain 14", "vectors --exceptions", "decode selector 0x1a",
+    "decode gate 0x81a08e0000100b10 0xffffffff --mode 64", "decode frame 0x6 0x401000 0x2b 0x246 0x7ffff000 0x23",
+    f"log {EVENTS_LOG}",
+])
+def test_offline_commands_do_not_import_slow_modules(command):
     code = ("import sys, io, contextlib; import shell.cli as c\n"
-            "with contextlib.redirect_stdout(io.StringIO()): c.main(['-c', 'decode pf 0x6', '-c', 'explain 14'])\n"
-            "heavy = [m for m in sys.modules if m.split('.')[0] in "
-            "('prompt_toolkit', 'capstone', 'elftools', 'pygdbmi')]\n"
-            "print(heavy)")
+            f"with contextlib.redirect_stdout(io.StringIO()): status = c.main(['-c', {command!r}])\n"
+            f"print(status, sorted({{m.split('.')[0] for m in sys.modules}} & set({SLOW_IMPORTS!r})))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
-    assert run.stdout.strip() == "[]", run.stderr
+    assert run.stdout.strip() == "0 []", run.stderr
 
 
 def test_no_color_when_not_a_terminal():
