@@ -6,9 +6,10 @@ Rules and their manual sections:
 - exception gates missing: SDM Vol. 3A 6.3.1 (vectors 0-21 are architectural);
 - #DF, NMI, #MC without a known-good stack: 6.14.5 (IST), 6.15 ("Interrupt 8");
 - an IST index naming a zero TSS slot: 6.14.5, 8.7;
-- stacks without an unmapped guard page, or overlapping: 6.14.4-6.14.5;
+- stacks without a guard page (unmapped or read-only), unmapped, or overlapping: 6.14.4-6.14.5;
 - a gate selector that is not a present code segment (64-bit in IA-32e mode): 6.12.1.1, 6.14.1;
-- a handler that is not mapped or not executable: 4.6;
+- a handler that is not mapped or not executable: 4.6 (only a note for exceptions the
+  processor cannot raise as configured: reserved, CR4.MCE/CET off, virtual-machine only);
 - DPL 0 on gates user code reaches with INT n (int3, into, int 0x80): 6.12.1.1;
 - a TSS limit that cuts the I/O permission bit map: Vol. 1 19.5.2;
 - TR's descriptor not reachable in the GDT (past the limit, not a TSS): 8.2.4;
@@ -23,6 +24,7 @@ from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
 from ..model.record import record
 from ..model.selector import Selector, TableIndicator
+from ..model.vectors import not_raised
 from ..target.base import Target
 from .cpu import registers
 from .memory import walk_for_cpu
@@ -58,10 +60,10 @@ def lint(target: Target, cpu: int) -> list[Finding]:
     findings += _missing_exceptions(gates)
     findings += _user_gates(gates, regs.mode)
     findings += _gate_selectors(target, cpu, gates, regs.mode)
-    findings += _handlers_mapped(target, cpu, gates)
+    findings += _handlers_mapped(target, cpu, gates, regs.cr4)
     if regs.mode is CpuMode.LONG:
-        findings += _critical_ist(gates)
-        findings += _tss_stacks(target, cpu)
+        findings += _critical_ist(gates, regs.cr4)
+        findings += _tss_stacks(target, cpu, regs.cr4)
     findings += _spurious(target, cpu, gates, idt)
     return findings
 
@@ -97,11 +99,11 @@ def _user_gates(gates: dict[int, Gate], mode: CpuMode) -> list[Finding]:
     return found
 
 
-def _critical_ist(gates: dict[int, Gate]) -> list[Finding]:
+def _critical_ist(gates: dict[int, Gate], cr4: int) -> list[Finding]:
     found = []
     for vector, name in CRITICAL_IST.items():
         gate = gates.get(vector)
-        if gate is not None and gate.present and gate.ist == 0:
+        if gate is not None and gate.present and gate.ist == 0 and not_raised(vector, cr4) is None:
             found.append(Finding("critical-without-ist", "warning", f"{name} gate {vector:#04x} uses no IST stack",
                                  f"{name} can arrive when the current stack is unusable (a kernel stack overflow "
                                  "into its guard page); without an IST switch the push faults again and the "
@@ -148,8 +150,8 @@ def _code_segment_problem(gdt, selector: Selector, mode: CpuMode) -> str | None:
     return None
 
 
-def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate]) -> list[Finding]:
-    found = []
+def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate], cr4: int) -> list[Finding]:
+    live, dormant = [], []
     for vector, gate in sorted(gates.items()):
         if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
             continue
@@ -159,17 +161,30 @@ def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate]) -> list[F
             continue
         if result.unreadable or result.fault is None:
             continue
-        found.append((vector, gate.offset, result.fault.reason))
-    if not found:
-        return []
-    listed = "; ".join(f"{v:#04x} -> {a:#x}: {r}" for v, a, r in found[:4]) + (" ..." if len(found) > 4 else "")
-    return [Finding("handler-not-executable", "error", f"handlers not mapped or not executable: {listed}",
-                    "the first instruction fetch of the handler faults: #PF during delivery becomes a #DF",
-                    "map handler code present and executable (XD=0 at every level) for the supervisor",
-                    tuple(v for v, _, _ in found))]
+        (live if vector >= 32 or not_raised(vector, cr4) is None else dormant).append(
+            (vector, gate.offset, result.fault.reason))
+    found = []
+    if live:
+        found.append(Finding("handler-not-executable", "error", f"handlers not mapped or not executable: {_listed(live)}",
+                             "the first instruction fetch of the handler faults: #PF during delivery becomes a #DF",
+                             "map handler code present and executable (XD=0 at every level) for the supervisor",
+                             tuple(v for v, _, _ in live)))
+    if dormant:
+        reasons = "; ".join(f"{v:#04x}: {not_raised(v, cr4)}" for v, _, _ in dormant)
+        found.append(Finding("dormant-handler-not-executable", "info",
+                             f"gates the processor cannot raise now point at unmapped or non-executable code: "
+                             f"{_listed(dormant)}",
+                             f"harmless until something reaches them ({reasons}); then, or on INT n from ring 0, "
+                             "the fetch faults and becomes a #DF",
+                             "point them at a handler, or clear their present bit", tuple(v for v, _, _ in dormant)))
+    return found
 
 
-def _tss_stacks(target: Target, cpu: int) -> list[Finding]:
+def _listed(found: list[tuple[int, int, str]]) -> str:
+    return "; ".join(f"{v:#04x} -> {a:#x}: {r}" for v, a, r in found[:4]) + (" ..." if len(found) > 4 else "")
+
+
+def _tss_stacks(target: Target, cpu: int, cr4: int) -> list[Finding]:
     view = read_tss(target, cpu)
     if view.tss is None or view.width != 64:
         return [Finding("tss-missing", "error", f"no usable 64-bit TSS: {view.error}",
@@ -189,13 +204,16 @@ def _tss_stacks(target: Target, cpu: int) -> list[Finding]:
                                  f"store a stack top in TSS.{stack.name.upper()} or use another IST index",
                                  stack.used_by))
             continue
-        if stack.guard is False or (stack.guard is None and stack.top):
+        top_problem = next((p for p in stack.problems if p.startswith("the top page")), None)
+        if top_problem:
+            found.append(_unusable_stack(stack, top_problem, cr4))
+        elif stack.guard is False or (stack.guard is None and stack.top):
             below = next((p for p in stack.problems if p.startswith("the page below")), "")
             found.append(Finding("stack-without-guard", "warning",
-                                 f"{stack.name.upper()} at {stack.top:#x} has no unmapped guard page below it"
+                                 f"{stack.name.upper()} at {stack.top:#x} has no guard page below it"
                                  + (f" ({below})" if below else ""),
                                  "an overflow runs silently into whatever lies below instead of faulting",
-                                 "leave the page below each stack unmapped", stack.used_by))
+                                 "leave the page below each stack unmapped (or mapped read-only)", stack.used_by))
         for problem in stack.problems:
             if problem.startswith("overlaps"):
                 found.append(Finding("stacks-overlap", "error", f"{stack.name.upper()} {problem}",
@@ -203,6 +221,22 @@ def _tss_stacks(target: Target, cpu: int) -> list[Finding]:
                                      "give every RSP0/IST slot its own stack", stack.used_by))
     found += _iopb(view)
     return found
+
+
+def _unusable_stack(stack, problem: str, cr4: int) -> Finding:
+    """A set slot whose top page cannot take a push: fatal for whatever switches to it."""
+    dormant = [v for v in stack.used_by if v < 32 and not_raised(v, cr4) is not None]
+    users = ", ".join(f"{v:#04x}" for v in stack.used_by)
+    if stack.name != "rsp0" and len(dormant) == len(stack.used_by):
+        reasons = "; ".join(f"{v:#04x}: {not_raised(v, cr4)}" for v in dormant)
+        return Finding("stack-unusable", "info", f"{stack.name.upper()} at {stack.top:#x}: {problem}",
+                       f"no gate the processor can raise now switches to it ({reasons or 'no gate uses it'}); "
+                       "a gate that did would fault on its first push and cause a #DF",
+                       f"map the stack before anything uses TSS.{stack.name.upper()}", stack.used_by)
+    what = "interrupts from user mode" if stack.name == "rsp0" else f"gates {users}"
+    return Finding("stack-unusable", "error", f"{stack.name.upper()} at {stack.top:#x}: {problem}",
+                   f"{what} push their frame there: a #PF during delivery, then a #DF",
+                   f"map TSS.{stack.name.upper()}'s stack writable for the supervisor", stack.used_by)
 
 
 def _iopb(view) -> list[Finding]:

@@ -1,10 +1,13 @@
 """The stacks a 64-bit TSS names (RSP0-2, IST1-7): who uses each, how far it
-reaches down, whether an unmapped guard page lies below it, and the frame
+reaches down, whether a guard page lies below it, and the frame
 last pushed at its top.
 
 A stack's extent is not recorded anywhere, so it is measured: from the page
 holding the top, pages are walked downwards through the vCPU's page tables
-(SDM Vol. 3A 4.5) until one is not mapped (the guard) or MAX_PAGES is reached.
+(SDM Vol. 3A 4.5) until one is not writable (the guard) or MAX_PAGES is reached.
+A read-only page guards as well as an unmapped one, since a push there faults:
+Linux keeps its read-only GDT mapping just below each CPU's entry stack for
+that reason (arch/x86/include/asm/cpu_entry_area.h).
 In IA-32e mode the CPU aligns the new RSP to 16 bytes and pushes SS, RSP,
 RFLAGS, CS, RIP and, for some vectors, an error code (SDM 3A 6.14.2-6.14.5).
 """
@@ -68,7 +71,9 @@ def _extent(target: Target, cpu: int, top: int,
                 return None, None, None, f"the top page {page:#x} itself is not mapped ({reason})"
             return lowest, page, reason, None
         if not result.writable:
-            return lowest, None, None, f"page {page:#x} is mapped read-only: a push there faults"
+            if lowest is None:
+                return None, None, None, f"the top page {page:#x} is read-only: the first push faults"
+            return lowest, page, "read-only", None
         lowest = page
         page -= PAGE
     return None, None, None, f"mapped for more than {MAX_PAGES} pages below the top: no guard page found"

@@ -139,5 +139,6 @@ def lint(data: dict[str, Any], style: Style) -> str:
         lines.append(f"  why: {finding['why']}")
         lines.append(f"  fix: {finding['fix']}")
     counts = data["counts"]
-    lines.append(f"CPU {data['cpu']}: {counts['error']} errors, {counts['warning']} warnings")
+    lines.append(f"CPU {data['cpu']}: {counts['error']} errors, {counts['warning']} warnings"
+                 + (f", {counts['info']} notes" if counts["info"] else ""))
     return "\n".join(lines)

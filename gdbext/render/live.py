@@ -130,7 +130,8 @@ def ist(data: dict[str, Any], style: Style) -> str:
         used = " ".join(f"{v:#04x}" for v in stack["used_by"]) or ("privilege change" if stack["name"] == "rsp0" else "-")
         span = "-" if stack["bottom"] is None else f"{hexval(stack['bottom'])}-{hexval(stack['top'])} ({stack['size'] // 1024} KiB)"
         if stack["guard"]:
-            guard = style.good(f"{hexval(stack['guard_page'])} unmapped")
+            kind = "read-only" if stack["guard_reason"] == "read-only" else "unmapped"
+            guard = style.good(f"{hexval(stack['guard_page'])} {kind}")
         elif stack["guard"] is False:
             guard = style.bad("none")
         else:
