@@ -125,8 +125,8 @@ def descriptor_entry(entry: TableEntry) -> dict[str, Any]:
     if descriptor is None:
         return base | {"present": False, "kind": "unreadable"}
     kind = descriptor_kind(descriptor)
-    if entry.is_null and isinstance(descriptor, SegmentDescriptor) and descriptor.to_bytes() == bytes(8):
-        kind = DescriptorKind.NULL
+    if isinstance(descriptor, SegmentDescriptor) and descriptor.to_bytes() == bytes(8):
+        kind = DescriptorKind.NULL if entry.is_null else DescriptorKind.EMPTY
     base |= {"present": descriptor.present, "kind": kind.value, "dpl": descriptor.dpl,
              "type": descriptor.type, "size": descriptor.size}
     if isinstance(descriptor, Gate):

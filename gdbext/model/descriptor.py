@@ -25,9 +25,14 @@ LONG_SYSTEM_DESCRIPTOR_SIZE = 16
 
 
 class DescriptorKind(Enum):
-    """What a descriptor describes; the JSON ``kind`` of a GDT entry."""
+    """What a descriptor describes; the JSON ``kind`` of a GDT entry.
+
+    NULL is slot 0 of the GDT (the null selector, SDM 3A 3.4.2); EMPTY is any
+    other slot holding eight zero bytes, the way kernels leave unused slots.
+    """
 
     NULL = "null"
+    EMPTY = "empty"
     CODE = "code"
     DATA = "data"
     LDT = "ldt"

@@ -42,7 +42,7 @@ def descriptors(data: dict[str, Any], style: Style) -> str:
         base = hexval(r["base"]) if r["base"] is not None else f"-> {hexval(r['target_selector'], 4)}:{hexval(r['offset'])}"
         limit = hexval(r["limit"]) if r["limit"] is not None else "-"
         rows.append([str(r["index"]), hexval(r["selector"], 4), r["kind"], present, str(r["dpl"]), base,
-                     limit, r["flags"] if r["kind"] != "null" else ""])
+                     limit, r["flags"] if r["kind"] not in ("null", "empty") else ""])
     return table(["idx", "sel", "kind", "P", "DPL", "base", "limit", "flags"], rows, style)
 
 
