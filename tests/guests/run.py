@@ -30,9 +30,12 @@ def free_port() -> int:
 
 
 def boot_options(image: GuestImage) -> list[str]:
-    """How QEMU loads the image: multiboot ``-kernel`` or a boot floppy."""
-    if image.layout["boot"]["method"] == "floppy":
+    """How QEMU loads the image: multiboot ``-kernel``, a boot floppy, or Linux with its initramfs."""
+    boot = image.layout["boot"]
+    if boot["method"] == "floppy":
         return ["-drive", f"format=raw,file={image.kernel},if=floppy", "-boot", "a"]
+    if boot["method"] == "linux":
+        return ["-kernel", str(image.kernel), "-initrd", boot["initrd"], "-append", boot["append"]]
     return ["-kernel", str(image.kernel)]
 
 
@@ -45,7 +48,7 @@ def qemu_command(image: GuestImage, gdb_port: int, smp: int = 2,
     return [
         QEMU, "-accel", "tcg", "-display", "none", "-no-reboot", "-S",
         "-gdb", f"tcp:127.0.0.1:{gdb_port}",
-        "-smp", str(smp), "-m", "128M",
+        "-smp", str(smp), "-m", image.layout.get("qemu_memory", "128M"),
         "-serial", f"file:{image.serial_log if serial_log is None else serial_log}",
         *boot_options(image),
         *extra,
