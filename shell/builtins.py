@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from gdbext.errors import UsageError
 from gdbext.model.numbers import parse_int
-from gdbext.symbols import SymbolTable
 
 from .session import QuitRequested, Session
 
@@ -28,17 +27,6 @@ def detach(session: Session, args: list[str]) -> str:
     target = session.mi_target()
     session.close()
     return f"detached from {target.address}"
-
-
-def symbols(session: Session, args: list[str]) -> str:
-    if len(args) != 1:
-        raise UsageError("symbols FILE (an ELF, a System.map or /proc/kallsyms text)")
-    target = session.context.require_target()
-    if not hasattr(target, "load_symbols"):
-        raise UsageError(f"{target.label} keeps the names it was saved with")
-    table = SymbolTable.load(args[0])
-    target.load_symbols(table)
-    return f"{len(table)} symbols from {args[0]}"
 
 
 def continue_(session: Session, args: list[str]) -> str:
@@ -131,7 +119,6 @@ def quit_(session: Session, args: list[str]) -> str:
 BUILTINS: dict[str, Callable[[Session, list[str]], str]] = {
     "attach": attach,
     "detach": detach,
-    "symbols": symbols,
     "continue": continue_,
     "interrupt": interrupt,
     "stepi": stepi,

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 SHELL_COMMANDS = {
     "attach": "attach HOST:PORT: connect to a QEMU gdbstub (qemu -s is localhost:1234)",
     "detach": "detach: leave the guest running and drop the connection",
-    "symbols": "symbols FILE: resolve handler names from an ELF or a System.map",
     "continue": "continue [SECONDS]: run the guest until it stops (breakpoint) or SECONDS pass",
     "interrupt": "interrupt: stop a running guest (Ctrl-C while `continue` waits does the same)",
     "stepi": "stepi [N] [--irqs]: execute N instructions; --irqs lets interrupts in (QEMU masks them)",

@@ -27,6 +27,7 @@ _MODULES = {
     "frame": "frame",
     "walk": "walk",
     "snapshot": "snapshot",
+    "symbols": "symbols",
     "lint": "lint",
     "log": "log",
 }

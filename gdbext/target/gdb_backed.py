@@ -133,6 +133,11 @@ class GdbBackedTarget(Target):
         finally:
             self._switch_thread(current)
 
+    def load_symbols(self, table: SymbolTable) -> None:
+        """Name addresses from ``table`` rather than from gdb's own symbols."""
+        self.symbols = table
+        self.cache.clear()
+
     def symbolize(self, address: int) -> str | None:
         return self.symbolize_many([address])[address]
 

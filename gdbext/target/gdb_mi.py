@@ -60,8 +60,7 @@ class GdbMiTarget(GdbBackedTarget):
         The architecture QEMU reported is pinned first: a 32-bit ELF would
         otherwise switch gdb to i386 and its register packets stop matching.
         """
-        self.symbols = table
-        self.cache.clear()
+        super().load_symbols(table)
         if table.is_elf:
             architecture = self.console("show architecture")
             current = architecture.rsplit('"', 2)[-2] if architecture.count('"') >= 2 else None
