@@ -32,8 +32,9 @@ def disassemble(target: Target, cpu: int, mode: CpuMode, address: int, count: in
     except TargetError:
         try:
             code = target.read_memory(address, 4096 - address % 4096, cpu)
-        except TargetError as error:
-            return [{"address": address, "bytes": "", "text": f"(unreadable: {error})", "symbol": None}]
+        except TargetError:
+            text = f"(not readable: the page holding {address:#x} is not mapped)"
+            return [{"address": address, "bytes": "", "text": text, "symbol": None}]
     rows = []
     for instruction in _engine(mode).disasm(code, address):
         rows.append({"address": instruction.address, "bytes": instruction.bytes.hex(),
