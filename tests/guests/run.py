@@ -20,6 +20,8 @@ QEMU = "qemu-system-x86_64"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
 SERIAL_TIMEOUT = 5.0
+#: QEMU's gdbstub pauses the guest when a client connects, the readiness probe too: this resumes it
+CONTINUE_PACKET = b"$c#63"
 
 
 def free_port() -> int:
@@ -39,14 +41,15 @@ def boot_options(image: GuestImage) -> list[str]:
     return ["-kernel", str(image.kernel)]
 
 
-def qemu_command(image: GuestImage, gdb_port: int, smp: int = 2,
-                 extra: Sequence[str] = (), serial_log: Path | None = None) -> list[str]:
-    """The QEMU argv: TCG, no display, no reboot, stopped (-S) with a gdb stub on ``gdb_port``.
+def qemu_command(image: GuestImage, gdb_port: int, smp: int = 2, extra: Sequence[str] = (),
+                 serial_log: Path | None = None, stopped: bool = True) -> list[str]:
+    """The QEMU argv: TCG, no display, no reboot, a gdb stub on ``gdb_port``, and
+    stopped before the first instruction (-S) unless ``stopped`` is False.
 
     COM1 goes to ``serial_log`` (default ``<build dir>/serial.log``).
     """
     return [
-        QEMU, "-accel", "tcg", "-display", "none", "-no-reboot", "-S",
+        QEMU, "-accel", "tcg", "-display", "none", "-no-reboot", *(["-S"] if stopped else []),
         "-gdb", f"tcp:127.0.0.1:{gdb_port}",
         "-smp", str(smp), "-m", image.layout.get("qemu_memory", "128M"),
         "-serial", f"file:{image.serial_log if serial_log is None else serial_log}",
@@ -56,7 +59,8 @@ def qemu_command(image: GuestImage, gdb_port: int, smp: int = 2,
 
 
 class RunningGuest:
-    """QEMU running ``image``, stopped before the first instruction, gdb stub on ``.port``.
+    """QEMU running ``image``, stopped before the first instruction (unless ``stopped`` is
+    False), gdb stub on ``.port``.
 
     ``smp`` defaults to the layout's ``smp``. Use as a context manager; ``stop()``
     kills QEMU and waits for it. Starting raises RuntimeError with QEMU's stderr
@@ -68,8 +72,9 @@ class RunningGuest:
     """
 
     def __init__(self, image: GuestImage, smp: int | None = None, extra: Sequence[str] = (),
-                 timeout: float = START_TIMEOUT) -> None:
+                 timeout: float = START_TIMEOUT, stopped: bool = True) -> None:
         self.image = image
+        self.stopped = stopped
         self.smp = image.layout.get("smp", 1) if smp is None else smp
         self.extra = list(extra)
         self.timeout = timeout
@@ -90,7 +95,7 @@ class RunningGuest:
         self._run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.image.build_dir))
         self.port = free_port()
         argv = qemu_command(self.image, self.port, self.smp, self.extra,
-                            serial_log=self._run_dir / "serial.log")
+                            serial_log=self._run_dir / "serial.log", stopped=self.stopped)
         with open(self._run_dir / "qemu.stderr", "w") as stderr:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=stderr)
@@ -101,7 +106,9 @@ class RunningGuest:
                 raise RuntimeError(f"QEMU exited ({self.proc.returncode}) before its gdb stub "
                                    f"listened: {' '.join(argv)}\n{self.stderr()}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
+                    if not self.stopped:
+                        probe.sendall(CONTINUE_PACKET)
                 return
             except OSError:
                 time.sleep(0.05)

@@ -53,20 +53,27 @@ def shell_json(session: Session, command: str) -> dict:
 
 def gdb_batch(image: GuestImage, commands: list[str], smp: int | None = None, timeout: int = 90) -> list[str]:
     """Outputs of ``commands`` run by a real gdb inside one stop at the ready label."""
+    if image.elf is not None:
+        setup = [f"symbol-file {image.elf}", f"tbreak {ready_symbol(image)}"]
+    else:
+        setup = [f"tbreak *{image.layout['symbols_linear']['ready']:#x}"]
     with RunningGuest(image, smp=smp) as guest:
-        argv = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off",
-                "-ex", "set width 0", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
-                "-ex", f"target remote 127.0.0.1:{guest.port}"]
-        if image.elf is not None:
-            argv += ["-ex", f"symbol-file {image.elf}", "-ex", f"tbreak {ready_symbol(image)}"]
-        else:
-            argv += ["-ex", f"tbreak *{image.layout['symbols_linear']['ready']:#x}"]
-        argv += ["-ex", "continue"]
-        for command in commands:
-            argv += ["-ex", f"echo {MARKER}\\n", "-ex", command]
-        argv += ["-ex", f"echo {MARKER}\\n"]
-        env = dict(os.environ, NO_COLOR="1")
-        run = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        return gdb_run(guest.port, setup + ["continue"], commands, timeout)
+
+
+def gdb_run(port: int, setup: list[str], commands: list[str], timeout: int = 90) -> list[str]:
+    """A real ``gdb -batch`` with idtscope sourced, attached to the stub on ``port``: runs
+    ``setup``, then ``commands``, and returns each command's output, split by markers."""
+    argv = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off",
+            "-ex", "set width 0", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
+            "-ex", f"target remote 127.0.0.1:{port}"]
+    for command in setup:
+        argv += ["-ex", command]
+    for command in commands:
+        argv += ["-ex", f"echo {MARKER}\\n", "-ex", command]
+    argv += ["-ex", f"echo {MARKER}\\n"]
+    env = dict(os.environ, NO_COLOR="1")
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
     output = run.stdout + run.stderr
     assert "Traceback" not in output, output
     parts = run.stdout.split(MARKER + "\n")

@@ -13,10 +13,9 @@ import json
 import pytest
 
 from shell.session import Session
-from tests.guests.linux import SYMBOLS_END, kallsyms, linux_image
-from tests.guests.run import RunningGuest
+from tests.guests.linux import booted_linux
+from tests.live.harness import gdb_run
 
-BOOT_TIMEOUT = 120
 KERNEL_CS, USER_CS, USER_DS, TSS_SELECTOR = 0x10, 0x33, 0x2B, 0x40  # asm/segment.h (64-bit)
 CPU_ENTRY_AREA_RO_IDT = 0xFFFFFE0000000000  # asm/pgtable_64_types.h, asm/cpu_entry_area.h
 FIRST_EXTERNAL_VECTOR, FIRST_SYSTEM_VECTOR = 0x20, 0xEC  # asm/irq_vectors.h
@@ -46,19 +45,11 @@ INT80 = ("entry_INT80_compat", "asm_int80_emulation")
 @pytest.fixture(scope="module")
 def linux(tmp_path_factory):
     """A shell attached to Linux idling after init printed its symbols, with those symbols loaded."""
-    image = linux_image()
-    with RunningGuest(image) as guest:
+    with booted_linux(tmp_path_factory.mktemp("linux")) as (guest, system_map, symbols):
         session = Session()
         try:
             session.run(f"attach 127.0.0.1:{guest.port}")
-            session.run("continue 1")
-            serial = guest.wait_for_serial(SYMBOLS_END, timeout=BOOT_TIMEOUT)
-            session.run("interrupt")
-            system_map = kallsyms(serial)
-            path = tmp_path_factory.mktemp("linux") / "System.map"
-            path.write_text(system_map)
-            session.run(f"symbols {path}")
-            symbols = {line.split()[2]: int(line.split()[0], 16) for line in system_map.splitlines()}
+            session.run(f"symbols {system_map}")
             yield session, symbols
         finally:
             session.close()
@@ -207,3 +198,19 @@ def test_user_page_fault_frame_and_walk_agree_with_the_cpu(linux):
     assert explanation["agrees"] and explanation["expected_error_code"] == frame["error_code"]
     refused = explanation["walk"]["refused_by"]
     assert refused["error_code"] == frame["error_code"]
+
+
+def test_inside_gdb_with_a_system_map_only(tmp_path):
+    """A distribution kernel in gdb: no vmlinux, so `x86 symbols` takes the System.map;
+    the IDT, lint and a user #PF stop report come out as in the shell."""
+    with booted_linux(tmp_path) as (guest, system_map, symbols):
+        outputs = gdb_run(guest.port, [], [f"x86 symbols {system_map}", "x86 idt 0x0e-0x0e --json",
+                                           "x86 lint --json", "x86 break 14 --from user", "continue",
+                                           "x86 frame --json"])
+    assert outputs[0].strip() == f"{len(symbols)} symbols from {system_map}"
+    gate = json.loads(outputs[1])["gates"][0]
+    assert (gate["symbol"], gate["handler"]) == ("asm_exc_page_fault", symbols["asm_exc_page_fault"])
+    assert json.loads(outputs[2])["counts"]["error"] == 0
+    assert "vector 14 (0x0e) #PF Page Fault" in outputs[4] and "from CPL  3" in outputs[4]
+    frame = json.loads(outputs[5])
+    assert frame["from_cpl"] == 3 and frame["explanation"]["agrees"]
