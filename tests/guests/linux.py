@@ -21,7 +21,7 @@ import fcntl
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from tests.guests.build import BUILD_ROOT, GuestImage
@@ -62,13 +62,15 @@ def linux_image() -> GuestImage:
 
 
 @contextlib.contextmanager
-def booted_linux(directory: Path, timeout: float = 120) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
-    """Linux running under QEMU after /init printed its symbols (about 4 s of boot under TCG).
+def booted_linux(directory: Path, extra: Sequence[str] = (),
+                 timeout: float = 120) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
+    """Linux running under QEMU (``extra``: more QEMU options) after /init printed its
+    symbols, about 4 s of boot under TCG.
 
     Yields the guest (running: a debugger that attaches stops it), the System.map
     written into ``directory``, and the same symbols as a name -> address dict.
     """
-    with RunningGuest(linux_image(), stopped=False) as guest:
+    with RunningGuest(linux_image(), extra=extra, stopped=False) as guest:
         serial = guest.wait_for_serial(SYMBOLS_END, timeout=timeout)
         text = kallsyms(serial)
         path = directory / "System.map"

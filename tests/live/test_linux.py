@@ -9,6 +9,9 @@ none comes from idtscope. The shell drives a real gdb (MI) against QEMU.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -214,3 +217,30 @@ def test_inside_gdb_with_a_system_map_only(tmp_path):
     assert "vector 14 (0x0e) #PF Page Fault" in outputs[4] and "from CPL  3" in outputs[4]
     frame = json.loads(outputs[5])
     assert frame["from_cpl"] == 3 and frame["explanation"]["agrees"]
+
+
+def test_interrupt_log_of_a_linux_boot(tmp_path):
+    """QEMU's -d int log of the boot: every event line is read, none is malformed, no
+    triple fault is invented, and the CPU's own invariant holds for every #PF (the
+    U/S bit of the error code is set exactly when the fault came from CPL 3)."""
+    log = tmp_path / "int.log"
+    with booted_linux(tmp_path, extra=["-d", "int,cpu_reset", "-D", str(log)]):
+        pass
+    event_lines = sum(1 for line in log.open(errors="replace") if re.match(r"\s*\d+: v=[0-9a-f]{2} ", line))
+    summary = log_json(f"log {log}")
+    assert summary["total_events"] == summary["events"] == event_lines > 1000
+    assert summary["malformed"]["count"] == 0 and summary["triple_faults"] == []
+    counts = {row["vector"]: row["count"] for row in summary["vectors"]}
+    assert counts[0xEC] > 0  # LOCAL_TIMER_VECTOR
+    assert counts.get(0x03) == 1  # int3_selftest() in arch/x86/kernel/alternative.c, once per boot
+    faults = log_json(f"log {log} --vector 14 --events --limit 100000")["listed"]
+    assert len(faults) == counts[0x0E] > 0
+    for event in faults:
+        assert bool(event["error_code"] & 0x4) == (event["cpl"] == 3) == (event["cs"] & 3 == 3), event
+
+
+def log_json(command: str) -> dict:
+    run = subprocess.run([sys.executable, "-m", "shell", "-c", f"{command} --json"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
