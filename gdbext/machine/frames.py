@@ -155,17 +155,25 @@ def _read_frame(target: Target, cpu: int, address: int, mode: CpuMode) -> bytes:
 
 def _check_stack(target: Target, cpu: int, mode: CpuMode, stack: str, address: int,
                  frame: InterruptFrame) -> str | None:
-    """Compare where the frame sits with the stack top the TSS names."""
-    if mode is not CpuMode.LONG or stack == "same":
+    """Compare where the frame sits with the stack top the TSS names.
+
+    IA-32e mode aligns the new RSP down to 16 bytes first (SDM 3A 6.14.2);
+    protected mode pushes from TSS.ESPn as it is (6.12.1).
+    """
+    if mode is CpuMode.REAL or stack == "same":
         return None
+    width = 64 if mode is CpuMode.LONG else 32
     view = read_tss(target, cpu)
-    if view.tss is None or view.width != 64:
-        return f"cannot check: {view.error or 'no 64-bit TSS'}"
-    top = view.tss.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss.rsp[int(stack[3:])]
+    if view.tss is None or view.width != width:
+        return f"cannot check: {view.error or f'no {width}-bit TSS'}"
+    if width == 32:
+        top = getattr(view.tss, stack)
+    else:
+        top = view.tss.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss.rsp[int(stack[3:])]
     name = stack.upper()
     if not top:
         return f"TSS.{name} is 0: the CPU would have faulted switching to it"
-    expected = (top & ~0xF) - frame.size
+    expected = (top & ~0xF if width == 64 else top) - frame.size
     if address == expected:
         return f"matches TSS.{name} = {top:#x}"
     if address < expected and top - 0x10000 < address:
