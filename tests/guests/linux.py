@@ -1,17 +1,21 @@
-"""A real Linux kernel as a test guest: Debian's cloud kernel with a busybox initramfs.
+"""Real Linux kernels as test guests: Debian's kernels with a busybox initramfs.
 
-The other guests' tables are ours; this one's are Linux's, built by code
-idtscope was not written against. Truth comes from outside idtscope: the
-kernel's own ``/proc/kallsyms``, which the initramfs prints to COM1 between
+The other guests' tables are ours; these are Linux's, built by code idtscope
+was not written against. Truth comes from outside idtscope: the kernel's own
+``/proc/kallsyms``, which the initramfs prints to COM1 between
 ``SYMBOLS_BEGIN`` and ``SYMBOLS_END``, and facts of the Linux 6.1 source that
-``tests/live/test_linux.py`` cites.
+``tests/live/test_linux*.py`` cite.
 
-``linux_image()`` downloads ``linux-image-<abi>-cloud-amd64`` (the one the
-``linux-image-cloud-amd64`` metapackage names) and ``busybox-static`` with
-``apt-get download``, unpacks them with ``dpkg -x`` and writes the initramfs
-(a newc cpio, written here). After printing the symbols, ``/init`` keeps
-starting programs, so user-mode page faults (demand paging of each new
-process) happen all the time.
+Two kernels, one per ``arch``:
+- ``amd64``: ``linux-image-<abi>-cloud-amd64`` (IA-32e, IST stacks, PTI);
+- ``i386``: ``linux-image-<abi>-686`` (32-bit paging, a task gate for #DF).
+``linux_image(arch)`` asks apt which kernel the metapackage names, downloads
+it and that architecture's ``busybox-static`` with ``apt-get download``, and
+unpacks them with ``dpkg -x``. apt runs on a private state directory per
+architecture (its own ``apt-get update``), so the machine's own apt set-up
+and package lists are left alone. The initramfs is a newc cpio written here.
+After printing the symbols, ``/init`` keeps starting programs, so user-mode
+page faults (demand paging of each new process) happen all the time.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from pathlib import Path
 from tests.guests.build import BUILD_ROOT, GuestImage
 from tests.guests.run import RunningGuest
 
-BUILD_DIR = BUILD_ROOT / "linux"
-METAPACKAGE = "linux-image-cloud-amd64"
+#: architecture -> the metapackage that names the current kernel of that flavour
+METAPACKAGES = {"amd64": "linux-image-cloud-amd64", "i386": "linux-image-686"}
 SYMBOLS_BEGIN = "@@kallsyms-begin@@"
 SYMBOLS_END = "@@kallsyms-end@@"
 #: the kallsyms lines worth printing: interrupt entry points and the idle loop
@@ -47,30 +51,32 @@ while :; do /bin/busybox true; /bin/busybox sleep 1; done
 _S_IFDIR, _S_IFREG, _S_IFCHR = 0o040000, 0o100000, 0o020000
 
 
-def linux_image() -> GuestImage:
-    """The kernel and initramfs, fetched and written once into tests/guests/build/linux/."""
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
-    with open(BUILD_DIR / ".lock", "w") as lock:
+def linux_image(arch: str = "amd64") -> GuestImage:
+    """The kernel and initramfs of ``arch``, fetched and written once into tests/guests/build/linux-ARCH/."""
+    build_dir = BUILD_ROOT / f"linux-{arch}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        kernel = _kernel()
-        initrd = BUILD_DIR / "initramfs.cpio"
+        apt = _Apt(build_dir, arch)
+        kernel = _kernel(apt)
+        initrd = build_dir / "initramfs.cpio"
         if not initrd.exists() or initrd.stat().st_mtime < Path(__file__).stat().st_mtime:
-            initrd.write_bytes(initramfs(INIT, _unpacked("busybox-static") / "bin" / "busybox"))
-    layout = {"name": "linux", "smp": 2, "qemu_memory": "256M",
+            initrd.write_bytes(initramfs(INIT, apt.unpacked("busybox-static") / "bin" / "busybox"))
+    layout = {"name": f"linux-{arch}", "smp": 2, "qemu_memory": "256M",
               "boot": {"method": "linux", "initrd": str(initrd), "append": APPEND}}
-    return GuestImage("linux", None, kernel, None, layout, BUILD_DIR)
+    return GuestImage(f"linux-{arch}", None, kernel, None, layout, build_dir)
 
 
 @contextlib.contextmanager
-def booted_linux(directory: Path, extra: Sequence[str] = (),
-                 timeout: float = 120) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
-    """Linux running under QEMU (``extra``: more QEMU options) after /init printed its
-    symbols, about 4 s of boot under TCG.
+def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = (),
+                 timeout: float = 180) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
+    """Linux of ``arch`` running under QEMU (``extra``: more QEMU options) after /init
+    printed its symbols: about 4 s of boot under TCG for amd64, 16 s for i386.
 
     Yields the guest (running: a debugger that attaches stops it), the System.map
     written into ``directory``, and the same symbols as a name -> address dict.
     """
-    with RunningGuest(linux_image(), extra=extra, stopped=False) as guest:
+    with RunningGuest(linux_image(arch), extra=extra, stopped=False) as guest:
         serial = guest.wait_for_serial(SYMBOLS_END, timeout=timeout)
         text = kallsyms(serial)
         path = directory / "System.map"
@@ -84,7 +90,7 @@ def kallsyms(serial: str) -> str:
     if begin < 0 or end < begin:
         raise RuntimeError(f"the guest did not print its symbols; serial so far:\n{serial[-2000:]}")
     lines = serial[begin + len(SYMBOLS_BEGIN):end].replace("\r", "").splitlines()
-    return "\n".join(line for line in lines if re.fullmatch(r"[0-9a-f]{16} [A-Za-z] \S+", line)) + "\n"
+    return "\n".join(line for line in lines if re.fullmatch(r"(?:[0-9a-f]{8}){1,2} [A-Za-z] \S+", line)) + "\n"
 
 
 def initramfs(init: str, busybox: Path) -> bytes:
@@ -115,28 +121,48 @@ def _pad4(data: bytes) -> bytes:
     return data + b"\0" * (-len(data) % 4)
 
 
-def _kernel() -> Path:
-    depends = subprocess.run(["apt-cache", "depends", METAPACKAGE], capture_output=True, text=True,
-                             check=True, timeout=60).stdout
-    package = re.search(r"Depends: (linux-image-\S+-cloud-amd64)", depends)
+def _kernel(apt: _Apt) -> Path:
+    metapackage = METAPACKAGES[apt.arch]
+    depends = apt.run("apt-cache", "depends", metapackage).stdout
+    package = re.search(r"Depends: (linux-image-\S+)", depends)
     if package is None:
-        raise RuntimeError(f"apt-cache names no kernel for {METAPACKAGE}:\n{depends}")
-    kernels = sorted((_unpacked(package.group(1)) / "boot").glob("vmlinuz-*"))
+        raise RuntimeError(f"apt-cache names no kernel for {metapackage} ({apt.arch}):\n{depends}")
+    kernels = sorted((apt.unpacked(package.group(1)) / "boot").glob("vmlinuz-*"))
     if not kernels:
         raise RuntimeError(f"{package.group(1)} holds no /boot/vmlinuz-*")
     return kernels[-1]
 
 
-def _unpacked(package: str) -> Path:
-    """``package`` downloaded and unpacked under the build directory (once)."""
-    root = BUILD_DIR / package
-    if not root.exists():
-        subprocess.run(["apt-get", "download", package], cwd=BUILD_DIR, check=True, capture_output=True,
-                       timeout=600)
-        deb = next(BUILD_DIR.glob(f"{package}_*.deb"))
-        partial = BUILD_DIR / f"{package}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        subprocess.run(["dpkg", "-x", str(deb), str(partial)], check=True, timeout=300)
-        partial.rename(root)
-        deb.unlink()
-    return root
+class _Apt:
+    """apt for one architecture on a private state directory (package lists, no installs)."""
+
+    def __init__(self, build_dir: Path, arch: str) -> None:
+        self.build_dir = build_dir
+        self.arch = arch
+        state = build_dir / "apt"
+        self.options = [f"-oDir::State={state / 'state'}", f"-oDir::State::status={state / 'status'}",
+                        f"-oDir::Cache={state / 'cache'}", f"-oAPT::Architecture={arch}",
+                        f"-oAPT::Architectures::={arch}"]
+        if not (state / "state" / "lists").exists():
+            for sub in ("state/lists/partial", "cache/archives/partial"):
+                (state / sub).mkdir(parents=True, exist_ok=True)
+            (state / "status").touch()
+            # an index that fails (a mirror mid-sync) is only an error if the packages are then missing
+            subprocess.run(["apt-get", *self.options, "update"], capture_output=True, timeout=600)
+
+    def run(self, tool: str, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([tool, *self.options, *args], cwd=self.build_dir, check=True, capture_output=True,
+                              text=True, timeout=600)
+
+    def unpacked(self, package: str) -> Path:
+        """``package`` downloaded and unpacked under the build directory (once)."""
+        root = self.build_dir / package
+        if not root.exists():
+            self.run("apt-get", "download", package)
+            deb = next(self.build_dir.glob(f"{package}_*.deb"))
+            partial = self.build_dir / f"{package}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            subprocess.run(["dpkg", "-x", str(deb), str(partial)], check=True, timeout=300)
+            partial.rename(root)
+            deb.unlink()
+        return root
