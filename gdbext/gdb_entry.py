@@ -134,7 +134,7 @@ def _real_mode_hit(breakpoints: object) -> None:
         regs = registers(target, cpu)
         if regs.mode is not CpuMode.REAL:
             return
-        linear = regs.cs.base + regs.rip
+        linear = regs.linear_pc
         if breakpoints.table.at(linear) and not target.on_hit(linear, cpu):
             gdb.write(f"idtscope: the hit at {linear:#x} does not match its breakpoint's filters\n")
     except IdtscopeError as error:

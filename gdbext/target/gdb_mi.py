@@ -122,7 +122,7 @@ class GdbMiTarget(GdbBackedTarget):
 
             self.cache.clear()
             regs = registers(self, cpu)
-            linear = regs.cs.base + regs.rip
+            linear = regs.linear_pc
             if linear in self._ours.values():
                 return linear, cpu
         return None

@@ -167,6 +167,12 @@ class CpuRegisters:
         """True in IA-32e mode (64-bit or compatibility sub-mode)."""
         return self.mode is CpuMode.LONG
 
+    @property
+    def linear_pc(self) -> int:
+        """The linear address of the next instruction: CS.base + RIP (SDM 3A 3.4.2; the base
+        is 0 in 64-bit mode, and the paragraph of CS in real mode)."""
+        return self.cs.base + self.rip
+
 
 def parse_info_registers(text: str) -> tuple[CpuRegisters, ...]:
     """Parse the text of ``info registers`` (one CPU) or ``info registers -a``.
