@@ -7,7 +7,8 @@ of the IDT gate its vector lands on; IRQ2 of the master relays the slave.
 
 Handlers are looked up in the IDT of one vCPU (--cpu, default the selected
 one). Diagnoses: an unmasked line whose vector has no usable gate, a masked
-cascade with slave lines open, lines in service waiting for an EOI.
+cascade with slave lines open, and a line in service whose handler already
+returned on the boot CPU (QEMU wires the 8259As' INTR there): a missing EOI.
 
 Examples:
   pic
@@ -20,9 +21,11 @@ import argparse
 from collections.abc import Callable, Sequence
 
 from ..machine.controllers import read_pic
-from ..machine.diagnose import Landing, gate_symbol_addresses, landings, pic_diagnoses
+from ..machine.cpu import registers
+from ..machine.diagnose import CpuPlace, Landing, gate_symbol_addresses, landings, pic_diagnoses
 from ..machine.tables import read_idt
 from ..model.apic import CASCADE_IRQ, PicLine, chip_lines
+from ..model.record import replace
 from ..model.vectors import LEGACY_IRQS
 from ..target.qemu_text import I8259State, PicState
 from .base import Context, Result, add_cpu_argument
@@ -54,14 +57,23 @@ def _line_row(line: PicLine, gate: dict[str, Any], cascaded: bool) -> dict[str, 
 
 
 def pic_document(state: PicState, cpu: int, lands: Sequence[Landing],
-                 symbolize: Callable[[list[int]], dict[int, str | None]]) -> dict[str, Any]:
-    """The ``pic --json`` document; ``lands`` is the IDT of ``cpu``."""
+                 symbolize: Callable[[list[int]], dict[int, str | None]],
+                 interrupted: CpuPlace | None = None) -> dict[str, Any]:
+    """The ``pic --json`` document; ``lands`` is the IDT of ``cpu``.
+
+    ``interrupted`` is where the vCPU the 8259As interrupt stands (its
+    ``rip_symbol`` is filled in here); without it lines in service are only noted.
+    """
     lines: list[PicLine] = []
     for name, chip in (("master", state.master), ("slave", state.slave)):
         if chip is not None:
             lines += chip_lines(name, chip.irr, chip.imr, chip.isr, chip.irq_base, chip.elcr)
     cascaded = state.master is not None and state.slave is not None
-    symbols = symbolize(gate_symbol_addresses(lands, [line.vector for line in lines]))
+    extra = [interrupted.rip] if interrupted is not None else []
+    symbols = symbolize(gate_symbol_addresses(lands, [line.vector for line in lines]) + extra)
+    if interrupted is not None:
+        interrupted = replace(interrupted, rip_symbol=symbols.get(interrupted.rip))
+    rotation = tuple(chip.priority_add if chip is not None else 0 for chip in (state.master, state.slave))
     rows: dict[str, list[dict[str, Any]]] = {"master": [], "slave": []}
     for line in lines:
         rows[line.chip].append(_line_row(line, vector_info(line.vector, lands, symbols, []), cascaded))
@@ -70,7 +82,7 @@ def pic_document(state: PicState, cpu: int, lands: Sequence[Landing],
         "master": _chip(state.master, rows["master"]),
         "slave": _chip(state.slave, rows["slave"]),
         "cascade_irq": CASCADE_IRQ if cascaded else None,
-        "diagnoses": diagnosis_rows(pic_diagnoses(lines, lands, cascaded)),
+        "diagnoses": diagnosis_rows(pic_diagnoses(lines, lands, cascaded, interrupted, symbols, rotation)),
         "unparsed": list(state.extra_lines),
     }
     if state.master is None:
@@ -81,4 +93,8 @@ def pic_document(state: PicState, cpu: int, lands: Sequence[Landing],
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
-    return Result("pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many))
+    boot_cpu = target.cpus()[0]
+    regs = registers(target, boot_cpu)
+    interrupted = CpuPlace(boot_cpu, regs.linear_pc, None, regs.halted)
+    return Result("pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many,
+                                      interrupted))

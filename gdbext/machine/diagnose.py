@@ -40,6 +40,7 @@ from ..model.apic import (
     Svr,
     TimerMode,
     held_back,
+    pic_priority,
     processor_priority,
 )
 from ..model.gate import GateKind
@@ -232,8 +233,16 @@ def ioapic_diagnoses(pins: Iterable[IoapicPin], lands: Sequence[Landing]) -> lis
     return found
 
 
-def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: bool) -> list[Diagnosis]:
-    """Unmasked 8259A lines that would fault, a masked cascade, lines in service."""
+def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: bool,
+                  place: CpuPlace | None = None, symbols: Mapping[int, str | None] | None = None,
+                  rotation: tuple[int, int] = (0, 0)) -> list[Diagnosis]:
+    """Unmasked 8259A lines that would fault, a masked cascade, and lines in service.
+
+    ``place`` is the vCPU the 8259A interrupts (QEMU wires its INTR to the boot
+    CPU); with it, an in-service line is judged as the local APIC's ISR is (the
+    module docstring), in 8259A priority order: a line above the running one,
+    or any line when no handler of theirs holds RIP, lacks its EOI (OCW2).
+    """
     found = []
     for line in lines:
         relay = cascaded and line.cascade
@@ -241,16 +250,42 @@ def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: 
             found.append(Diagnosis("unmasked-no-gate", "error", (
                 f"8259A IRQ{line.irq} is unmasked and arrives as vector {line.vector:#04x}, which has no usable "
                 f"gate ({lands[line.vector].why_not})"), line.vector))
-        if line.in_service and not relay:
-            found.append(Diagnosis("pic-in-service", "note", (
-                f"8259A IRQ{line.irq} (vector {line.vector:#04x}) is in service: the {line.chip} passes no IRQ of "
-                "equal or lower priority until its handler sends an EOI (OCW2)"), line.vector))
+    in_service = sorted((line for line in lines if line.in_service and not (cascaded and line.cascade)),
+                        key=lambda line: pic_priority(line, *rotation))
+    found += _pic_in_service(in_service, lands, place, symbols or {}, rotation)
     slave_open = [line.irq for line in lines if line.chip == "slave" and not line.masked]
     cascade = next((line for line in lines if line.cascade), None)
     if cascaded and cascade is not None and cascade.masked and slave_open:
         found.append(Diagnosis("cascade-masked", "warning", (
             f"the master masks IRQ2, the cascade: the slave's unmasked IRQ{', IRQ'.join(map(str, slave_open))} "
             "never reach the CPU")))
+    return found
+
+
+def _pic_in_service(in_service: list[PicLine], lands: Sequence[Landing], place: CpuPlace | None,
+                    symbols: Mapping[int, str | None], rotation: tuple[int, int]) -> list[Diagnosis]:
+    if place is None:
+        return [Diagnosis("pic-in-service", "note", (
+            f"8259A IRQ{line.irq} (vector {line.vector:#04x}) is in service: the {line.chip} passes no IRQ of "
+            "equal or lower priority until its handler sends an EOI (OCW2)"), line.vector) for line in in_service]
+    entries = sorted({land.handler for land in lands if land.usable and land.handler is not None})
+    running = [line for line in in_service if _holds(lands[line.vector], place.rip, place.rip_symbol, symbols, entries)]
+    top = running[0] if running else None
+    found = []
+    for line in in_service:
+        if line in running:
+            continue
+        gate = _gate_text(lands[line.vector], symbols)
+        if top is None or pic_priority(line, *rotation) < pic_priority(top, *rotation):
+            inside = f"inside the handler of IRQ{top.irq}" if top is not None else "outside its handler"
+            found.append(Diagnosis("pic-missing-eoi", "error", (
+                f"8259A IRQ{line.irq} (vector {line.vector:#04x}, {gate}) is in service, but CPU {place.cpu} is "
+                f"{inside} ({place.text}): the handler returned without an EOI (OCW2), so the {line.chip} passes "
+                "no IRQ of equal or lower priority"), line.vector))
+        else:
+            found.append(Diagnosis("pic-in-service-below-running", "note", (
+                f"8259A IRQ{line.irq} (vector {line.vector:#04x}, {gate}) is in service below the running "
+                f"IRQ{top.irq}: its handler was interrupted (nested), or its EOI is missing too"), line.vector))
     return found
 
 

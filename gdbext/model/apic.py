@@ -441,6 +441,18 @@ def chip_lines(chip: str, irr: int, imr: int, isr: int, icw2: int, elcr: int) ->
                  for line in range(8))
 
 
+def pic_priority(line: PicLine, master_rotation: int = 0, slave_rotation: int = 0) -> tuple[int, int]:
+    """A sort key for 8259A priority, highest first (Intel 8259A data sheet, fully nested mode).
+
+    IRQ0 leads unless a rotation (OCW2) moved the order: ``*_rotation`` is the
+    line that now has the highest priority on that chip. The slave's lines
+    take the master's IRQ2 place in the order.
+    """
+    master_line = CASCADE_IRQ if line.chip == "slave" else line.line
+    slave_rank = (line.line - slave_rotation) % 8 if line.chip == "slave" else 0
+    return (master_line - master_rotation) % 8, slave_rank
+
+
 def isa_irq_for_ioapic_pin(pin: int) -> int | None:
     """The ISA IRQ wired to an I/O APIC input on a PC: pins 1 and 3-15 are IRQ1 and IRQ3-15,
     pin 2 is IRQ0 (the PIT, through the MADT's interrupt source override); pin 0

@@ -42,6 +42,7 @@ from gdbext.model.apic import (
     held_back,
     isa_irq_for_ioapic_pin,
     line_vector,
+    pic_priority,
     priority_class,
     processor_priority,
 )
@@ -337,10 +338,42 @@ def test_ioapic_and_pic_findings():
     master = chip_lines("master", 0, 0xFB, 0x01, 0x20, 0)
     slave = chip_lines("slave", 0, 0xFE, 0, 0x28, 0)
     found = pic_diagnoses(master + slave, landings(idt(set())), cascaded=True)
-    assert [(d.code, d.vector) for d in found] == [("pic-in-service", 0x20), ("unmasked-no-gate", 0x28)]
+    assert [(d.code, d.vector) for d in found] == [("unmasked-no-gate", 0x28), ("pic-in-service", 0x20)]
     masked_cascade = chip_lines("master", 0, 0xFF, 0, 0x20, 0)
     found = pic_diagnoses(masked_cascade + slave, landings(idt(set(range(256)))), cascaded=True)
     assert [d.code for d in found] == ["cascade-masked"] and "IRQ8" in found[0].message
+
+
+def pic_in_service(isr_master: int, isr_slave: int = 0, rotation: tuple[int, int] = (0, 0), **place) -> list:
+    """Diagnoses of 8259As at 0x20/0x28 (all open) with these ISRs, seen from ``place``."""
+    lines = chip_lines("master", 0, 0, isr_master, 0x20, 0) + chip_lines("slave", 0, 0, isr_slave, 0x28, 0)
+    lands = landings(idt(set(range(0x20, 0x30))))
+    where = CpuPlace(0, place["rip"], place.get("symbol"), place.get("halted", False))
+    symbols = names([handler(v) for v in range(0x20, 0x30)] + [where.rip])
+    return [(d.code, d.vector) for d in pic_diagnoses(lines, lands, True, where, symbols, rotation)]
+
+
+def test_pic_priority_puts_the_slave_in_place_of_irq2_and_follows_rotation():
+    lines = chip_lines("master", 0, 0, 0, 0x20, 0) + chip_lines("slave", 0, 0, 0, 0x28, 0)
+    order = [line.irq for line in sorted(lines, key=pic_priority) if line.irq != 2]
+    assert order == [0, 1, 8, 9, 10, 11, 12, 13, 14, 15, 3, 4, 5, 6, 7]
+    rotated = [line.irq for line in sorted(lines, key=lambda line: pic_priority(line, 4, 0)) if line.chip == "master"]
+    assert rotated == [4, 5, 6, 7, 0, 1, 2, 3]
+
+
+def test_pic_line_in_service_with_its_handler_gone_is_a_missing_eoi():
+    assert pic_in_service(0x01, rip=0x300010, symbol="idle_loop+3", halted=True) == [("pic-missing-eoi", 0x20)]
+    assert pic_in_service(0x01, rip=handler(0x20) + 4) == []
+    assert pic_in_service(0x04, 0x02, rip=0x300010) == [("pic-missing-eoi", 0x29)]
+
+
+def test_pic_nesting_follows_8259_priority():
+    # IRQ3 runs, IRQ4 (lower priority) waits under it: nested
+    assert pic_in_service(0x18, rip=handler(0x23) + 8) == [("pic-in-service-below-running", 0x24)]
+    # IRQ4 runs, yet IRQ3 (higher priority) is in service: IRQ3 could not have been interrupted by IRQ4
+    assert pic_in_service(0x18, rip=handler(0x24) + 8) == [("pic-missing-eoi", 0x23)]
+    # with IRQ4 rotated to the top, IRQ3 is the lowest: nested again
+    assert pic_in_service(0x18, rotation=(4, 0), rip=handler(0x24) + 8) == [("pic-in-service-below-running", 0x23)]
 
 
 def test_landings_name_why_a_vector_cannot_land():
