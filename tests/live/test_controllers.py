@@ -13,6 +13,7 @@ from tests.guests.run import RunningGuest
 from tests.live.harness import gdb_batch, gdb_json, shell_json, shell_session
 
 MISSING_EOI_SCENARIO = 9
+PIC_MISSING_EOI_SCENARIO = 15
 
 
 def run_scenario(session, number: int) -> str:
@@ -123,6 +124,22 @@ def test_missing_eoi_on_cpu0_only(long64):
     assert vector not in (cpu1["isr"] or [])
     assert [d for d in cpu1["diagnoses"] if d["code"] == "missing-eoi"] == []
     assert "in service (ISR) on CPU 0" in text and "without an EOI" in text
+
+
+def test_pic_line_left_in_service(long64):
+    scenario = long64.layout["scenarios"][PIC_MISSING_EOI_SCENARIO]
+    vector = scenario["events"][0]["vector"]
+    with shell_session(long64) as (session, _):
+        stop = run_scenario(session, PIC_MISSING_EOI_SCENARIO)
+        data = shell_json(session, "pic")
+        text = session.run("pic")
+    assert "scenario_done" in stop
+    assert data["master"]["isr"] == scenario["after"]["pic_isr_master"]
+    assert data["master"]["imr"] == long64.layout["pic"]["master"]["imr"]
+    assert [(d["code"], d["vector"]) for d in errors(data)] == [("pic-missing-eoi", vector)]
+    assert scenario["events"][0]["handler"] in errors(data)[0]["message"]
+    assert "CPU 0 is outside its handler" in errors(data)[0]["message"]
+    assert "without an EOI (OCW2)" in text
 
 
 def test_missing_eoi_inside_gdb(long64):

@@ -352,13 +352,17 @@ def test_long64_double_fault_lands_on_ist1(long64: GuestImage) -> None:
 
 
 def test_long64_every_recoverable_scenario_matches_its_layout(long64: GuestImage) -> None:
-    numbers = [1, 3, 4, 5, 6, 8, 9]
-    out, serial = run_scenarios(long64, numbers, ["monitor info lapic 0", "x/2gx &timer_ticks"])
+    numbers = [1, 3, 4, 5, 6, 8, 9, 15]
+    out, serial = run_scenarios(long64, numbers, ["monitor info lapic 0", "x/2gx &timer_ticks", "monitor info pic"])
     after = check_scenarios(long64, numbers, out, serial)
     in_service = long64.layout["scenarios"][9]["after"]["lapic_isr_cpu0"]
     assert re.search(rf"^ISR\s+{' '.join(str(v) for v in in_service)}\s*$", out[after], flags=re.M), \
         f"vectors {in_service} should stay in service (no EOI)"
     assert words(out[after + 1])[0] > 0, "the BSP's timer ticked"
+    master = long64.layout["pic"]["master"]
+    pic_isr = long64.layout["scenarios"][15]["after"]["pic_isr_master"]
+    assert re.search(rf"pic0: irr=[0-9a-f]{{2}} imr={master['imr']:02x} isr={pic_isr:02x} ", out[after + 2]), \
+        "the 8259A keeps IRQ0 in service (no EOI), masked again"
 
 
 def test_long64_triple_fault_ends_qemu(long64: GuestImage) -> None:

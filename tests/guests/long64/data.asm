@@ -19,10 +19,11 @@ last_error_code:        dq 0
 last_cr2:               dq 0
 
 ; counters
-global timer_ticks, ap_ready_count, missing_eoi_count
+global timer_ticks, ap_ready_count, missing_eoi_count, pic_irq0_count
 timer_ticks:            times CPUS_COUNT dq 0   ; local APIC timer ticks, indexed by APIC ID
 ap_ready_count:         dq 0    ; APs that finished cpu_init
 missing_eoi_count:      dq 0    ; deliveries of the missing-EOI vector
+pic_irq0_count:         dq 0    ; deliveries of the 8259A's IRQ0 (scenario 15)
 
 section .rodata
 

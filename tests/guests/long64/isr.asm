@@ -7,7 +7,7 @@
 ;
 ; Exceptions, the syscall gate and the PIC vectors push a dummy error code if
 ; the CPU pushed none, then the vector, and join exception_common. The local
-; APIC vectors (timer, missing-EOI, spurious) have their own short handlers.
+; APIC vectors (timer, missing-EOI, spurious) and IRQ0 have their own short handlers.
 
 bits 64
 default rel
@@ -47,7 +47,6 @@ vector_entry isr_cp,      0x15, 1
 vector_entry isr_hv,      0x1c, 0
 vector_entry isr_vc,      0x1d, 1
 vector_entry isr_sx,      0x1e, 1
-vector_entry isr_irq0,    0x20, 0
 vector_entry isr_irq1,    0x21, 0
 vector_entry isr_irq4,    0x24, 0
 vector_entry isr_irq7,    0x27, 0
@@ -88,6 +87,16 @@ isr_missing_eoi:
     mov qword [last_vector], LAPIC_MISSING_EOI_VECTOR
     mov qword [last_error_code], 0
     lock inc qword [missing_eoi_count]
+    iretq
+
+; IRQ0 of the master 8259A (the PIT), which reaches a CPU only in scenario 15:
+; recorded and counted, deliberately NOT acknowledged (no OCW2 EOI), so the
+; master keeps IRQ0 in its in-service register.
+global isr_irq0
+isr_irq0:
+    mov qword [last_vector], PIC_MASTER_BASE
+    mov qword [last_error_code], 0
+    lock inc qword [pic_irq0_count]
     iretq
 
 ; The APIC spurious vector: no EOI (SDM Vol. 3A §11.9 "Spurious Interrupt").

@@ -14,7 +14,7 @@
 bits 64
 default rel
 
-%define SCENARIO_COUNT  14
+%define SCENARIO_COUNT  15
 
 global guest_ready
 guest_ready:
@@ -209,4 +209,31 @@ scenario_13:
 ; 14: the documented GDT limit again.
 scenario_14:
     lgdt [gdt_pointer]
+    ret
+
+; 15: the PIT's IRQ0 through the master 8259A, routed to this CPU by LINT0 in
+; ExtINT mode (virtual wire, SDM Vol. 3A 10.5.1); isr_irq0 sends no EOI. Wait
+; (interrupts on) until it ran, then mask IRQ0 and LINT0 again: the master keeps
+; IRQ0 in service.
+%define SCN15_WAIT_SPINS 400000000
+scenario_15:
+    mov r8, [pic_irq0_count]
+    mov rdx, LAPIC_BASE
+    mov dword [rdx + APIC_REG_LVT_LINT0], SCENARIOS_15_LVT_LINT0
+    mov al, PIC_MASTER_IMR & ~1
+    out PIC1_DATA, al
+    mov ecx, SCN15_WAIT_SPINS
+    sti
+.wait:
+    cmp [pic_irq0_count], r8
+    jne .delivered
+    pause
+    dec ecx
+    jnz .wait
+.delivered:
+    cli
+    mov al, PIC_MASTER_IMR
+    out PIC1_DATA, al
+    mov rdx, LAPIC_BASE
+    mov dword [rdx + APIC_REG_LVT_LINT0], LAPIC_REGISTERS_LVT_LINT0
     ret
