@@ -47,6 +47,22 @@ def shell_session(image: GuestImage, smp: int | None = None) -> Iterator[tuple[S
             session.close()
 
 
+@contextlib.contextmanager
+def linux_shell(directory: Path, arch: str = "amd64") -> Iterator[tuple[Session, dict[str, int]]]:
+    """The shell attached to a booted Debian Linux (tests/guests/linux.py) with its kallsyms
+    loaded; yields the session and the symbols as name -> address."""
+    from tests.guests.linux import booted_linux
+
+    with booted_linux(directory, arch=arch) as (guest, system_map, symbols):
+        session = Session()
+        try:
+            session.run(f"attach 127.0.0.1:{guest.port}")
+            session.run(f"symbols {system_map}")
+            yield session, symbols
+        finally:
+            session.close()
+
+
 def shell_json(session: Session, command: str) -> dict:
     return json.loads(session.run(f"{command} --json"))
 

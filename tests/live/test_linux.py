@@ -15,9 +15,8 @@ import sys
 
 import pytest
 
-from shell.session import Session
 from tests.guests.linux import booted_linux
-from tests.live.harness import gdb_run
+from tests.live.harness import gdb_run, linux_shell, shell_json
 
 KERNEL_CS, USER_CS, USER_DS, TSS_SELECTOR = 0x10, 0x33, 0x2B, 0x40  # asm/segment.h (64-bit)
 CPU_ENTRY_AREA_RO_IDT = 0xFFFFFE0000000000  # asm/pgtable_64_types.h, asm/cpu_entry_area.h
@@ -48,24 +47,14 @@ INT80 = ("entry_INT80_compat", "asm_int80_emulation")
 @pytest.fixture(scope="module")
 def linux(tmp_path_factory):
     """A shell attached to Linux idling after init printed its symbols, with those symbols loaded."""
-    with booted_linux(tmp_path_factory.mktemp("linux")) as (guest, system_map, symbols):
-        session = Session()
-        try:
-            session.run(f"attach 127.0.0.1:{guest.port}")
-            session.run(f"symbols {system_map}")
-            yield session, symbols
-        finally:
-            session.close()
-
-
-def run_json(session: Session, command: str) -> dict:
-    return json.loads(session.run(f"{command} --json"))
+    with linux_shell(tmp_path_factory.mktemp("linux")) as attached:
+        yield attached
 
 
 def test_idt_is_linux_read_only_idt_with_every_gate_an_interrupt_gate(linux):
     session, _ = linux
     for cpu in (0, 1):
-        idt = run_json(session, f"idt --cpu {cpu}")
+        idt = shell_json(session, f"idt --cpu {cpu}")
         assert idt["mode"] == "long"
         assert idt["idtr"] == {"base": CPU_ENTRY_AREA_RO_IDT, "limit": 256 * 16 - 1}
         assert len(idt["gates"]) == 256
@@ -75,7 +64,7 @@ def test_idt_is_linux_read_only_idt_with_every_gate_an_interrupt_gate(linux):
 
 def test_exception_and_apic_gates_reach_the_handlers_linux_installs(linux):
     session, symbols = linux
-    gates = run_json(session, "idt")["gates"]
+    gates = shell_json(session, "idt")["gates"]
     for vector, (name, dpl) in HANDLERS.items():
         gate = gates[vector]
         assert gate["handler"] == symbols[name], (hex(vector), gate)
@@ -89,7 +78,7 @@ def test_device_and_unused_system_vectors_go_to_the_entry_stub_arrays(linux):
     """idt_setup_apic_and_irq_gates(): irq_entries_start + IDT_ALIGN * (vector - 0x20) for
     device vectors, spurious_entries_start + IDT_ALIGN * (vector - 0xec) for unused system ones."""
     session, symbols = linux
-    gates = run_json(session, "idt")["gates"]
+    gates = shell_json(session, "idt")["gates"]
     for vector in range(FIRST_EXTERNAL_VECTOR + 1, FIRST_SYSTEM_VECTOR):
         if vector == 0x80:
             continue
@@ -106,7 +95,7 @@ def test_vectors_linux_leaves_alone_keep_their_early_handlers(linux):
     """Without CONFIG_X86_MCE the #MC gate, and the reserved vectors, keep the boot-time
     early_idt_handler_array stubs (head_64.S), in init text freed after boot."""
     session, symbols = linux
-    gates = run_json(session, "idt")["gates"]
+    gates = shell_json(session, "idt")["gates"]
     for vector in (0x12, 0x14, 0x15, 0x16, 0x1F):
         assert gates[vector]["handler"] == symbols["early_idt_handler_array"] + EARLY_IDT_HANDLER_SIZE * vector
 
@@ -114,7 +103,7 @@ def test_vectors_linux_leaves_alone_keep_their_early_handlers(linux):
 def test_gdt_matches_linux_segment_layout(linux):
     session, _ = linux
     for cpu in (0, 1):
-        entries = {e["index"]: e for e in run_json(session, f"gdt --cpu {cpu}")["entries"]}
+        entries = {e["index"]: e for e in shell_json(session, f"gdt --cpu {cpu}")["entries"]}
         expected = {1: ("code", 0, False), 2: ("code", 0, True), 3: ("data", 0, False),
                     4: ("code", 3, False), 5: ("data", 3, False), 6: ("code", 3, True)}
         for index, (kind, dpl, long) in expected.items():
@@ -130,15 +119,15 @@ def test_tss_stacks_follow_the_cpu_entry_area(linux):
     exception stacks each sit above a guard page (asm/cpu_entry_area.h ESTACKS_MEMBERS)."""
     session, _ = linux
     for cpu in (0, 1):
-        tss = run_json(session, f"tss --cpu {cpu}")
-        gdtr = run_json(session, f"regs --cpu {cpu}")["gdtr"]
+        tss = shell_json(session, f"tss --cpu {cpu}")
+        gdtr = shell_json(session, f"regs --cpu {cpu}")["gdtr"]
         assert tss["selector"] == TSS_SELECTOR
         assert tss["rsp"][0] == tss["base"]
         assert gdtr["base"] == tss["base"] - 0x2000
         ist = tss["ist"]
         assert all(ist[i + 1] - ist[i] == ESTACK_STRIDE for i in range(3))
         assert ist[5:] == [0, 0]
-        stacks = {s["name"]: s for s in run_json(session, f"ist --cpu {cpu}")["stacks"]}
+        stacks = {s["name"]: s for s in shell_json(session, f"ist --cpu {cpu}")["stacks"]}
         for name in ("ist1", "ist2", "ist3", "ist4"):
             assert stacks[name]["size"] == EXCEPTION_STKSZ, stacks[name]
             assert stacks[name]["guard_page"] == stacks[name]["top"] - EXCEPTION_STKSZ - 0x1000
@@ -151,7 +140,7 @@ def test_local_apics_as_setup_local_apic_leaves_them(linux):
     LINT0 ExtINT masked (an I/O APIC is in use), LINT1 NMI open on the boot CPU only."""
     session, symbols = linux
     for cpu in (0, 1):
-        lapic = run_json(session, f"lapic --cpu {cpu}")
+        lapic = shell_json(session, f"lapic --cpu {cpu}")
         assert lapic["enabled"] and lapic["spurious_vector"] == 0xFF
         lvt = lapic["lvt"]
         assert (lvt["timer"]["vector"], lvt["timer"]["masked"]) == (0xEC, False)
@@ -164,13 +153,13 @@ def test_io_apic_pins_and_masked_8259_pair(linux):
     """The serial console's IRQ 4 is routed through the I/O APIC to a device vector; the
     8259s sit masked at ISA_IRQ_VECTOR(0) = 0x30 (asm/irq_vectors.h)."""
     session, symbols = linux
-    pins = {p["pin"]: p for p in run_json(session, "ioapic")["pins"]}
+    pins = {p["pin"]: p for p in shell_json(session, "ioapic")["pins"]}
     com1 = pins[4]
     assert not com1["masked"] and FIRST_EXTERNAL_VECTOR < com1["vector"] < FIRST_SYSTEM_VECTOR
     for pin in pins.values():
         if not pin["masked"]:
             assert pin["symbol"].startswith("irq_entries_start+"), pin
-    pic = run_json(session, "pic")
+    pic = shell_json(session, "pic")
     assert (pic["master"]["base"], pic["slave"]["base"]) == (0x30, 0x38)
     assert (pic["master"]["imr"], pic["slave"]["imr"]) == (0xFF, 0xFF)
 
@@ -178,7 +167,7 @@ def test_io_apic_pins_and_masked_8259_pair(linux):
 def test_lint_finds_no_error_or_warning_in_linux(linux):
     session, _ = linux
     for cpu in (0, 1):
-        result = run_json(session, f"lint --cpu {cpu}")
+        result = shell_json(session, f"lint --cpu {cpu}")
         assert result["counts"]["error"] == 0 and result["counts"]["warning"] == 0, result["findings"]
         notes = {f["id"]: f for f in result["findings"]}
         assert set(notes) == {"dormant-handler-not-executable", "stack-unusable"}
@@ -192,8 +181,8 @@ def test_user_page_fault_frame_and_walk_agree_with_the_cpu(linux):
     session, symbols = linux
     session.run("break 14 --from user")
     assert "vector 0x0e" in session.run("continue 30")
-    frame = run_json(session, "frame")
-    tss = run_json(session, f"tss --cpu {frame['cpu']}")
+    frame = shell_json(session, "frame")
+    tss = shell_json(session, f"tss --cpu {frame['cpu']}")
     assert (frame["vector"], frame["from_cpl"], frame["cs"], frame["ss"]) == (14, 3, USER_CS, USER_DS)
     assert frame["stack"] == "rsp0" and frame["frame_address"] + 48 == tss["rsp"][0]
     assert frame["error_code"] & 0x4 and frame["cr2"] < 1 << 47

@@ -8,12 +8,10 @@ assertion; the shell drives a real gdb against QEMU.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from shell.session import Session
-from tests.guests.linux import booted_linux
+from tests.live.harness import linux_shell, shell_json
 
 #: asm/segment.h, 32-bit: GDT_ENTRY_KERNEL_CS 12, KERNEL_DS 13, DEFAULT_USER_CS 14, DEFAULT_USER_DS 15,
 #: TSS 16, PERCPU 27, DOUBLEFAULT_TSS 31 (selector = index * 8, | 3 for user segments)
@@ -30,23 +28,13 @@ HANDLERS = {
 
 @pytest.fixture(scope="module")
 def linux32(tmp_path_factory):
-    with booted_linux(tmp_path_factory.mktemp("linux32"), arch="i386") as (guest, system_map, symbols):
-        session = Session()
-        try:
-            session.run(f"attach 127.0.0.1:{guest.port}")
-            session.run(f"symbols {system_map}")
-            yield session, symbols
-        finally:
-            session.close()
-
-
-def run_json(session: Session, command: str) -> dict:
-    return json.loads(session.run(f"{command} --json"))
+    with linux_shell(tmp_path_factory.mktemp("linux32"), arch="i386") as attached:
+        yield attached
 
 
 def test_idt_has_8_byte_gates_and_a_task_gate_for_double_fault(linux32):
     session, symbols = linux32
-    idt = run_json(session, "idt")
+    idt = shell_json(session, "idt")
     assert idt["mode"] == "protected" and idt["idtr"]["limit"] == 256 * 8 - 1
     gates = idt["gates"]
     for vector, (name, dpl) in HANDLERS.items():
@@ -61,7 +49,7 @@ def test_idt_has_8_byte_gates_and_a_task_gate_for_double_fault(linux32):
 def test_gdt_and_the_two_32_bit_tss(linux32):
     session, _ = linux32
     for cpu in (0, 1):
-        entries = {e["index"]: e for e in run_json(session, f"gdt --cpu {cpu}")["entries"]}
+        entries = {e["index"]: e for e in shell_json(session, f"gdt --cpu {cpu}")["entries"]}
         segments = {KERNEL_CS: ("code", 0), KERNEL_DS: ("data", 0), USER_CS: ("code", 3), USER_DS: ("data", 3)}
         for selector, (kind, dpl) in segments.items():
             entry = entries[selector >> 3]
@@ -70,7 +58,7 @@ def test_gdt_and_the_two_32_bit_tss(linux32):
         assert entries[TSS >> 3]["kind"] == "tss-busy"
         assert entries[DOUBLEFAULT_TSS >> 3]["kind"] == "tss-available"
         assert entries[PERCPU >> 3]["kind"] == "data" and entries[PERCPU >> 3]["base"] != 0
-        tss = run_json(session, f"tss --cpu {cpu}")
+        tss = shell_json(session, f"tss --cpu {cpu}")
         assert tss["selector"] == TSS and tss["ss0"] == KERNEL_DS and tss["esp0"] != 0
 
 
@@ -79,14 +67,14 @@ def test_double_fault_task_is_the_one_doublefault_32_c_builds(linux32):
     user DS/ES, per-CPU FS, GS 0, CR3 = __pa(swapper_pg_dir), ESP just below the TSS."""
     session, symbols = linux32
     for cpu in (0, 1):
-        tss = run_json(session, f"tss --cpu {cpu} --selector {DOUBLEFAULT_TSS:#x}")
+        tss = shell_json(session, f"tss --cpu {cpu} --selector {DOUBLEFAULT_TSS:#x}")
         assert tss["eip"] == symbols["asm_exc_double_fault"]
         assert tss["eflags"] == X86_EFLAGS_FIXED
         assert (tss["cs"], tss["ss"], tss["ds"], tss["es"], tss["fs"], tss["gs"]) == \
                (KERNEL_CS, KERNEL_DS, USER_DS, USER_DS, PERCPU, 0)
         assert tss["esp"] == tss["base"]
         assert kernel_pde(session, cpu, tss["cr3"], tss["eip"]) == \
-               kernel_pde(session, cpu, run_json(session, f"regs --cpu {cpu}")["cr3"], tss["eip"])
+               kernel_pde(session, cpu, shell_json(session, f"regs --cpu {cpu}")["cr3"], tss["eip"])
 
 
 def kernel_pde(session: Session, cpu: int, cr3: int, address: int) -> bytes:
@@ -101,7 +89,7 @@ def kernel_pde(session: Session, cpu: int, cr3: int, address: int) -> bytes:
 def test_lint_finds_nothing_in_32_bit_linux(linux32):
     session, _ = linux32
     for cpu in (0, 1):
-        assert run_json(session, f"lint --cpu {cpu}")["findings"] == []
+        assert shell_json(session, f"lint --cpu {cpu}")["findings"] == []
 
 
 def test_user_page_fault_frame_with_ss_esp_on_esp0(linux32):
@@ -111,8 +99,8 @@ def test_user_page_fault_frame_with_ss_esp_on_esp0(linux32):
     session, _ = linux32
     session.run("break 14 --from user")
     assert "vector 0x0e" in session.run("continue 60")
-    frame = run_json(session, "frame")
-    tss = run_json(session, f"tss --cpu {frame['cpu']}")
+    frame = shell_json(session, "frame")
+    tss = shell_json(session, f"tss --cpu {frame['cpu']}")
     assert (frame["mode"], frame["from_cpl"], frame["cs"], frame["ss"]) == ("protected", 3, USER_CS, USER_DS)
     assert frame["stack"] == "esp0" and frame["frame_address"] + 24 == tss["esp0"]
     assert frame["stack_check"] == f"matches TSS.ESP0 = {tss['esp0']:#x}"

@@ -167,14 +167,20 @@ scenario_8_resume:
 ; 9: self-IPI on the missing-EOI vector; wait (interrupts on) until it ran.
 %define SCN9_WAIT_SPINS 100000000
 scenario_9:
-    mov r8, [missing_eoi_count]
+    lea rsi, [missing_eoi_count]
+    mov r8, [rsi]
     mov rdx, LAPIC_BASE
     mov dword [rdx + APIC_REG_ICR_HI], 0
     mov dword [rdx + APIC_REG_ICR_LO], ICR_SELF | ICR_ASSERT | LAPIC_MISSING_EOI_VECTOR
     mov ecx, SCN9_WAIT_SPINS
+    jmp wait_for_delivery
+
+; wait_for_delivery: with interrupts on, spin until the counter at rsi differs
+; from r8 (a handler ran) or ecx spins pass; return with interrupts off.
+wait_for_delivery:
     sti
 .wait:
-    cmp [missing_eoi_count], r8
+    cmp [rsi], r8
     jne .delivered
     pause
     dec ecx
@@ -217,21 +223,14 @@ scenario_14:
 ; IRQ0 in service.
 %define SCN15_WAIT_SPINS 400000000
 scenario_15:
-    mov r8, [pic_irq0_count]
+    lea rsi, [pic_irq0_count]
+    mov r8, [rsi]
     mov rdx, LAPIC_BASE
     mov dword [rdx + APIC_REG_LVT_LINT0], SCENARIOS_15_LVT_LINT0
     mov al, PIC_MASTER_IMR & ~1
     out PIC1_DATA, al
     mov ecx, SCN15_WAIT_SPINS
-    sti
-.wait:
-    cmp [pic_irq0_count], r8
-    jne .delivered
-    pause
-    dec ecx
-    jnz .wait
-.delivered:
-    cli
+    call wait_for_delivery
     mov al, PIC_MASTER_IMR
     out PIC1_DATA, al
     mov rdx, LAPIC_BASE
