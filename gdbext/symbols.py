@@ -14,6 +14,9 @@ from .errors import ParseError
 from .model.record import record
 
 _MAP_LINE = re.compile(r"^([0-9a-fA-F]+)\s+([A-Za-z?])\s+(\S+)")
+#: how far past a System.map symbol (which has no size) an address still takes its name;
+#: beyond it the map is too sparse there and a name would mislead
+MAP_REACH = 1 << 16
 _GDB_INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section \S+")
 
 
@@ -26,7 +29,8 @@ class Symbol:
 
 class SymbolTable:
     """Sorted symbols; an address resolves to the symbol containing it, or the
-    nearest zero-size symbol before it within the same section span."""
+    nearest zero-size symbol before it within the same section span (ELF) or
+    at most MAP_REACH bytes before it (System.map and kallsyms carry no sizes)."""
 
     def __init__(self, symbols: list[Symbol], spans: list[tuple[int, int]], source: str,
                  is_elf: bool = False) -> None:
@@ -73,7 +77,8 @@ class SymbolTable:
             symbol = self._symbols[position]
             if symbol.address < span[0]:
                 return None
-            if symbol.size == 0 or address < symbol.address + symbol.size:
+            reach = symbol.size or (MAP_REACH if not self.is_elf else None)
+            if reach is None or address < symbol.address + reach:
                 offset = address - symbol.address
                 return symbol.name if offset == 0 else f"{symbol.name}+{offset}"
             position -= 1

@@ -22,6 +22,8 @@ def test_system_map_lookup(tmp_path):
     assert table.lookup(0xFFFFFFFF81A00B14) == "asm_exc_page_fault+4"
     assert table.lookup(0xFFFFFFFF81A00B60) == "asm_exc_double_fault"
     assert table.lookup(0xFFFFFFFF80000000) is None
+    assert table.lookup(0xFFFFFFFF81A00B60 + 0xFFFF) == "asm_exc_double_fault+65535"
+    assert table.lookup(0xFFFFFFFF81A00B60 + 0x10000) is None, "a sparse map must not name what lies far beyond"
     assert table.address_of("idt_table") == 0xFFFFFFFF82600000
     assert table.address_of("__end_abs") is None, "absolute symbols are not code or data"
     assert table.names_starting_with("asm_exc", 10) == ["asm_exc_double_fault", "asm_exc_page_fault"]
