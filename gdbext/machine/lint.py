@@ -22,9 +22,9 @@ from ..errors import IdtscopeError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
+from ..model.raised import not_raised
 from ..model.record import record
 from ..model.selector import Selector, TableIndicator
-from ..model.vectors import not_raised
 from ..target.base import Target
 from .cpu import registers
 from .memory import walk_for_cpu

@@ -17,7 +17,6 @@ from gdbext.model.vectors import (
     legacy_irq_for_vector,
     lookup,
     names_for_completion,
-    not_raised,
     vector,
 )
 
@@ -390,19 +389,3 @@ def test_linux_device_and_isa_vectors():
 def test_every_user_defined_row_has_a_linux_use():
     for row in VECTORS[32:]:
         assert row.linux is not None and row.linux.handler, row.number
-
-
-@pytest.mark.parametrize(("number", "cr4", "why"), [
-    (14, 0, None),
-    (0x80, 0, None),
-    (18, 0, "CR4.MCE=0"),
-    (18, 1 << 6, None),
-    (21, 0, "CR4.CET=0"),
-    (21, 1 << 23, None),
-    (29, 0xFFFFFFFF, "SEV-ES"),
-    (22, 0xFFFFFFFF, "reserved"),
-    (15, 0, "reserved"),
-])
-def test_not_raised_says_why_the_processor_cannot_raise_an_exception(number, cr4, why):
-    reason = not_raised(number, cr4)
-    assert reason is None if why is None else why in reason
