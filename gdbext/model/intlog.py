@@ -39,6 +39,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from ..errors import ParseError
+from .intlog_split import continuation, split
 from .record import record, replace
 from .triplefault import (
     CONTEXT_EVENTS,
@@ -206,6 +207,19 @@ class _Lines:
         return self._line
 
 
+class _OneLine:
+    """A rebuilt event line (see intlog_split) standing alone, with its line number in the log."""
+
+    __slots__ = ("_line", "text")
+
+    def __init__(self, text: bytes, line: int) -> None:
+        self.text = text
+        self._line = line
+
+    def at(self, position: int) -> int:
+        return self._line
+
+
 class IntLogReader:
     """Turns chunks of a -d int log into records; only a partial line is kept between chunks.
 
@@ -234,6 +248,8 @@ class IntLogReader:
         self._pending_check: tuple[int, int, int | None, int] | None = None
         self._last_place: tuple[bytes | None, bytes | None] = (None, None)  # CS:RIP, SS:RSP of the last event
         self._last_vector = b""
+        # An event line another vCPU cut before its CR2/EAX: line, fields, the line before it.
+        self._split: tuple[int, bytes, tuple | None] | None = None
         self.lines = 0
         self.truncated: Malformed | None = None
         self.unlogged_irqs = 0
@@ -272,6 +288,10 @@ class IntLogReader:
                                        "the log ends before the event of this exception")
             self._pending_check = None
         self._drop_pending()
+        if self._split is not None:
+            line, head, _ = self._split
+            items.append(_malformed(line, head, "event line cut by another vCPU's output; its CR2/EAX never came"))
+            self._split = None
         self.lines = self._line
         return items
 
@@ -293,8 +313,8 @@ class IntLogReader:
             match = event_match(text, start, end)
             if match is None:
                 self._last_place, self._last_vector = (last_ip, last_sp), last_vector
-                append(self._other(lines, text, start, end))
-                last_ip, last_sp = self._last_place
+                items += self._other(lines, text, start, end)
+                (last_ip, last_sp), last_vector = self._last_place, self._last_vector
                 pending = self._pending_irq is not None or self._pending_check is not None
                 continue
             seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
@@ -354,16 +374,81 @@ class IntLogReader:
             self._pending_check = (next_origin + 1 if self._pending_check[0] == end + 1 else -1,
                                    *self._pending_check[1:])
 
-    def _other(self, lines: _Lines, text: bytes, start: int, end: int) -> tuple:
+    def _other(self, lines: _Lines, text: bytes, start: int, end: int) -> list[tuple]:
         """Lines the hot loop leaves: check_exception and Servicing lines with no event after
-        them (real mode, a triple fault, a chunk boundary), marks, and what does not parse."""
-        self._drop_pending()
+        them (real mode, a triple fault, a chunk boundary), marks, event lines another vCPU
+        cut in two, and what does not parse."""
         line = lines.at(start)
         whole = _LINE_END.match(text, start, end)
+        if whole.group()[:1] in b" -0123456789":
+            records = self._cut_event(line, whole.group(), text, start)
+            if records is not None:
+                return records
+        self._drop_pending()
         record = self._other_record(line, whole.group(), whole.end() + 1)
         if record[0] not in (_CHECK_TAG, _SERVICING_TAG):
             self._last_place = (None, None)
-        return record
+        return [record]
+
+    def _cut_event(self, line: int, text: bytes, chunk: bytes, start: int) -> list[tuple] | None:
+        """Records of an event line another vCPU cut (intlog_split), or None if it is not one."""
+        tail = continuation(text)
+        if tail is not None and self._split is not None:
+            self._drop_pending()
+            first_line, head, before = self._split
+            self._split = None
+            return [self._rebuilt_event(first_line, head + tail, before)]
+        parts = split(text)
+        if parts is None:
+            return None
+        head, tail, foreign = parts
+        # the event's own check_exception/Servicing line: in this text (no record yet), or
+        # pending from the text before (its record already went out)
+        records = []
+        before = _line_before(chunk, start)
+        if before is not None:
+            records.append(_line_before_record(line - 1, before))
+        else:
+            before = self._take_pending_before(start)
+        self._drop_pending()
+        if tail is None:
+            if self._split is not None:
+                records.append(_malformed(self._split[0], self._split[1], "event line cut by another vCPU's "
+                                          "output; its CR2/EAX never came"))
+            self._split = (line, head, before)
+        else:
+            records.append(self._rebuilt_event(line, head + tail, before))
+        records.append(self._other_record(line, foreign, -1))
+        self._pending_irq = self._pending_check = None  # the other vCPU's event is not the next line
+        return records
+
+    def _take_pending_before(self, start: int) -> tuple | None:
+        """The pending check_exception or Servicing line if it ends right before ``start``,
+        in the form _line_before gives; it is no longer pending."""
+        irq, check = self._pending_irq, self._pending_check
+        if check is not None and check[0] == start:
+            self._pending_check = None
+            return (_CHECK_TAG, *check[2:])
+        if irq is not None and irq[0] == start:
+            self._pending_irq = None
+            return (_SERVICING_TAG, irq[2])
+        return None
+
+    def _rebuilt_event(self, line: int, text: bytes, before: tuple | None) -> tuple:
+        """The raw event tuple of an event line put back together, classified as the hot loop does."""
+        match = _EVENT.match(text)
+        seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
+        check = before[1:] if before is not None and before[0] == _CHECK_TAG else None
+        if i == b"1":
+            kind = _SOFTWARE
+        elif v >= b"20" or (check is None and (before is not None or v == b"02")):
+            kind = _IRQ
+        else:
+            kind = _EXCEPTION
+        promoted_from = check[1] if check is not None and v == b"08" and check[1] != DOUBLE_FAULT else None
+        self._last_place, self._last_vector = (ip, sp), v
+        return (_EVENT_TAG, _OneLine(text, line), 0, match.end(), seq, v, i, cpl, ip, kind, promoted_from,
+                check is not None and check[0] is not None)
 
     def _other_record(self, line: int, text: bytes, next_start: int) -> tuple:
         first = text[:1]
@@ -433,6 +518,13 @@ def _line_before(text: bytes, start: int) -> tuple | None:
 
 def _decode(text: bytes) -> str:
     return text[:TEXT_LIMIT * 4].decode("utf-8", "replace")[:TEXT_LIMIT]
+
+
+def _line_before_record(line: int, before: tuple) -> tuple:
+    """The raw record of what _line_before found, for the line it stands on."""
+    if before[0] == _CHECK_TAG:
+        return (_CHECK_TAG, line, *before[1:])
+    return (_SERVICING_TAG, line, int(before[1], 16))
 
 
 def _malformed(line: int, text: bytes, reason: str) -> tuple:

@@ -151,6 +151,40 @@ def test_line_by_line_reading_matches_whole_text():
         assert list(read_records(lines)) == list(read_records([text]))
 
 
+# --- event lines another vCPU cut in two (real Linux SMP logs) -----------------------------------
+
+@pytest.mark.parametrize(("name", "line", "seq", "error_code", "cr2"), [
+    ("linux_smp_cut_tail.log", 35, 1893, 0x14, 0x4610D3),  # tail first, then the other vCPU's line
+    ("linux_smp_cut_late.log", 34, 2970, 0x7, 0x3FE2880C),  # the other vCPU's line, the tail on the next line
+])
+def test_cut_event_lines_are_put_back_together(name, line, seq, error_code, cr2):
+    text = fixture(name)
+    report = analyse(text, keep=10)
+    assert report.malformed == 0 and report.total_events == 3
+    cut = next(event for event in events(text) if event.seq == seq)
+    assert (cut.line, cut.vector, cut.error_code, cut.cpl, cut.cr2) == (line, 0x0E, error_code, 3, cr2)
+    assert cut in report.listed
+    checks = [r for r in read_records([text]) if isinstance(r, ExceptionCheck)]
+    assert line in {check.line for check in checks}, "the other vCPU's check_exception is kept as a record"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.integers(min_value=0, max_value=4_000), max_size=12))
+def test_cut_event_lines_do_not_depend_on_how_the_text_is_cut(cuts):
+    text = fixture("linux_smp_cut_late.log")
+    points = sorted(set(cuts))
+    pieces = [text[a:b] for a, b in zip([0] + points, points + [len(text)])]
+    assert list(read_records(pieces)) == list(read_records([text]))
+
+
+def test_a_cut_event_whose_tail_never_comes_is_malformed():
+    lines = fixture("linux_smp_cut_late.log").splitlines(keepends=True)
+    text = "".join(lines[:34])
+    report = analyse(text)
+    assert report.total_events == 1 and report.malformed == 1
+    assert "never came" in report.malformed_examples[0].reason
+
+
 # --- triple faults ---------------------------------------------------------------------------
 
 def chain_of(fault: TripleFault) -> list[tuple]:
