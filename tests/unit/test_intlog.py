@@ -136,11 +136,12 @@ def test_checks_and_servicing_lines_come_before_their_events():
             assert isinstance(before, ExceptionCheck) and (before.old, before.new) == (None, event.vector)
 
 
+@pytest.mark.parametrize("name", ["stackoverflow64.log", "linux_smp_cut_late.log", "linux_smp_cut_tail.log"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.integers(min_value=0, max_value=24_000), max_size=40))
-def test_records_do_not_depend_on_how_the_text_is_cut(cuts):
-    text = fixture("stackoverflow64.log")
-    points = sorted(set(cuts))
+def test_records_do_not_depend_on_how_the_text_is_cut(name, cuts):
+    text = fixture(name)
+    points = sorted({cut % len(text) for cut in cuts})
     pieces = [text[a:b] for a, b in zip([0] + points, points + [len(text)])]
     assert list(read_records(pieces)) == list(read_records([text]))
 
@@ -166,15 +167,6 @@ def test_cut_event_lines_are_put_back_together(name, line, seq, error_code, cr2)
     assert cut in report.listed
     checks = [r for r in read_records([text]) if isinstance(r, ExceptionCheck)]
     assert line in {check.line for check in checks}, "the other vCPU's check_exception is kept as a record"
-
-
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.integers(min_value=0, max_value=4_000), max_size=12))
-def test_cut_event_lines_do_not_depend_on_how_the_text_is_cut(cuts):
-    text = fixture("linux_smp_cut_late.log")
-    points = sorted(set(cuts))
-    pieces = [text[a:b] for a, b in zip([0] + points, points + [len(text)])]
-    assert list(read_records(pieces)) == list(read_records([text]))
 
 
 def test_a_cut_event_whose_tail_never_comes_is_malformed():
