@@ -54,13 +54,20 @@ def linux_shell(directory: Path, arch: str = "amd64") -> Iterator[tuple[Session,
     from tests.guests.linux import booted_linux
 
     with booted_linux(directory, arch=arch) as (guest, system_map, symbols):
-        session = Session()
-        try:
-            session.run(f"attach 127.0.0.1:{guest.port}")
-            session.run(f"symbols {system_map}")
+        with attached_shell(guest.port, system_map) as session:
             yield session, symbols
-        finally:
-            session.close()
+
+
+@contextlib.contextmanager
+def attached_shell(port: int, symbol_file: Path) -> Iterator[Session]:
+    """The shell attached (over gdb/MI) to the gdbstub on ``port``, names from ``symbol_file``."""
+    session = Session()
+    try:
+        session.run(f"attach 127.0.0.1:{port}")
+        session.run(f"symbols {symbol_file}")
+        yield session
+    finally:
+        session.close()
 
 
 def shell_json(session: Session, command: str) -> dict:

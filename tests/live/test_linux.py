@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from tests.guests.linux import booted_linux
-from tests.live.harness import gdb_run, linux_shell, shell_json
+from tests.live.harness import attached_shell, gdb_run, linux_shell, shell_json
 
 KERNEL_CS, USER_CS, USER_DS, TSS_SELECTOR = 0x10, 0x33, 0x2B, 0x40  # asm/segment.h (64-bit)
 CPU_ENTRY_AREA_RO_IDT = 0xFFFFFE0000000000  # asm/pgtable_64_types.h, asm/cpu_entry_area.h
@@ -206,6 +206,28 @@ def test_inside_gdb_with_a_system_map_only(tmp_path):
     assert "vector 14 (0x0e) #PF Page Fault" in outputs[4] and "from CPL  3" in outputs[4]
     frame = json.loads(outputs[5])
     assert frame["from_cpl"] == 3 and frame["explanation"]["agrees"]
+
+
+def test_one_shot_without_gdb_reads_what_the_shell_reads(tmp_path):
+    """The one-shot path speaks to QEMU's gdbstub itself (gdbext/target/rsp.py); on Linux it must
+    give the shell's JSON for the tables, and name the handlers from the same kallsyms."""
+    commands = ["idt", "gdt --cpu 1", "tss --cpu 1", "ist --cpu 1", "lint --cpu 1"]
+    with booted_linux(tmp_path) as (guest, system_map, symbols):
+        argv = [sys.executable, "-m", "shell", "--attach", f"127.0.0.1:{guest.port}", "--symbols", str(system_map)]
+        for command in commands:
+            argv += ["-c", f"{command} --json"]
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stderr
+        decoder = json.JSONDecoder()
+        direct, position = [], 0
+        while len(direct) < len(commands):
+            document, position = decoder.raw_decode(run.stdout, position)
+            direct.append(document)
+            position = len(run.stdout) - len(run.stdout[position:].lstrip())
+        with attached_shell(guest.port, system_map) as session:
+            via_gdb = [shell_json(session, command) for command in commands]
+    assert direct == via_gdb
+    assert direct[0]["gates"][14]["handler"] == symbols["asm_exc_page_fault"]
 
 
 def test_interrupt_log_of_a_linux_boot(tmp_path):
