@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -68,6 +70,45 @@ def attached_shell(port: int, symbol_file: Path) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+def linux_boot_log(directory: Path, arch: str) -> tuple[dict, Path]:
+    """QEMU's -d int log of a Linux boot on two vCPUs, read by idtscope's `log`: returns the
+    summary and the log after checking what holds for any such log:
+    - every event line counts (a plain regex finds their heads), those another vCPU cut in
+      two too (gdbext/model/intlog_split.py); QEMU is stopped mid-run, so only whole lines
+      count and a cut last line is reported as truncated;
+    - no line is malformed and no triple fault is invented;
+    - one #BP: int3_selftest() in arch/x86/kernel/alternative.c runs once per boot;
+    - for every #PF the U/S bit of the error code is set exactly when CPL (and CS.RPL) is 3,
+      the processor's own rule (SDM Vol. 3A 4.7)."""
+    from tests.guests.linux import booted_linux
+
+    log = directory / "int.log"
+    with booted_linux(directory, arch=arch, extra=["-d", "int,cpu_reset", "-D", str(log)]):
+        pass
+    text = log.read_text(errors="replace")
+    whole = text[:text.rfind("\n") + 1]
+    event_lines = len(re.findall(r"^ *\d+: v=[0-9a-f]{2} ", whole, flags=re.M))
+    summary = log_json(f"log {log}")
+    assert summary["total_events"] == summary["events"] == event_lines > 1000
+    assert (summary["truncated"] is not None) == (whole != text)
+    assert summary["malformed"]["count"] == 0 and summary["triple_faults"] == []
+    counts = {row["vector"]: row["count"] for row in summary["vectors"]}
+    assert counts.get(0x03) == 1
+    faults = log_json(f"log {log} --vector 14 --events --limit 100000")["listed"]
+    assert len(faults) == counts[0x0E] > 0
+    for event in faults:
+        assert bool(event["error_code"] & 0x4) == (event["cpl"] == 3) == (event["cs"] & 3 == 3), event
+    return summary, log
+
+
+def log_json(command: str) -> dict:
+    """One `idtscope -c "COMMAND --json"` run as a user would, offline."""
+    run = subprocess.run([sys.executable, "-m", "shell", "-c", f"{command} --json"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
 
 
 def shell_json(session: Session, command: str) -> dict:

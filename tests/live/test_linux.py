@@ -9,14 +9,13 @@ none comes from idtscope. The shell drives a real gdb (MI) against QEMU.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 
 import pytest
 
 from tests.guests.linux import booted_linux
-from tests.live.harness import attached_shell, gdb_run, linux_shell, shell_json
+from tests.live.harness import attached_shell, gdb_run, linux_boot_log, linux_shell, shell_json
 
 KERNEL_CS, USER_CS, USER_DS, TSS_SELECTOR = 0x10, 0x33, 0x2B, 0x40  # asm/segment.h (64-bit)
 CPU_ENTRY_AREA_RO_IDT = 0xFFFFFE0000000000  # asm/pgtable_64_types.h, asm/cpu_entry_area.h
@@ -231,33 +230,7 @@ def test_one_shot_without_gdb_reads_what_the_shell_reads(tmp_path):
 
 
 def test_interrupt_log_of_a_linux_boot(tmp_path):
-    """QEMU's -d int log of the boot on two vCPUs: every event line is read (those another
-    vCPU cut in two as well), none is malformed, no triple fault is invented, and the CPU's own invariant holds for every #PF (the
-    U/S bit of the error code is set exactly when the fault came from CPL 3)."""
-    log = tmp_path / "int.log"
-    with booted_linux(tmp_path, extra=["-d", "int,cpu_reset", "-D", str(log)]):
-        pass
-    text = log.read_text(errors="replace")
-    # QEMU is stopped mid-run, so its last line may be cut: count whole lines only. Two
-    # vCPUs also cut each other's event lines (gdbext/model/intlog_split.py); each still
-    # starts a line with its event number, and each must still count as an event.
-    whole = text[:text.rfind("\n") + 1]
-    event_lines = len(re.findall(r"^ *\d+: v=[0-9a-f]{2} ", whole, flags=re.M))
-    summary = log_json(f"log {log}")
-    assert summary["total_events"] == summary["events"] == event_lines > 1000
-    assert (summary["truncated"] is not None) == (whole != text)
-    assert summary["malformed"]["count"] == 0 and summary["triple_faults"] == []
+    """QEMU's -d int log of the boot on two vCPUs, read as harness.linux_boot_log says."""
+    summary, _ = linux_boot_log(tmp_path, "amd64")
     counts = {row["vector"]: row["count"] for row in summary["vectors"]}
     assert counts[0xEC] > 0  # LOCAL_TIMER_VECTOR
-    assert counts.get(0x03) == 1  # int3_selftest() in arch/x86/kernel/alternative.c, once per boot
-    faults = log_json(f"log {log} --vector 14 --events --limit 100000")["listed"]
-    assert len(faults) == counts[0x0E] > 0
-    for event in faults:
-        assert bool(event["error_code"] & 0x4) == (event["cpl"] == 3) == (event["cs"] & 3 == 3), event
-
-
-def log_json(command: str) -> dict:
-    run = subprocess.run([sys.executable, "-m", "shell", "-c", f"{command} --json"], capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)

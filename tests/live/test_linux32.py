@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from shell.session import Session
-from tests.live.harness import linux_shell, shell_json
+from tests.live.harness import linux_boot_log, linux_shell, log_json, shell_json
 
 #: asm/segment.h, 32-bit: GDT_ENTRY_KERNEL_CS 12, KERNEL_DS 13, DEFAULT_USER_CS 14, DEFAULT_USER_DS 15,
 #: TSS 16, PERCPU 27, DOUBLEFAULT_TSS 31 (selector = index * 8, | 3 for user segments)
@@ -107,3 +107,11 @@ def test_user_page_fault_frame_with_ss_esp_on_esp0(linux32):
     explanation = frame["explanation"]
     assert explanation["walk"]["mode"] == "32-bit"
     assert explanation["agrees"] and explanation["expected_error_code"] == frame["error_code"]
+
+
+def test_interrupt_log_of_a_32_bit_linux_boot(tmp_path):
+    """As on amd64 (harness.linux_boot_log), and busybox's system calls: INT 0x80 from CPL 3,
+    logged as software interrupts (i=1)."""
+    summary, log = linux_boot_log(tmp_path, "i386")
+    calls = log_json(f"log {log} --vector 0x80 --events --limit 100000")["listed"]
+    assert calls and all(call["kind"] == "software" and call["cpl"] == 3 for call in calls)
