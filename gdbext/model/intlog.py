@@ -437,6 +437,8 @@ class IntLogReader:
     def _rebuilt_event(self, line: int, text: bytes, before: tuple | None) -> tuple:
         """The raw event tuple of an event line put back together, classified as the hot loop does."""
         match = _EVENT.match(text)
+        if match is None:
+            return _malformed(line, text, "event line cut by another vCPU's output does not parse")
         seq, v, i, cpl, ip, sp = match.group(1, 2, 4, 5, 6, 10)
         check = before[1:] if before is not None and before[0] == _CHECK_TAG else None
         if i == b"1":
