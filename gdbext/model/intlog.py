@@ -409,7 +409,9 @@ class IntLogReader:
         if before is not None:
             records.append(_line_before_record(line - 1, before))
         else:
-            before = self._take_pending_before(start)
+            at = head.index(b"v=") + 2
+            irq, check = self._take_pending(start, head[at:at + 2])
+            before = (_CHECK_TAG, *check) if check is not None else None if irq is None else (_SERVICING_TAG, irq)
         self._drop_pending()
         if tail is None:
             if self._split is not None:
@@ -421,18 +423,6 @@ class IntLogReader:
         records.append(self._other_record(line, foreign, -1))
         self._pending_irq = self._pending_check = None  # the other vCPU's event is not the next line
         return records
-
-    def _take_pending_before(self, start: int) -> tuple | None:
-        """The pending check_exception or Servicing line if it ends right before ``start``,
-        in the form _line_before gives; it is no longer pending."""
-        irq, check = self._pending_irq, self._pending_check
-        if check is not None and check[0] == start:
-            self._pending_check = None
-            return (_CHECK_TAG, *check[2:])
-        if irq is not None and irq[0] == start:
-            self._pending_irq = None
-            return (_SERVICING_TAG, irq[2])
-        return None
 
     def _rebuilt_event(self, line: int, text: bytes, before: tuple | None) -> tuple:
         """The raw event tuple of an event line put back together, classified as the hot loop does."""
