@@ -37,8 +37,8 @@ SYMBOLS_BEGIN = "@@kallsyms-begin@@"
 SYMBOLS_END = "@@kallsyms-end@@"
 #: the kallsyms lines worth printing: interrupt entry points and the idle loop
 SYMBOL_PATTERN = r" [Tt] (asm_|entry_|irq_entries_start|spurious_entries_start|early_idt_handler_array|default_idle)"
-#: nokaslr: kallsyms and the IDT agree whatever the boot; quiet: COM1 carries little else
-APPEND = "console=ttyS0 nokaslr quiet loglevel=1 panic=-1"
+#: quiet: COM1 carries little else; ``nokaslr`` is added unless a test boots as distributions do
+APPEND = "console=ttyS0 quiet loglevel=1 panic=-1"
 
 INIT = f"""#!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
@@ -51,8 +51,12 @@ while :; do /bin/busybox true; /bin/busybox sleep 1; done
 _S_IFDIR, _S_IFREG, _S_IFCHR = 0o040000, 0o100000, 0o020000
 
 
-def linux_image(arch: str = "amd64") -> GuestImage:
-    """The kernel and initramfs of ``arch``, fetched and written once into tests/guests/build/linux-ARCH/."""
+def linux_image(arch: str = "amd64", kaslr: bool = False) -> GuestImage:
+    """The kernel and initramfs of ``arch``, fetched and written once into tests/guests/build/linux-ARCH/.
+
+    ``kaslr``: boot as distributions do, with the kernel at a random slide; otherwise
+    ``nokaslr`` keeps every kernel address at its link-time value.
+    """
     build_dir = BUILD_ROOT / f"linux-{arch}"
     build_dir.mkdir(parents=True, exist_ok=True)
     with open(build_dir / ".lock", "w") as lock:
@@ -63,20 +67,20 @@ def linux_image(arch: str = "amd64") -> GuestImage:
         if not initrd.exists() or initrd.stat().st_mtime < Path(__file__).stat().st_mtime:
             initrd.write_bytes(initramfs(INIT, apt.unpacked("busybox-static") / "bin" / "busybox"))
     layout = {"name": f"linux-{arch}", "smp": 2, "qemu_memory": "256M",
-              "boot": {"method": "linux", "initrd": str(initrd), "append": APPEND}}
+              "boot": {"method": "linux", "initrd": str(initrd), "append": APPEND if kaslr else APPEND + " nokaslr"}}
     return GuestImage(f"linux-{arch}", None, kernel, None, layout, build_dir)
 
 
 @contextlib.contextmanager
-def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = (),
-                 timeout: float = 180) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
+def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = (), timeout: float = 180,
+                 kaslr: bool = False) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
     """Linux of ``arch`` running under QEMU (``extra``: more QEMU options) after /init
     printed its symbols: about 4 s of boot under TCG for amd64, 16 s for i386.
 
     Yields the guest (running: a debugger that attaches stops it), the System.map
     written into ``directory``, and the same symbols as a name -> address dict.
     """
-    with RunningGuest(linux_image(arch), extra=extra, stopped=False) as guest:
+    with RunningGuest(linux_image(arch, kaslr), extra=extra, stopped=False) as guest:
         serial = guest.wait_for_serial(SYMBOLS_END, timeout=timeout)
         text = kallsyms(serial)
         path = directory / "System.map"
