@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import re
 import shutil
 import subprocess
@@ -86,6 +87,40 @@ def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = ()
         path = directory / "System.map"
         path.write_text(text)
         yield guest, path, {line.split()[2]: int(line.split()[0], 16) for line in text.splitlines()}
+
+
+def debug_vmlinux(arch: str = "amd64") -> Path:
+    """The vmlinux with full symbols of the kernel ``linux_image(arch)`` boots, from
+    Debian's ``linux-image-<abi>-dbg`` package (about 283 MB to download for amd64,
+    633 MB unpacked). Only the vmlinux is extracted, once, into the user's cache
+    (``$XDG_CACHE_HOME/idtscope`` or ``~/.cache/idtscope``) outside the checkout, so
+    every clone on the machine reuses it.
+    """
+    image = linux_image(arch)
+    apt = _Apt(image.build_dir, arch)
+    release = image.kernel.name.removeprefix("vmlinuz-")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "idtscope" / release
+    vmlinux = cache / f"vmlinux-{release}"
+    if vmlinux.exists():
+        return vmlinux
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not vmlinux.exists():
+            package = f"linux-image-{release}-dbg"
+            subprocess.run(["apt-get", *apt.options, "download", package], cwd=cache, check=True,
+                           capture_output=True, timeout=3600)
+            deb = next(cache.glob(f"{package}_*.deb"))
+            member = f"./usr/lib/debug/boot/vmlinux-{release}"
+            partial = cache / "vmlinux.partial"
+            with partial.open("wb") as out:
+                tar = subprocess.Popen(["dpkg", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+                subprocess.run(["tar", "-xO", member], stdin=tar.stdout, stdout=out, check=True, timeout=900)
+                if tar.wait(timeout=60) != 0:
+                    raise RuntimeError(f"dpkg --fsys-tarfile {deb} failed")
+            partial.rename(vmlinux)
+            deb.unlink()
+    return vmlinux
 
 
 def kallsyms(serial: str) -> str:
