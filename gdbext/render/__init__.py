@@ -32,6 +32,7 @@ _RENDERERS = {
     "lapic": ("controllers", "lapic"),
     "ioapic": ("controllers", "ioapic"),
     "pic": ("controllers", "pic"),
+    "symbols": ("symbols", "symbols"),
 }
 
 

@@ -55,7 +55,8 @@ class GdbMiTarget(GdbBackedTarget):
         self.client.close()
 
     def load_symbols(self, table: SymbolTable) -> None:
-        """Resolve names from ``table``; an ELF is also given to gdb (for breakpoints by name).
+        """Resolve names from ``table``; an ELF is also given to gdb (for breakpoints by name),
+        at the table's KASLR slide and without its DWARF (a debug vmlinux's takes gdb seconds).
 
         The architecture QEMU reported is pinned first: a 32-bit ELF would
         otherwise switch gdb to i386 and its register packets stop matching.
@@ -66,7 +67,7 @@ class GdbMiTarget(GdbBackedTarget):
             current = architecture.rsplit('"', 2)[-2] if architecture.count('"') >= 2 else None
             if current:
                 self.console(f"set architecture {current}")
-            self.console(f"symbol-file {table.source}")
+            self.console(f"symbol-file -readnever -o {table.slide:#x} {table.source}")
 
     def insert_breakpoint(self, address: int, hardware: bool) -> object:
         try:

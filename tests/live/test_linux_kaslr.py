@@ -1,0 +1,106 @@
+"""Debian's Linux booted as distributions boot it, with KASLR on, named from a symbol
+table made at link time: the debug package's System.map and vmlinux (amd64), and the
+kallsyms of a ``nokaslr`` boot (i386, whose 762 MB debug package is not fetched).
+
+Truth comes from outside idtscope: the running kernel's own /proc/kallsyms (printed
+by the guest's /init), the table files themselves, and gdb's ``info symbol``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from gdbext.errors import UsageError
+from shell.session import Session
+from tests.guests.linux import booted_linux, debug_vmlinux
+from tests.live.harness import attached_shell, shell_json
+
+
+#: the entry-stub arrays gates point into: idt.c (irq_entries_start, spurious_entries_start), head_64.S
+ARRAYS = ("irq_entries_start", "spurious_entries_start", "early_idt_handler_array")
+
+
+def map_addresses(path) -> dict[str, int]:
+    """name -> address of a System.map, read here without idtscope."""
+    return {line.split()[2]: int(line.split()[0], 16) for line in path.read_text().splitlines() if line.strip()}
+
+
+def expected_name(handler: int, by_address: dict[int, set[str]], symbols: dict[str, int]) -> set[str]:
+    """What /proc/kallsyms says is at ``handler``: a symbol there, or an offset into one
+    of the stub arrays the IDT points into (arch/x86/kernel/idt.c, head_64.S, head_32.S)."""
+    if handler in by_address:
+        return by_address[handler]
+    starts = [(handler - symbols[array], array) for array in ARRAYS if 0 < handler - symbols.get(array, 1 << 64) < 0x1000]
+    return {f"{array}+{offset}" for offset, array in sorted(starts)[:1]}
+
+
+def assert_named_as_kallsyms(session, symbols: dict[str, int]) -> None:
+    by_address: dict[int, set[str]] = {}
+    for name, address in symbols.items():
+        by_address.setdefault(address, set()).add(name)
+    gates = shell_json(session, "idt")["gates"]
+    checked = 0
+    for gate in gates:
+        expected = expected_name(gate["handler"], by_address, symbols)
+        if expected:
+            assert gate["symbol"] in expected, (hex(gate["vector"]), gate["symbol"], expected)
+            checked += 1
+    assert checked >= 250, f"only {checked} gates had a kallsyms name to compare"
+
+
+@pytest.fixture(scope="module")
+def amd64(tmp_path_factory):
+    vmlinux = debug_vmlinux("amd64")
+    with booted_linux(tmp_path_factory.mktemp("kaslr"), "amd64", kaslr=True) as (guest, _, symbols):
+        yield guest, symbols, vmlinux
+
+
+def test_amd64_system_map_fits_at_the_kaslr_slide(amd64):
+    guest, symbols, vmlinux = amd64
+    system_map = vmlinux.with_name(vmlinux.name.replace("vmlinux", "System.map"))
+    linked = map_addresses(system_map)
+    slide = symbols["asm_exc_page_fault"] - linked["asm_exc_page_fault"]
+    assert slide != 0 and slide % 0x200000 == 0, "KASLR moves the kernel by CONFIG_PHYSICAL_ALIGN steps"
+    with attached_shell(guest.port, system_map) as session:
+        shown = shell_json(session, "symbols")
+        assert shown["slide"] == slide and shown["format"] == "System.map"
+        assert shown["verified"]["banner"].startswith("Linux version 6.1.0-"), shown
+        assert shown["verified"]["agreeing"] >= 18
+        assert_named_as_kallsyms(session, symbols)
+
+
+def test_amd64_vmlinux_fits_and_names_as_gdb_does(amd64):
+    guest, symbols, vmlinux = amd64
+    with attached_shell(guest.port, vmlinux) as session:
+        shown = shell_json(session, "symbols")
+        assert shown["format"] == "ELF" and shown["verified"]["banner"].startswith("Linux version")
+        assert_named_as_kallsyms(session, symbols)
+        gates = shell_json(session, "idt 0x14-0x21")["gates"]
+    named = {gate["vector"]: (gate["handler"], gate["symbol"]) for gate in gates}
+    gdb = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"symbol-file -readnever -o {shown['slide']:#x} {vmlinux}"]
+                         + [arg for vector in (0x14, 0x21) for arg in ("-ex", f"info symbol {named[vector][0]:#x}")],
+                         capture_output=True, text=True, timeout=120)
+    answers = [line.split(" in section")[0].replace(" + ", "+") for line in gdb.stdout.splitlines()
+               if " in section " in line]
+    assert answers == [named[0x14][1], named[0x21][1]], gdb.stdout + gdb.stderr
+    assert answers == [f"early_idt_handler_array+{9 * 0x14}", "irq_entries_start+8"]
+
+
+def test_a_table_of_another_kernel_is_refused_and_names_nothing(amd64, tmp_path):
+    guest, symbols, _ = amd64
+    other = tmp_path / "System.map"
+    # the same kernel's entry points, as another build would place them: each moved differently
+    other.write_text("".join(f"{address + 0x40 * index:016x} T {name}\n"
+                             for index, (name, address) in enumerate(sorted(symbols.items()))))
+    session = Session()
+    try:
+        session.run(f"attach 127.0.0.1:{guest.port}")
+        with pytest.raises(UsageError, match="does not fit the running kernel") as refused:
+            session.run(f"symbols {other}")
+        assert "\n" not in str(refused.value)
+        assert shell_json(session, "symbols")["source"] is None
+        assert {gate["symbol"] for gate in shell_json(session, "idt")["gates"]} == {None}
+    finally:
+        session.close()
