@@ -91,13 +91,13 @@ def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = ()
 
 def debug_vmlinux(arch: str = "amd64") -> Path:
     """The vmlinux with full symbols of the kernel ``linux_image(arch)`` boots, from
-    Debian's ``linux-image-<abi>-dbg`` package (about 283 MB to download for amd64,
-    633 MB unpacked). Only the vmlinux is extracted, once, into the user's cache
-    (``$XDG_CACHE_HOME/idtscope`` or ``~/.cache/idtscope``) outside the checkout, so
-    every clone on the machine reuses it.
+    Debian's ``linux-image-<abi>-dbg`` package (283 MB to download for amd64, the
+    vmlinux 633 MB unpacked). Its real System.map (the kernel package ships a one-line
+    placeholder) is extracted beside it as ``System.map-<release>``. Only those two
+    files are kept, once, in the user's cache (``$XDG_CACHE_HOME/idtscope`` or
+    ``~/.cache/idtscope``), outside the checkout, so every clone on the machine reuses them.
     """
     image = linux_image(arch)
-    apt = _Apt(image.build_dir, arch)
     release = image.kernel.name.removeprefix("vmlinuz-")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "idtscope" / release
     vmlinux = cache / f"vmlinux-{release}"
@@ -108,19 +108,25 @@ def debug_vmlinux(arch: str = "amd64") -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not vmlinux.exists():
             package = f"linux-image-{release}-dbg"
-            subprocess.run(["apt-get", *apt.options, "download", package], cwd=cache, check=True,
-                           capture_output=True, timeout=3600)
+            subprocess.run(["apt-get", *_Apt(image.build_dir, arch).options, "download", package], cwd=cache,
+                           check=True, capture_output=True, timeout=3600)
             deb = next(cache.glob(f"{package}_*.deb"))
-            member = f"./usr/lib/debug/boot/vmlinux-{release}"
-            partial = cache / "vmlinux.partial"
-            with partial.open("wb") as out:
-                tar = subprocess.Popen(["dpkg", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
-                subprocess.run(["tar", "-xO", member], stdin=tar.stdout, stdout=out, check=True, timeout=900)
-                if tar.wait(timeout=60) != 0:
-                    raise RuntimeError(f"dpkg --fsys-tarfile {deb} failed")
-            partial.rename(vmlinux)
+            _extract(deb, f"./usr/lib/debug/boot/System.map-{release}", cache / f"System.map-{release}")
+            _extract(deb, f"./usr/lib/debug/boot/vmlinux-{release}", vmlinux)
             deb.unlink()
     return vmlinux
+
+
+def _extract(deb: Path, member: str, destination: Path) -> None:
+    """One file of a .deb's data archive, written whole or not at all."""
+    partial = destination.with_name(destination.name + ".partial")
+    with partial.open("wb") as out:
+        tar = subprocess.Popen(["dpkg", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-xO", member], stdin=tar.stdout, stdout=out, check=True, timeout=900)
+        tar.stdout.close()
+        if tar.wait(timeout=60) != 0:
+            raise RuntimeError(f"dpkg --fsys-tarfile {deb} failed")
+    partial.rename(destination)
 
 
 def kallsyms(serial: str) -> str:
