@@ -104,3 +104,19 @@ def test_a_table_of_another_kernel_is_refused_and_names_nothing(amd64, tmp_path)
         assert {gate["symbol"] for gate in shell_json(session, "idt")["gates"]} == {None}
     finally:
         session.close()
+
+
+def test_i386_kallsyms_of_a_nokaslr_boot_fits_a_kaslr_boot(tmp_path):
+    """32-bit Linux: the gate for #DF is a task gate (its TSS's EIP is not an entry point
+    the table is compared on); every interrupt gate is named after the slide."""
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "kaslr").mkdir()
+    with booted_linux(tmp_path / "linked", "i386") as (_, linked_map, linked):
+        pass
+    with booted_linux(tmp_path / "kaslr", "i386", kaslr=True) as (guest, _, symbols):
+        slide = symbols["asm_exc_page_fault"] - linked["asm_exc_page_fault"]
+        assert slide != 0, "KASLR on: the kernel is not at its link-time address"
+        with attached_shell(guest.port, linked_map) as session:
+            shown = shell_json(session, "symbols")
+            assert shown["slide"] == slide and shown["verified"]["agreeing"] >= 16, shown
+            assert_named_as_kallsyms(session, symbols)
