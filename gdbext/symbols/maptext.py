@@ -9,6 +9,7 @@ saying the real one is in the -dbg package) names nothing and is refused.
 
 from __future__ import annotations
 
+import os
 import re
 from array import array
 from pathlib import Path
@@ -27,6 +28,8 @@ PLACEHOLDER = (1 << 64) - 1
 def from_map_text(path: Path) -> SymbolTable:
     try:
         with path.open("rb") as stream:
+            if os.fstat(stream.fileno()).st_size > MAX_TEXT:
+                raise ParseError(f"{path}: larger than {MAX_TEXT >> 20} MiB, not a System.map or kallsyms text")
             text = stream.read(MAX_TEXT + 1)
     except OSError as error:
         raise ParseError(f"cannot read {path}: {error.strerror}") from None
