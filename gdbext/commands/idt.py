@@ -1,6 +1,8 @@
-"""Show the IDT (or the real-mode IVT) of a vCPU: every gate's type, DPL, IST,
+"""Show the IDT (or the real-mode IVT) of a vCPU: every gate's meaning, type, DPL, IST,
 selector and handler with its symbol. A task gate is followed through its TSS
-descriptor: its handler is that TSS's EIP.
+descriptor: its handler is that TSS's EIP. The meaning is the exception's mnemonic and
+name, Linux's use of the vector (from the entry point its gate enters), or the 8259A
+IRQ it is under the PICs' programmed bases.
 
 VECTOR may be a number, a mnemonic or a range LO-HI.
 Examples:
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import UsageError
+from ..errors import TargetError, UsageError
 from ..machine.frames import entry_point
 from ..machine.tables import IdtView, read_idt
 from ..machine.tss import read_tss
@@ -75,6 +77,31 @@ def gate_row(context: Context, view: IdtView, vector: int, disasm: int,
     return row
 
 
+def name_vectors(target: Any, gates: list[dict[str, Any]]) -> None:
+    """Give each row its ``meaning`` (model.vectors.gate_meaning): the 8259A bases are read
+    only when a vector past 31 has no Linux entry point to say what it is."""
+    from ..model.vectors import gate_meaning, linux_meaning
+
+    bases = None
+    if any(row["vector"] >= 32 and linux_meaning(row.get("symbol")) is None for row in gates):
+        bases = pic_bases(target)
+    for row in gates:
+        row["meaning"] = gate_meaning(row["vector"], row.get("symbol"), bases)
+
+
+def pic_bases(target: Any) -> tuple[int, int] | None:
+    """The vector bases the 8259As were programmed with (ICW2), or None without them."""
+    from ..machine.controllers import read_pic
+
+    try:
+        state = read_pic(target)
+    except TargetError:
+        return None
+    if state.master is None or state.slave is None:
+        return None
+    return state.master.irq_base, state.slave.irq_base
+
+
 def _task(context: Context, cpu: int, gate: Gate) -> dict[str, Any]:
     view = read_tss(context.target, cpu, gate.selector)
     if view.tss is None:
@@ -94,6 +121,8 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     points = (entry_point(target, view.cpu, view.slots[v].entry)[0] for v in shown)
     names = target.symbolize_many([address for address in points if address is not None])
     gates = [gate_row(context, view, vector, args.disasm, names) for vector in shown]
+    if view.mode is not CpuMode.REAL:
+        name_vectors(target, gates)
     data = {
         "cpu": view.cpu,
         "mode": view.mode.value,

@@ -11,6 +11,8 @@ Examples:
   log qemu.log --rip 0x100000-0x1fffff    events whose RIP lies in a range
   log qemu.log --plot timeline.svg        also draw the timeline (.svg, or .html)
   log qemu.log --json                     {"events", "vectors", "triple_faults", ...}
+  log qemu.log --snapshot guest.snap      each vector named by the guest's own IDT handler
+  log qemu.log --symbols System.map       each vector named by the handler Linux installs there
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", default="50", metavar="N", help="events that --events lists (default 50)")
     parser.add_argument("--top", default="12", metavar="N", help="vectors in the timeline (default 12)")
     parser.add_argument("--plot", metavar="FILE", help="write the timeline as SVG (.svg) or HTML (.html)")
+    names = parser.add_mutually_exclusive_group()
+    names.add_argument("--snapshot", metavar="FILE",
+                       help="name each vector by the handler the snapshot's IDT (of its selected vCPU) enters")
+    names.add_argument("--symbols", metavar="FILE",
+                       help="name each vector by the handler Linux installs there, from this Linux symbol table")
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
@@ -58,16 +65,50 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     plot = _plot_path(args.plot) if args.plot else None
     path = Path(args.file)
     analysis = LogAnalysis(event_filter, keep=limit if args.events else 0, buckets=TIMELINE_BUCKETS)
+    handlers, bases = guest_handlers(args.snapshot, args.symbols)
     read_log(path, analysis, sys.stderr)
     report = analysis.report()
     require_events(report, str(path))
-    data = log_data(report, str(path), event_filter, top)
+    data = log_data(report, str(path), event_filter, top, handlers, bases)
     if plot is not None:
         from ..render.plot import write_plot
 
         write_plot(plot, data)
         data["plot"] = str(plot)
     return Result("log", data)
+
+
+def guest_handlers(snapshot: str | None, symbols: str | None) -> tuple[dict[int, str | None] | None,
+                                                                     tuple[int, int] | None]:
+    """vector -> the handler symbol its gate enters, and the 8259A bases, as far as known.
+
+    From a snapshot: its saved IDT and names. From a symbol table: the entry point Linux
+    installs on each vector (model.vectors, LinuxUse.handler) when the table holds it;
+    UsageError for a table with none of Linux's exception entry points.
+    """
+    if snapshot is not None:
+        from ..machine.frames import entry_point
+        from ..machine.tables import read_idt
+        from ..target.snapshot import SnapshotTarget
+        from .idt import pic_bases
+
+        target = SnapshotTarget.open(snapshot)
+        view = read_idt(target, target.selected_cpu())
+        points = {slot.vector: entry_point(target, view.cpu, slot.entry)[0] for slot in view.slots}
+        names = target.symbolize_many([address for address in points.values() if address is not None])
+        return {vector: names.get(address) for vector, address in points.items()}, pic_bases(target)
+    if symbols is not None:
+        from ..model.vectors import VECTORS
+        from ..symbols import SymbolTable
+        from ..symbols.fit import linux_entry_points
+
+        table = SymbolTable.load(symbols)
+        if not any(table.address_of(name) is not None for name in linux_entry_points().values()):
+            raise UsageError(f"{symbols} holds none of Linux's exception entry points: --symbols names vectors"
+                             " by Linux's handlers (for another guest, save a snapshot and give --snapshot)")
+        return {row.number: row.linux.handler for row in VECTORS
+                if row.linux is not None and table.address_of(row.linux.handler) is not None}, None
+    return None, None
 
 
 def build_filter(vectors: list[str] | None, cpl: str | None, kind: str | None, rip: str | None) -> EventFilter:
@@ -165,9 +206,11 @@ class Progress:
         self.stream.flush()
 
 
-def log_data(report: LogReport, name: str, event_filter: EventFilter, top: int) -> dict[str, Any]:
-    """The JSON document of ``log``."""
-    from ..model.vectors import legacy_irq_for_vector, vector
+def log_data(report: LogReport, name: str, event_filter: EventFilter, top: int,
+             handlers: dict[int, str | None] | None = None, bases: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The JSON document of ``log``; with ``handlers`` (guest_handlers) each vector also
+    gets the guest's ``handler`` and what it means there (model.vectors.gate_meaning)."""
+    from ..model.vectors import gate_meaning, legacy_irq_for_vector, vector
 
     total = report.total_events
     vectors = []
@@ -177,7 +220,9 @@ def log_data(report: LogReport, name: str, event_filter: EventFilter, top: int) 
         irq = legacy_irq_for_vector(number)
         vectors.append({"vector": number, "mnemonic": row.mnemonic, "name": row.name, "count": count,
                         "per_1000": round(count * 1000 / total, 3),
-                        "legacy_irq": None if irq is None else {"irq": irq.irq, "device": irq.device}})
+                        "legacy_irq": None if irq is None else {"irq": irq.irq, "device": irq.device},
+                        "handler": None if handlers is None else handlers.get(number),
+                        "meaning": None if handlers is None else gate_meaning(number, handlers.get(number), bases)})
     return {
         "file": name,
         "lines": report.lines,

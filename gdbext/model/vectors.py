@@ -278,6 +278,34 @@ def legacy_irq_for_vector(
     return _legacy_irq(vector, master_base, slave_base)
 
 
+def linux_meaning(symbol: str | None) -> str | None:
+    """What Linux does with a vector whose gate enters at ``symbol`` (``name`` or
+    ``name+offset``, as the IDT's handler is named), or None for another entry point."""
+    if not symbol:
+        return None
+    return _data.LINUX_ENTRY_MEANINGS.get(symbol.split("+", 1)[0])
+
+
+def gate_meaning(number: int, symbol: str | None, pic_bases: tuple[int, int] | None) -> str:
+    """One line for what vector ``number`` is: the exception's mnemonic and name; else
+    Linux's use of it by the entry point ``symbol`` its gate enters; else the 8259A
+    input it is under the PICs' programmed bases; else the model's name."""
+    row = vector(number)
+    if row.origin is not Origin.USER_DEFINED:
+        return f"{row.mnemonic} {row.name}" if row.mnemonic else row.name
+    linux = linux_meaning(symbol)
+    if linux is not None:
+        return linux
+    if pic_bases is not None:
+        try:
+            irq = legacy_irq_for_vector(number, *pic_bases)
+        except UsageError:
+            irq = None
+        if irq is not None:
+            return f"IRQ{irq.irq} {irq.device}"
+    return row.name
+
+
 def _normalize(text: str) -> str:
     return text.strip().lower().translate(_LOOKUP_STRIP)
 

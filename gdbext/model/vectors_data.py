@@ -540,6 +540,40 @@ LINUX_SPURIOUS_NOTE = (
     "spurious interrupts"
 )
 
+# What Linux does with a vector, from the entry point its gate enters (asm/idtentry.h,
+# asm/irq_vectors.h, arch/x86/kernel/idt.c, head_64.S / head_32.S): entry symbol -> meaning.
+LINUX_ENTRY_MEANINGS = {
+    "asm_sysvec_apic_timer_interrupt": "local APIC timer",
+    "asm_sysvec_reschedule_ipi": "reschedule IPI",
+    "asm_sysvec_call_function": "call-function IPI",
+    "asm_sysvec_call_function_single": "call-function-single IPI",
+    "asm_sysvec_spurious_apic_interrupt": "spurious APIC interrupt",
+    "asm_sysvec_error_interrupt": "local APIC error",
+    "asm_sysvec_thermal": "thermal event",
+    "asm_sysvec_threshold": "machine-check threshold",
+    "asm_sysvec_deferred_error": "machine-check deferred error",
+    "asm_sysvec_irq_work": "irq_work self-IPI",
+    "asm_sysvec_x86_platform_ipi": "platform IPI",
+    "asm_sysvec_reboot": "reboot IPI (stops the CPU)",
+    "asm_sysvec_irq_move_cleanup": "IRQ move cleanup IPI",
+    "asm_sysvec_kvm_asyncpf_interrupt": "KVM async page fault",
+    "asm_sysvec_kvm_posted_intr_ipi": "KVM posted interrupt",
+    "asm_sysvec_kvm_posted_intr_wakeup_ipi": "KVM posted-interrupt wakeup",
+    "asm_sysvec_kvm_posted_intr_nested_ipi": "KVM nested posted interrupt",
+    "asm_sysvec_hyperv_callback": "Hyper-V callback",
+    "asm_sysvec_hyperv_stimer0": "Hyper-V synthetic timer",
+    "asm_sysvec_hyperv_reenlightenment": "Hyper-V re-enlightenment",
+    "asm_sysvec_xen_hvm_callback": "Xen callback",
+    "asm_sysvec_acrn_hv_callback": "ACRN callback",
+    "asm_sysvec_posted_msi_notification": "posted-MSI notification",
+    "irq_entries_start": "device interrupt",
+    "spurious_entries_start": "unused system vector (spurious)",
+    "asm_int80_emulation": "32-bit system call (INT 0x80)",
+    "entry_INT80_compat": "32-bit system call (INT 0x80)",
+    "entry_INT80_32": "system call (INT 0x80)",
+    "early_idt_handler_array": "boot-time stub (never set up)",
+}
+
 # Extra spellings accepted by lookup(), on top of mnemonics, names and the
 # Linux constants and handler symbols above.
 ALIASES = {

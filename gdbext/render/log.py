@@ -80,6 +80,9 @@ def _vector_table(data: dict[str, Any], style: Style) -> str:
 
 
 def _vector_name(row: dict[str, Any]) -> str:
+    if row.get("meaning"):
+        meaning = row["name"] if row["mnemonic"] else row["meaning"]
+        return meaning + (f" <{row['handler']}>" if row.get("handler") else "")
     irq = row["legacy_irq"]
     if irq is None:
         return row["name"]

@@ -15,7 +15,7 @@ import pytest
 from gdbext.errors import UsageError
 from shell.session import Session
 from tests.guests.linux import booted_linux, debug_vmlinux
-from tests.live.harness import attached_shell, shell_json
+from tests.live.harness import attached_shell, log_json, shell_json
 
 
 #: the entry-stub arrays gates point into: idt.c (irq_entries_start, spurious_entries_start), head_64.S
@@ -52,14 +52,21 @@ def assert_named_as_kallsyms(session, symbols: dict[str, int]) -> None:
 
 @pytest.fixture(scope="module")
 def amd64(tmp_path_factory):
+    """The guest, its kallsyms, the debug vmlinux, and QEMU's -d int log written as it runs."""
     vmlinux = debug_vmlinux("amd64")
-    with booted_linux(tmp_path_factory.mktemp("kaslr"), "amd64", kaslr=True) as (guest, _, symbols):
-        yield guest, symbols, vmlinux
+    directory = tmp_path_factory.mktemp("kaslr")
+    with booted_linux(directory, "amd64", extra=["-d", "int", "-D", str(directory / "int.log")],
+                      kaslr=True) as (guest, _, symbols):
+        yield guest, symbols, vmlinux, directory / "int.log"
+
+
+def debug_map(vmlinux):
+    return vmlinux.with_name(vmlinux.name.replace("vmlinux", "System.map"))
 
 
 def test_amd64_system_map_fits_at_the_kaslr_slide(amd64):
-    guest, symbols, vmlinux = amd64
-    system_map = vmlinux.with_name(vmlinux.name.replace("vmlinux", "System.map"))
+    guest, symbols, vmlinux, _ = amd64
+    system_map = debug_map(vmlinux)
     linked = map_addresses(system_map)
     slide = symbols["asm_exc_page_fault"] - linked["asm_exc_page_fault"]
     assert slide != 0 and slide % 0x200000 == 0, "KASLR moves the kernel by CONFIG_PHYSICAL_ALIGN steps"
@@ -72,7 +79,7 @@ def test_amd64_system_map_fits_at_the_kaslr_slide(amd64):
 
 
 def test_amd64_vmlinux_fits_and_names_as_gdb_does(amd64):
-    guest, symbols, vmlinux = amd64
+    guest, symbols, vmlinux, _ = amd64
     with attached_shell(guest.port, vmlinux) as session:
         shown = shell_json(session, "symbols")
         assert shown["format"] == "ELF" and shown["verified"]["banner"].startswith("Linux version")
@@ -89,7 +96,7 @@ def test_amd64_vmlinux_fits_and_names_as_gdb_does(amd64):
 
 
 def test_a_table_of_another_kernel_is_refused_and_names_nothing(amd64, tmp_path):
-    guest, symbols, _ = amd64
+    guest, symbols, _, _ = amd64
     other = tmp_path / "System.map"
     # the same kernel's entry points, as another build would place them: each moved differently
     other.write_text("".join(f"{address + 0x40 * index:016x} T {name}\n"
@@ -120,3 +127,25 @@ def test_i386_kallsyms_of_a_nokaslr_boot_fits_a_kaslr_boot(tmp_path):
             shown = shell_json(session, "symbols")
             assert shown["slide"] == slide and shown["verified"]["agreeing"] >= 16, shown
             assert_named_as_kallsyms(session, symbols)
+
+
+def test_log_names_vectors_by_the_linux_handlers(amd64, tmp_path):
+    """`log --symbols` by the entry points Linux installs (asm/irq_vectors.h); `log --snapshot`
+    by the handlers the saved IDT enters, named as /proc/kallsyms names them."""
+    guest, symbols, vmlinux, int_log = amd64
+    by_table = {row["vector"]: row for row in log_json(f"log {int_log} --symbols {debug_map(vmlinux)}")["vectors"]}
+    assert by_table[0xEC]["handler"] == "asm_sysvec_apic_timer_interrupt" and by_table[0xEC]["count"] > 0
+    assert by_table[0xEC]["meaning"] == "local APIC timer"
+    assert by_table[0x0E]["meaning"] == "#PF Page Fault"
+    snapshot = tmp_path / "linux.snap"
+    with attached_shell(guest.port, debug_map(vmlinux)) as session:
+        session.run(f"snapshot save {snapshot}")
+    by_idt = {row["vector"]: row for row in log_json(f"log {int_log} --snapshot {snapshot}")["vectors"]}
+    for vector, row in by_idt.items():
+        if row["handler"] in symbols:
+            assert row["handler"].startswith(("asm_exc_", "asm_sysvec_", "asm_int80", "entry_INT80")), row
+    assert by_idt[0xEC]["handler"] == "asm_sysvec_apic_timer_interrupt"
+    assert by_idt[0xEC]["meaning"] == "local APIC timer"
+    devices = [row for vector, row in by_idt.items() if 0x20 < vector < 0xEC and vector != 0x80]
+    assert devices and all(row["handler"].startswith("irq_entries_start+") for row in devices), devices
+    assert {row["meaning"] for row in devices} == {"device interrupt"}

@@ -249,3 +249,19 @@ def test_a_placed_table_names_running_addresses():
     assert table.slide == 0x2F600000
     assert table.lookup(0xFFFFFFFFB1200BE4) == "asm_exc_page_fault+4" and table.lookup(0xFFFFFFFF81C00BE4) is None
     assert table.address_of("asm_exc_page_fault") == 0xFFFFFFFFB1200BE0
+
+
+def test_vector_meanings_for_idt_rows():
+    from gdbext.model.vectors import gate_meaning
+
+    assert gate_meaning(14, "asm_exc_page_fault", None) == "#PF Page Fault"
+    assert gate_meaning(8, None, None) == "#DF Double Fault"
+    assert gate_meaning(0xEC, "asm_sysvec_apic_timer_interrupt", (0x30, 0x38)) == "local APIC timer"
+    assert gate_meaning(0xFD, "asm_sysvec_reschedule_ipi", None) == "reschedule IPI"
+    assert gate_meaning(0xFC, "asm_sysvec_call_function", None) == "call-function IPI"
+    assert gate_meaning(0xFA, "asm_sysvec_thermal", None) == "thermal event"
+    assert gate_meaning(0x22, "irq_entries_start+16", None) == "device interrupt"
+    assert gate_meaning(0x20, "isr_timer", (0x20, 0x28)) == "IRQ0 PIT timer (8254)"
+    assert gate_meaning(0x2C, None, (0x20, 0x28)) == "IRQ12 PS/2 mouse"
+    assert gate_meaning(0x20, None, (0, 0)) == "User-Defined Interrupt", "unprogrammed PICs name no IRQ"
+    assert gate_meaning(0x16, None, None) == "Reserved"
