@@ -432,8 +432,10 @@ def test_command_json_document():
     assert json.loads(json.dumps(data)) == data
     assert data["events"] == 2 and data["total_events"] == 2
     assert data["vectors"] == [
-        {"vector": 8, "mnemonic": "#DF", "name": "Double Fault", "count": 1, "per_1000": 500.0, "legacy_irq": None},
-        {"vector": 14, "mnemonic": "#PF", "name": "Page Fault", "count": 1, "per_1000": 500.0, "legacy_irq": None},
+        {"vector": 8, "mnemonic": "#DF", "name": "Double Fault", "count": 1, "per_1000": 500.0, "legacy_irq": None,
+         "handler": None, "meaning": None},
+        {"vector": 14, "mnemonic": "#PF", "name": "Page Fault", "count": 1, "per_1000": 500.0, "legacy_irq": None,
+         "handler": None, "meaning": None},
     ]
     (fault,) = data["triple_faults"]
     assert [step["vector"] for step in fault["chain"]] == [14, 14, 8, 14]
