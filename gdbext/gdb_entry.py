@@ -13,7 +13,7 @@ import gdb
 
 from .commands import completion, dispatch, registry
 from .commands.base import Context, HelpRequested
-from .errors import IdtscopeError
+from .errors import IdtscopeError, UsageError
 from .target.gdb_python import GdbPythonTarget
 
 PREFIX = "x86"
@@ -74,6 +74,7 @@ class X86Command(gdb.Command):
         super().__init__(f"{PREFIX} {name}", gdb.COMMAND_DATA)
 
     def invoke(self, argument: str, from_tty: bool) -> None:
+        _check_symbol_file()
         try:
             argv = [self.name] + dispatch.split(argument)
             result, as_json = dispatch.execute(_context, argv, prog_prefix=f"{PREFIX} ")
@@ -105,6 +106,7 @@ def _report_stop(event: object) -> None:
     from .render import render
 
     _drop_cache()
+    _check_symbol_file()
     breakpoints = _context.state.get(STATE_KEY)
     if breakpoints is None:
         return
@@ -141,6 +143,47 @@ def _real_mode_hit(breakpoints: object) -> None:
         gdb.write(f"idtscope: {error}\n", gdb.STDERR)
 
 
+#: a symbol file gdb loaded whose fit to the running kernel is still to be checked
+_unchecked: list[str] = []
+
+
+def _new_objfile(event: object) -> None:
+    """gdb loaded a symbol file (``file``, ``symbol-file``): check it before the next prompt,
+    stop or x86 command, once gdb has applied its ``-o`` offset (not yet applied here)."""
+    _unchecked[:] = [event.new_objfile.filename]
+
+
+def _check_symbol_file() -> None:
+    """Say when gdb's own symbol file sits at a KASLR slide from the running kernel, with the
+    command that loads it where the kernel is, or when it is of another build (symbols/fit.py)."""
+    thread = gdb.selected_thread()
+    if not _unchecked or thread is None or not thread.is_stopped() or _context.target.symbols is not None:
+        return
+    path = _unchecked.pop()
+    from .commands.symbols import place_reader
+    from .symbols.fit import fit
+
+    def address_of(name: str) -> int | None:
+        try:
+            return int(gdb.parse_and_eval(f"(unsigned long long) &{name}"))
+        except gdb.error:
+            return None
+
+    try:
+        handlers, read = place_reader(_context.target)
+    except IdtscopeError:
+        return
+    try:
+        found = fit(address_of, handlers, read, path)
+    except UsageError as error:
+        gdb.write(f"idtscope: {error}; gdb's names from it are wrong (`symbol-file` with no argument drops it)\n")
+        return
+    if found.slide:
+        gdb.write(f"idtscope: {path} does not fit the running kernel as loaded: KASLR moved the kernel by "
+                  f"{found.slide:#x} ({found.evidence}). Load it where the kernel is with:\n"
+                  f"  symbol-file -o {found.slide:#x} {path}\n")
+
+
 def register() -> None:
     X86Prefix()
     for name in registry.names():
@@ -149,3 +192,5 @@ def register() -> None:
                            gdb.events.memory_changed, gdb.events.register_changed):
         registry_event.connect(_drop_cache)
     gdb.events.stop.connect(_report_stop)
+    gdb.events.new_objfile.connect(_new_objfile)
+    gdb.events.before_prompt.connect(_check_symbol_file)

@@ -23,6 +23,7 @@ from .base import Context, Result
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 
@@ -41,10 +42,8 @@ def gate_handlers(target: Any, cpu: int) -> dict[int, int]:
             and slot.entry.kind in (GateKind.INTERRUPT, GateKind.TRAP)}
 
 
-def place(target: Any, table: SymbolTable) -> None:
-    """Fit ``table`` to the running kernel (fit.py) and give it the slide found."""
-    from ..symbols.fit import fit
-
+def place_reader(target: Any) -> tuple[dict[int, int], Callable[[int, int], bytes | None]]:
+    """What fit.py compares a table with: the selected vCPU's gate entries, and a memory reader."""
     cpu = target.selected_cpu()
 
     def read(address: int, size: int) -> bytes | None:
@@ -53,7 +52,18 @@ def place(target: Any, table: SymbolTable) -> None:
         except TargetError:
             return None
 
-    table.place(fit(table.address_of, gate_handlers(target, cpu), read, table.source))
+    return gate_handlers(target, cpu), read
+
+
+def place(target: Any, table: SymbolTable) -> None:
+    """Fit ``table`` to the running kernel (fit.py) and give it the slide found."""
+    from ..symbols.fit import fit
+
+    handlers, read = place_reader(target)
+    try:
+        table.place(fit(table.address_of, handlers, read, table.source))
+    except UsageError as error:
+        raise UsageError(f"{error}; nothing is named from it") from None
 
 
 def describe(table: SymbolTable | None) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def fit(address_of: Callable[[str], int | None], handlers: dict[int, int],
     if agreeing < min(MIN_AGREEING, len(distances)) or 4 * agreeing < 3 * len(distances):
         raise UsageError(f"{source} does not fit the running kernel: Linux's entry points in the IDT sit at "
                          f"{len(set(distances))} different distances from the table's ({len(distances)} compared;"
-                         " a table of another build?); nothing is named from it")
+                         " a table of another build?)")
     shift = f"{slide:#x}" if slide >= 0 else f"-{-slide:#x}"
     evidence = f"{agreeing} of {len(distances)} Linux entry points in the IDT at slide {shift}"
     banner = address_of(BANNER_SYMBOL)
@@ -72,7 +72,6 @@ def fit(address_of: Callable[[str], int | None], handlers: dict[int, int],
     text = read(banner + slide, BANNER_SHOWN)
     if text is None or not text.startswith(BANNER):
         raise UsageError(f"{source} does not fit the running kernel: at slide {shift} its {BANNER_SYMBOL} "
-                         f"({banner + slide:#x}) does not read {BANNER.decode()!r} (a table of another build?);"
-                         " nothing is named from it")
+                         f"({banner + slide:#x}) does not read {BANNER.decode()!r} (a table of another build?)")
     shown = text.split(b"\n", 1)[0].split(b"\0", 1)[0].decode("ascii", "replace")
     return Fit(slide, len(distances), agreeing, shown, evidence + f"; {BANNER_SYMBOL} reads {shown!r}")

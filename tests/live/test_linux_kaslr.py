@@ -8,6 +8,7 @@ by the guest's /init), the table files themselves, and gdb's ``info symbol``.
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from gdbext.errors import UsageError
 from shell.session import Session
 from tests.guests.linux import booted_linux, debug_vmlinux
-from tests.live.harness import attached_shell, log_json, shell_json
+from tests.live.harness import attached_shell, gdb_run, log_json, shell_json
 
 
 #: the entry-stub arrays gates point into: idt.c (irq_entries_start, spurious_entries_start), head_64.S
@@ -149,3 +150,18 @@ def test_log_names_vectors_by_the_linux_handlers(amd64, tmp_path):
     devices = [row for vector, row in by_idt.items() if 0x20 < vector < 0xEC and vector != 0x80]
     assert devices and all(row["handler"].startswith("irq_entries_start+") for row in devices), devices
     assert {row["meaning"] for row in devices} == {"device interrupt"}
+
+
+def test_inside_gdb_a_vmlinux_at_link_addresses_gets_the_symbol_file_command_that_fits(amd64):
+    """The user's own `symbol-file vmlinux` on a KASLR boot: idtscope says it does not fit
+    and prints the command that loads it at the slide (before the next prompt; in batch
+    mode, before the next x86 command); after it, gdb names #PF's gate."""
+    guest, symbols, vmlinux, _ = amd64
+    advice = gdb_run(guest.port, [], [f"symbol-file -readnever {vmlinux}", "x86 idt 14"])[1]
+    slide = symbols["asm_exc_page_fault"] - map_addresses(debug_map(vmlinux))["asm_exc_page_fault"]
+    command = f"symbol-file -o {slide:#x} {vmlinux}"
+    assert advice.count(command) == 1, advice
+    fixed = gdb_run(guest.port, [], [command.replace("symbol-file", "symbol-file -readnever"), "x86 idt 14 --json"])
+    assert "idtscope:" not in fixed[0] + fixed[1], "a symbol file at the right slide draws no advice"
+    gate = json.loads(fixed[1])["gates"][0]
+    assert (gate["handler"], gate["symbol"]) == (symbols["asm_exc_page_fault"], "asm_exc_page_fault")
