@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 MIN_AGREEING = 4
 BANNER_SYMBOL = "linux_banner"
 BANNER = b"Linux version "
-#: how much of the banner is read to show it
+#: how much of the banner is read to show it (up to its first " (": "Linux version RELEASE")
 BANNER_SHOWN = 96
 
 
@@ -73,5 +73,5 @@ def fit(address_of: Callable[[str], int | None], handlers: dict[int, int],
     if text is None or not text.startswith(BANNER):
         raise UsageError(f"{source} does not fit the running kernel: at slide {shift} its {BANNER_SYMBOL} "
                          f"({banner + slide:#x}) does not read {BANNER.decode()!r} (a table of another build?)")
-    shown = text.split(b"\n", 1)[0].split(b"\0", 1)[0].decode("ascii", "replace")
+    shown = text.split(b"\n", 1)[0].split(b"\0", 1)[0].split(b" (", 1)[0].decode("ascii", "replace")
     return Fit(slide, len(distances), agreeing, shown, evidence + f"; {BANNER_SYMBOL} reads {shown!r}")

@@ -227,7 +227,7 @@ def test_fit_finds_the_kaslr_slide_and_checks_the_banner():
     memory = {linked["linux_banner"] + slide: b"Linux version 6.1.0-57-cloud-amd64 (debian-kernel@...)\n\0"}
     placed = fit(linked.get, handlers, lambda address, size: memory.get(address), "System.map")
     assert placed.slide == slide and placed.agreeing == len(EXCEPTIONS) - 1
-    assert placed.banner == "Linux version 6.1.0-57-cloud-amd64 (debian-kernel@...)"
+    assert placed.banner == "Linux version 6.1.0-57-cloud-amd64"
     with pytest.raises(UsageError, match="linux_banner .* does not read 'Linux version '"):
         fit(linked.get, handlers, lambda address, size: b"\0" * size, "System.map")
 
