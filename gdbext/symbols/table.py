@@ -2,10 +2,10 @@
 
 An address takes the name gdb's ``info symbol`` gives it (gdb 13,
 ``lookup_minimal_symbol_by_pc_section``), the same rule for every source:
-1. walking back from the address over zero-size symbols, the first symbol
-   with a size names it if it contains it, and wins over the zero-size markers
-   walked over (``early_idt_handler_array``
-   over ``_sinittext``, ``irq_entries_start`` over ``__irqentry_text_start``);
+1. walking back from the address over zero-size symbols, the first symbol with
+   a size names it if it contains it, and wins over the zero-size markers walked
+   over (``early_idt_handler_array`` over ``_sinittext``, ``irq_entries_start``
+   over ``__irqentry_text_start``);
 2. otherwise the zero-size symbols at the nearest address at or below it
    name it, within the same allocated section (ELF) or at most MAP_REACH
    bytes past the symbol (System.map and kallsyms text carry no sizes);
@@ -28,7 +28,7 @@ from ..model.record import record
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterator, Sequence
 
     from .fit import Fit
 
@@ -44,7 +44,8 @@ _GDB_INFO_SYMBOL = re.compile(r"^(\S+)(?: \+ (\d+))? in section \S+")
 
 @record
 class Symbol:
-    """One entry as a caller hands it in; ``type`` is nm's letter (lower case: local)."""
+    """One entry as a caller hands it in; ``type`` is nm's letter (lower case: a local
+    symbol; the default "T" counts as a global one)."""
 
     address: int
     size: int
@@ -88,7 +89,7 @@ class StringTableNames:
             position = self.strtab.find(needle, position + 1)
         return found
 
-    def __iter__(self) -> Iterable[str]:
+    def __iter__(self) -> Iterator[str]:
         return (self[index] for index in range(len(self)))
 
 
@@ -136,6 +137,8 @@ class SymbolTable:
         self.fit = None
         self._addresses = addresses
         self._sizes = sizes
+        #: text tables have no sizes: no walk back for a sized symbol
+        self._sized_any = any(sizes)
         self._flags = flags
         self._names = names
         self._spans = sorted(spans)
@@ -191,7 +194,7 @@ class SymbolTable:
         nearest = bisect.bisect_right(self._addresses, here) - 1
         if nearest < 0 or self._addresses[nearest] < floor:
             return None
-        index = self._sized(here, nearest, floor)
+        index = self._sized(here, nearest, floor) if self._sized_any else None
         if index is None:
             index = self._marker(here, nearest)
         if index is None:
