@@ -37,8 +37,8 @@ def idt(data: dict[str, Any], style: Style) -> str:
         rows = []
         for g in shown:
             if g["type"] == "unreadable":
-                rows.append([f"{g['vector']:#04x}", g.get("meaning", ""), style.bad("?"), style.bad("unreadable"), "", "",
-                             "", g["error"], ""])
+                rows.append([f"{g['vector']:#04x}", g.get("meaning", ""), style.bad("?"), style.bad("unreadable"),
+                             "", "", "", g["error"], ""])
                 continue
             notes = list(g.get("problems", []))
             task = g.get("task")
@@ -49,8 +49,8 @@ def idt(data: dict[str, Any], style: Style) -> str:
                               f"CR3 {hexval(task['cr3'])}")
                 notes.insert(0, where + (f" ({task['error']})" if task.get("error") else ""))
             rows.append([
-                f"{g['vector']:#04x}", g.get("meaning", ""), style.good("P") if g["present"] else style.dim("-"), g["type_name"],
-                str(g["dpl"]), "-" if not g["ist"] else str(g["ist"]), hexval(g["selector"], 4),
+                f"{g['vector']:#04x}", g.get("meaning", ""), style.good("P") if g["present"] else style.dim("-"),
+                g["type_name"], str(g["dpl"]), "-" if not g["ist"] else str(g["ist"]), hexval(g["selector"], 4),
                 _handler(g, style), style.warn("; ".join(notes)) if g.get("problems") else "; ".join(notes),
             ])
         lines.append(table(["vec", "meaning", "P", "type", "DPL", "IST", "sel", "handler", "notes"], rows, style))

@@ -18,7 +18,6 @@ from shell.session import Session
 from tests.guests.linux import booted_linux, debug_vmlinux
 from tests.live.harness import attached_shell, gdb_run, log_json, shell_json
 
-
 #: the entry-stub arrays gates point into: idt.c (irq_entries_start, spurious_entries_start), head_64.S
 ARRAYS = ("irq_entries_start", "spurious_entries_start", "early_idt_handler_array")
 
@@ -33,7 +32,8 @@ def expected_name(handler: int, by_address: dict[int, set[str]], symbols: dict[s
     of the stub arrays the IDT points into (arch/x86/kernel/idt.c, head_64.S, head_32.S)."""
     if handler in by_address:
         return by_address[handler]
-    starts = [(handler - symbols[array], array) for array in ARRAYS if 0 < handler - symbols.get(array, 1 << 64) < 0x1000]
+    starts = [(handler - symbols[array], array) for array in ARRAYS
+              if 0 < handler - symbols.get(array, 1 << 64) < 0x1000]
     return {f"{array}+{offset}" for offset, array in sorted(starts)[:1]}
 
 
@@ -89,7 +89,7 @@ def test_amd64_vmlinux_fits_and_names_as_gdb_does(amd64):
     named = {gate["vector"]: (gate["handler"], gate["symbol"]) for gate in gates}
     gdb = subprocess.run(["gdb", "-nx", "-batch", "-ex", f"symbol-file -readnever -o {shown['slide']:#x} {vmlinux}"]
                          + [arg for vector in (0x14, 0x21) for arg in ("-ex", f"info symbol {named[vector][0]:#x}")],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=True)
     answers = [line.split(" in section")[0].replace(" + ", "+") for line in gdb.stdout.splitlines()
                if " in section " in line]
     assert answers == [named[0x14][1], named[0x21][1]], gdb.stdout + gdb.stderr
@@ -142,7 +142,7 @@ def test_log_names_vectors_by_the_linux_handlers(amd64, tmp_path):
     with attached_shell(guest.port, debug_map(vmlinux)) as session:
         session.run(f"snapshot save {snapshot}")
     by_idt = {row["vector"]: row for row in log_json(f"log {int_log} --snapshot {snapshot}")["vectors"]}
-    for vector, row in by_idt.items():
+    for row in by_idt.values():
         if row["handler"] in symbols:
             assert row["handler"].startswith(("asm_exc_", "asm_sysvec_", "asm_int80", "entry_INT80")), row
     assert by_idt[0xEC]["handler"] == "asm_sysvec_apic_timer_interrupt"

@@ -117,7 +117,8 @@ def test_elf_sized_symbol_beats_markers_then_global_then_no_underscore(tmp_path)
 
 def test_elf_and_map_of_the_same_symbols_name_alike(tmp_path):
     symbols = [("_stext", TEXT, 0, STT_NOTYPE, STB_GLOBAL), ("start", TEXT, 0x40, STT_FUNC, STB_GLOBAL),
-               ("helper", TEXT + 0x40, 0x20, STT_FUNC, STB_LOCAL), ("_end_helper", TEXT + 0x60, 0, STT_NOTYPE, STB_LOCAL)]
+               ("helper", TEXT + 0x40, 0x20, STT_FUNC, STB_LOCAL),
+               ("_end_helper", TEXT + 0x60, 0, STT_NOTYPE, STB_LOCAL)]
     elf = SymbolTable.load(write(tmp_path, "k.elf", elf64(symbols)))
     text = "".join(f"{value:016x} {'t' if bind == STB_LOCAL else 'T'} {name}\n" for name, value, _, _, bind in symbols)
     mapped = SymbolTable.load(write(tmp_path, "k.map", text.encode()))
