@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 from array import array
+from operator import itemgetter
 from pathlib import Path
 
 from ..errors import ParseError
@@ -111,12 +112,14 @@ class ListNames(list):
 class SymbolTable:
     """Sorted symbols and how to name an address from them (module docstring)."""
 
-    def __init__(self, symbols: list[Symbol], spans: list[tuple[int, int]], source: str,
+    def __init__(self, symbols: Sequence[Symbol | tuple], spans: list[tuple[int, int]], source: str,
                  is_elf: bool = False) -> None:
-        ordered = sorted(symbols, key=lambda s: s.address)
-        self._set(array("Q", (s.address for s in ordered)), array("Q", (s.size for s in ordered)),
-                  bytes(flags_of(s.name, s.type.islower()) for s in ordered),
-                  ListNames(s.name for s in ordered), spans, source, is_elf, "symbols")
+        """``symbols``: Symbol records or plain ``(address, size, name[, type])`` tuples."""
+        rows = sorted(((s.address, s.size, s.name, s.type) if isinstance(s, Symbol) else (*s, "T")[:4]
+                       for s in symbols), key=itemgetter(0))
+        self._set(array("Q", map(itemgetter(0), rows)), array("Q", map(itemgetter(1), rows)),
+                  bytes(flags_of(name, kind.islower()) for _, _, name, kind in rows),
+                  ListNames(map(itemgetter(2), rows)), spans, source, is_elf, "symbols")
 
     @classmethod
     def from_arrays(cls, addresses: array, sizes: array, flags: bytes, names: Sequence[str],

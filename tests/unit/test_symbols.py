@@ -141,6 +141,8 @@ def test_symbols_handed_in_keep_the_constructor_the_kallsyms_reader_uses():
                          Symbol(0x2000, 0, "data", "D")], [], "guest kallsyms")
     assert table.lookup(0x1004) == "func+4" and table.lookup(0x2008) == "data+8"
     assert table.address_of("data") == 0x2000 and table.kind == "symbols"
+    plain = SymbolTable([(0x2000, 0, "data", "D"), (0x1000, 0x10, "func"), (0x1000, 0, "_marker")], [], "tuples")
+    assert [plain.lookup(a) for a in (0x1004, 0x2008)] == [table.lookup(a) for a in (0x1004, 0x2008)]
 
 
 def test_gdb_info_symbol_answers():
