@@ -165,3 +165,22 @@ def test_inside_gdb_a_vmlinux_at_link_addresses_gets_the_symbol_file_command_tha
     assert "idtscope:" not in fixed[0] + fixed[1], "a symbol file at the right slide draws no advice"
     gate = json.loads(fixed[1])["gates"][0]
     assert (gate["handler"], gate["symbol"]) == (symbols["asm_exc_page_fault"], "asm_exc_page_fault")
+
+
+def test_inside_gdb_a_vmlinux_of_another_build_is_called_wrong(amd64, tmp_path):
+    """An ELF whose Linux entry points are laid out unlike the running kernel's (as another
+    build's are): idtscope tells the gdb user its names are wrong, and suggests no offset."""
+    guest, _, _, _ = amd64
+    from gdbext.symbols.fit import linux_entry_points
+
+    names = sorted(set(linux_entry_points().values()))
+    source = tmp_path / "other.asm"
+    source.write_text("bits 64\nsection .text\n" + "".join(
+        f"global {name}\n{name}:\n    times {0x40 + 0x10 * index} db 0xcc\n" for index, name in enumerate(names)))
+    subprocess.run(["nasm", "-f", "elf64", "-o", str(tmp_path / "other.o"), str(source)], check=True)
+    elf = tmp_path / "vmlinux-other"
+    subprocess.run(["ld", "-e", "0", "-Ttext=0xffffffff81c00000", "-o", str(elf), str(tmp_path / "other.o")],
+                   check=True)
+    advice = gdb_run(guest.port, [], [f"symbol-file {elf}", "x86 idt 14"])[1]
+    assert f"idtscope: {elf} does not fit the running kernel" in advice, advice
+    assert "gdb's names from it are wrong" in advice and "symbol-file -o" not in advice
