@@ -338,7 +338,8 @@ def walk(
     """Walk the paging structures for ``linear`` and check ``access`` against them.
 
     The walk stops at the first entry that cannot be read, is not present
-    (P=0) or has a reserved bit set; otherwise the combined rights at the page
+    (P=0) or has a reserved bit set (with a note that QEMU pushes that #PF
+    without the P bit); otherwise the combined rights at the page
     are checked per SDM Vol. 3A 4.6 (CR0.WP, CR4.SMEP, CR4.SMAP with EFLAGS.AC,
     CR4.PKE with PKRU, IA32_EFER.NXE). ``pkru`` None means PKRU is unknown:
     the walk then names the protection key in a note instead of guessing.
@@ -379,7 +380,7 @@ def walk(
         steps.append(step)
         stop = _stop_fault(ctx, step, access)
         if step.unreadable is not None or stop is not None:
-            notes = _pdpte_notes(ctx, steps, stop)
+            notes = _pdpte_notes(ctx, steps, stop) + _rsvd_note(stop)
             return Walk(ctx.mode, linear, access, tuple(steps), None, None, None, None, None,
                         stop, notes)
         if step.leaf:
@@ -623,6 +624,14 @@ def _pdpte_notes(ctx: _Context, steps: list[WalkStep], stop: Fault | None) -> tu
                      "refuses this PDPTE when CR3 is loaded (#GP(0), SDM 3A 4.4.1), not during a walk; "
                      "QEMU ignores them")
     return tuple(notes)
+
+
+def _rsvd_note(stop: Fault | None) -> tuple[str, ...]:
+    """QEMU's TCG pushes a reserved-bit #PF without the P bit (target/i386 excp_helper.c)."""
+    if stop is None or stop.bit != "RSVD" or stop.error_code is None:
+        return ()
+    return (f"QEMU (TCG) pushes error code {stop.error_code & ~_PF_P:#x} for this fault: it leaves P clear "
+            "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
 
 
 def _page_fault(
