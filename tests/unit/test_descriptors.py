@@ -206,3 +206,14 @@ def test_l_bit_outside_ia32e_mode_claims_no_64_bit_code(raw, text):
     """Outside IA-32e mode bit 21 is reserved and D gives the width (SDM 3A 3.4.5)."""
     code = SegmentDescriptor.from_bytes(struct.pack("<Q", raw), long_mode=False)
     assert code.flags_text == text
+
+
+@pytest.mark.parametrize("size", [1, 2, 7])
+def test_a_limit_below_7_is_an_empty_table_not_an_unreadable_row(size):
+    assert decode_descriptor_table(bytes(size), long_mode=False) == ()
+
+
+def test_bytes_after_the_last_whole_descriptor_are_not_a_row():
+    code = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00CF9B000000FFFF))
+    entries = decode_descriptor_table(bytes(8) + code.to_bytes() + bytes(5), long_mode=False)
+    assert [(e.index, e.error) for e in entries] == [(0, None), (1, None)]
