@@ -20,6 +20,9 @@ def test_clean_guest_has_no_findings(long64, cpu):
     with shell_session(long64) as (session, _):
         data = shell_json(session, f"lint --cpu {cpu}")
     assert data["findings"] == [], data["findings"]
+    tr, ist = data["guest"]["stacks"]
+    assert data["guest"]["kind"] == "user" and data["guest"]["user_mode"]
+    assert tr == f"TR {0x40 + 16 * cpu:#06x} is loaded" and ist.startswith("gates with an IST: ")
 
 
 def test_broken_guest_findings_are_exactly_the_planted_mistakes():
@@ -53,3 +56,18 @@ def test_user_int3_through_a_dpl0_gate_is_explained():
     why = frame["explanation"]
     assert why["gate"]["vector"] == 3 and why["gate"]["dpl"] == 0
     assert "INT 0x03 from CPL 3 through a gate with DPL 0" in why["summary"]
+
+
+def test_prot32_findings_are_the_two_its_tables_call_for():
+    """prot32 gives int3 and int 0x80 (handler isr_syscall) DPL 3 but #OF DPL 0; SeaBIOS
+    leaves its local APIC enabled with spurious vector 0xff, which has no gate, while nothing
+    can deliver a fixed interrupt there (LVTs masked or ExtINT, I/O APIC masked, one vCPU)."""
+    image = build("prot32")
+    with shell_session(image, smp=1) as (session, _):
+        data = shell_json(session, "lint")
+        text = session.run("lint")
+    assert data["guest"] == {"kind": "user", "user_mode": ["DPL 3 gates: 0x03, 0x80"],
+                             "stacks": ["TR 0x0018 is loaded"]}
+    assert [(f["id"], f["severity"], f["vectors"]) for f in data["findings"]] == [
+        ("user-gate-dpl0", "warning", [4]), ("spurious-without-handler", "info", [0xFF])]
+    assert text.splitlines()[0] == "judged as a kernel with user mode: DPL 3 gates: 0x03, 0x80; TR 0x0018 is loaded"
