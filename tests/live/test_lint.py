@@ -71,3 +71,15 @@ def test_prot32_findings_are_the_two_its_tables_call_for():
     assert [(f["id"], f["severity"], f["vectors"]) for f in data["findings"]] == [
         ("user-gate-dpl0", "warning", [4]), ("spurious-without-handler", "info", [0xFF])]
     assert text.splitlines()[0] == "judged as a kernel with user mode: DPL 3 gates: 0x03, 0x80; TR 0x0018 is loaded"
+
+
+def test_a_ring_0_program_is_not_asked_for_user_gates():
+    """prot32's ring0 variant: int3, into and int 0x80 gates DPL 0, TR null. Nothing there
+    is wrong for a program that never leaves ring 0."""
+    image = build("prot32", "ring0")
+    with shell_session(image, smp=1) as (session, _):
+        data = shell_json(session, "lint")
+        idt = shell_json(session, "idt 0x80")
+    assert idt["gates"][0]["dpl"] == 0 and idt["gates"][0]["symbol"] == "isr_syscall"
+    assert data["guest"] == {"kind": "ring0", "user_mode": [], "stacks": []}
+    assert [(f["id"], f["severity"]) for f in data["findings"]] == [("spurious-without-handler", "info")]

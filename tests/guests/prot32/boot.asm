@@ -39,8 +39,10 @@ multiboot_entry:
     mov ss, ax
 
     call fill_tss
+%ifndef VARIANT_RING0
     mov ax, TSS_MAIN_SELECTOR
     ltr ax
+%endif
     call build_idt
     lidt [idt_pointer]
     call enable_paging
