@@ -83,3 +83,20 @@ def test_a_ring_0_program_is_not_asked_for_user_gates():
     assert idt["gates"][0]["dpl"] == 0 and idt["gates"][0]["symbol"] == "isr_syscall"
     assert data["guest"] == {"kind": "ring0", "user_mode": [], "stacks": []}
     assert [(f["id"], f["severity"]) for f in data["findings"]] == [("spurious-without-handler", "info")]
+
+
+@pytest.mark.parametrize("cpu", [0, 1])
+def test_a_64_bit_ring_0_program_needs_no_tss(cpu):
+    """long64's ring0 variant, as firmware or a memory tester: every descriptor and gate DPL 0,
+    no IST, TR null. No TSS, IST or user-gate finding, and `ist` / `tss` say why there is none."""
+    image = build("long64", "ring0")
+    with shell_session(image) as (session, _):
+        data = shell_json(session, f"lint --cpu {cpu}")
+        ist = shell_json(session, f"ist --cpu {cpu}")
+        tss = shell_json(session, f"tss --cpu {cpu}")
+        regs = shell_json(session, f"regs --cpu {cpu}")
+    assert regs["mode"] == "long" and regs["tr"]["selector"] == 0
+    assert data["guest"] == {"kind": "ring0", "user_mode": [], "stacks": []}
+    assert data["findings"] == []
+    assert ist["stacks"] == [] and ist["absent"].startswith("TR is null")
+    assert tss["absent"].startswith("TR is null") and tss["error"] is None
