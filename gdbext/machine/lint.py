@@ -20,6 +20,7 @@ Rules and their manual sections:
 - a handler that is not mapped or not executable: 4.6 (only a note for exceptions the
   processor cannot raise as configured: reserved, CR4.MCE/CET off, virtual-machine only);
 - DPL 0 on gates user code reaches with INT n (int3, into, int 0x80): 6.12.1.1;
+- with user mode, no TSS, or no stack in RSP0 / SS0:ESP0 for a privilege change: 6.12.1, 6.14.4;
 - a TSS limit that cuts the I/O permission bit map: Vol. 1 19.5.2;
 - TR's descriptor not reachable in the GDT (past the limit, not a TSS): 8.2.4;
 - a spurious-interrupt vector without a handler: 11.9 (12.9 in newer SDMs); only a note while
@@ -131,6 +132,10 @@ def lint(target: Target, cpu: int) -> tuple[GuestKind | None, list[Finding]]:
     if regs.mode is CpuMode.LONG and kind.name != "ring0":
         findings += _critical_ist(gates, regs.cr4)
         findings += _tss_stacks(target, cpu, regs.cr4, kind)
+    elif regs.mode is CpuMode.PROTECTED and kind.user_mode:
+        findings += _tss32_missing(target, cpu, kind)
+    if kind.user_mode:
+        findings += _privilege_stack(target, cpu)
     findings += _spurious(target, cpu, gates, idt)
     return kind, findings
 
@@ -301,6 +306,37 @@ def _tss_stacks(target: Target, cpu: int, cr4: int, kind: GuestKind) -> list[Fin
                                      "give every RSP0/IST slot its own stack", stack.used_by))
     found += _iopb(view)
     return found
+
+
+def _tss32_missing(target: Target, cpu: int, kind: GuestKind) -> list[Finding]:
+    view = read_tss(target, cpu)
+    if view.tss is not None and view.width == 32:
+        return []
+    why = view.absent or view.error or f"TR names a {view.width}-bit TSS"
+    return [Finding("tss-missing", "error", f"no usable 32-bit TSS: {why}",
+                    f"this guest has user mode ({'; '.join(kind.user_mode)}): an interrupt from ring 3 "
+                    "switches to SS0:ESP0, which the CPU reads from the TSS",
+                    "load TR with a 32-bit TSS descriptor (ltr)")]
+
+
+def _privilege_stack(target: Target, cpu: int) -> list[Finding]:
+    """The stack an interrupt from ring 3 switches to: RSP0, or SS0:ESP0 (SDM 3A 6.12.1, 6.14.4)."""
+    view = read_tss(target, cpu)
+    if view.tss is None:
+        return []
+    if view.width == 64:
+        if view.tss.rsp[0]:
+            return []
+        where, field = "RSP0 is 0", "TSS.RSP0"
+    else:
+        if view.tss.esp0 and view.tss.ss0 & ~3:
+            return []
+        where, field = f"SS0:ESP0 is {view.tss.ss0:#06x}:{view.tss.esp0:#x}", "TSS.SS0:ESP0"
+    return [Finding("ring0-stack-missing", "error", f"TSS {view.selector:#06x}: {where}",
+                    "an interrupt or exception from user mode switches to this stack before it pushes its "
+                    "frame: a null SS0 raises #TS, a zero stack pointer pushes below address 0 (#PF or #SS), "
+                    "and the CPU cannot deliver either: #DF",
+                    f"store the running task's kernel stack top in {field} before entering user mode")]
 
 
 def _unusable_stack(stack, problem: str, cr4: int) -> Finding:

@@ -100,3 +100,21 @@ def test_a_64_bit_ring_0_program_needs_no_tss(cpu):
     assert data["findings"] == []
     assert ist["stacks"] == [] and ist["absent"].startswith("TR is null")
     assert tss["absent"].startswith("TR is null") and tss["error"] is None
+
+
+@pytest.mark.parametrize("name, field, expected, others", [
+    ("prot32", "{int}", "TSS 0x0018: SS0:ESP0 is 0x0010:0x0", ["user-gate-dpl0", "spurious-without-handler"]),
+    ("long64", "{long long}", "TSS 0x0040: RSP0 is 0", []),
+])
+def test_a_kernel_with_user_mode_needs_a_ring_0_stack_in_its_tss(name, field, expected, others):
+    """Zero the running TSS's ESP0 / RSP0 (offset 4 in both formats, SDM 3A Figures 8-2, 8-11):
+    an interrupt from ring 3 would then push its frame below address 0. The other findings
+    are each guest's usual ones (test_prot32_findings_are_the_two_its_tables_call_for)."""
+    image = build(name)
+    base = image.layout["tss"]["main"]["base"] if name == "prot32" else image.layout["cpus"][0]["tss"]
+    with shell_session(image, smp=1 if name == "prot32" else None) as (session, _):
+        session.run(f"gdb set {field}{base + 4:#x} = 0")
+        data = shell_json(session, "lint --cpu 0")
+    found = {f["id"]: f for f in data["findings"]}
+    assert sorted(found) == sorted(others + ["ring0-stack-missing"])
+    assert (found["ring0-stack-missing"]["severity"], found["ring0-stack-missing"]["what"]) == ("error", expected)
