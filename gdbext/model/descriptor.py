@@ -154,12 +154,15 @@ class SegmentDescriptor:
 
         L means 64-bit code only in IA-32e mode; elsewhere bit 21 is reserved
         and D alone gives the width (SDM 3A 3.4.5), so L=1 is shown as ignored.
+        In IA-32e mode L=1 with D=1 is reserved: loading it into CS raises #GP.
         """
         kind = self.kind
         if kind is DescriptorKind.CODE:
-            width = "64-bit" if self.l and self.long_mode else ("32-bit" if self.db else "16-bit")
             bits = ("R" if self.readable else "X") + " C" * self.conforming + " A" * self.accessed
-            ignored = " L=1 (ignored outside IA-32e)" if self.l and not self.long_mode else ""
+            if self.l and self.long_mode:
+                return f"code 64-bit {bits}" if not self.db else f"code L=1 D=1 (reserved: #GP in CS) {bits}"
+            width = "32-bit" if self.db else "16-bit"
+            ignored = " L=1 (ignored outside IA-32e)" if self.l else ""
             return f"code {width} {bits}{ignored}"
         if kind is DescriptorKind.DATA:
             bits = "W" * self.writable + " E" * self.expand_down + " A" * self.accessed

@@ -136,7 +136,9 @@ GUEST_KINDS = {"ring0": "a ring-0 program (no DPL 3 segment or gate, no IST gate
 def lint(data: dict[str, Any], style: Style) -> str:
     guest = data.get("guest")
     judged = []
-    if guest is not None:
+    if guest is None:
+        judged.append(style.dim("real-address mode: no gates, TSS or privilege levels to judge"))
+    else:
         evidence = "; ".join(guest["user_mode"] + guest["stacks"])
         judged.append(style.dim(f"judged as {GUEST_KINDS[guest['kind']]}" + (f": {evidence}" if evidence else "")))
     if not data["findings"]:

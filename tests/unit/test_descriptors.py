@@ -208,6 +208,11 @@ def test_l_bit_outside_ia32e_mode_claims_no_64_bit_code(raw, text):
     assert code.flags_text == text
 
 
+def test_l_and_d_both_set_is_reserved_in_ia32e_mode():
+    code = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00EF9B000000FFFF), long_mode=True)
+    assert code.flags_text == "code L=1 D=1 (reserved: #GP in CS) R A"
+
+
 @pytest.mark.parametrize("size", [1, 2, 7])
 def test_a_limit_below_7_is_an_empty_table_not_an_unreadable_row(size):
     assert decode_descriptor_table(bytes(size), long_mode=False) == ()
