@@ -615,8 +615,8 @@ def _pdpte_notes(ctx: _Context, steps: list[WalkStep], stop: Fault | None) -> tu
         notes.append("a CPU checks PDPTE reserved bits when CR3 is loaded and raises #GP(0) there "
                      "(SDM 3A 4.4.1); QEMU checks bits 63:MAXPHYADDR at each walk and raises this #PF")
     if step.entry & _PAE_PDPTE_ACCESSED:
-        notes.append("PDPTE bit 5 is set: QEMU sets it in each PAE PDPTE it walks, as an accessed bit; "
-                     "hardware never writes it, and checks it (reserved) only when CR3 is loaded")
+        notes.append("PDPTE bit 5: QEMU sets it when it walks a PAE PDPTE; hardware never does, and checks "
+                     "it (reserved) only when CR3 is loaded")
     others = step.entry & _PAE_PDPTE_LOAD_RESERVED & ~_PAE_PDPTE_ACCESSED
     if others:
         positions = ", ".join(str(bit) for bit in range(9) if others >> bit & 1)
