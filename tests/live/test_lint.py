@@ -118,3 +118,20 @@ def test_a_kernel_with_user_mode_needs_a_ring_0_stack_in_its_tss(name, field, ex
     found = {f["id"]: f for f in data["findings"]}
     assert sorted(found) == sorted(others + ["ring0-stack-missing"])
     assert (found["ring0-stack-missing"]["severity"], found["ring0-stack-missing"]["what"]) == ("error", expected)
+
+
+def test_an_ist_gate_without_a_tss_is_an_error():
+    """long64's ring0 variant with the IST field of gate 8 set to 1 in memory (byte 4 of the
+    16-byte gate, SDM 3A Figure 6-8): the gate switches stacks, so the TSS it needs is missing."""
+    image = build("long64", "ring0")
+    gate = image.layout["idt"]["base"] + 8 * 16
+    with shell_session(image) as (session, _):
+        session.run(f"gdb set {{char}}{gate + 4:#x} = 1")
+        data = shell_json(session, "lint --cpu 0")
+    assert data["guest"] == {"kind": "stacks", "user_mode": [], "stacks": ["gates with an IST: 0x08"]}
+    found = {f["id"]: f for f in data["findings"]}
+    assert found["tss-missing"]["severity"] == "error"
+    assert found["tss-missing"]["what"].startswith("no usable 64-bit TSS: TR is null")
+    assert sorted(found) == ["critical-without-ist", "tss-missing"]
+    # NMI only: #MC cannot be raised with CR4.MCE=0, which long64 leaves clear
+    assert [f["vectors"] for f in data["findings"] if f["id"] == "critical-without-ist"] == [[2]]
