@@ -54,7 +54,7 @@ def _absent(view: DescriptorTableView) -> str | None:
         return None
     name = view.table.name
     return (f"the {name} limit {view.limit:#x} covers no whole descriptor: the {name} is empty, "
-            f"and any selector into it raises #GP")
+            "and any selector into it raises #GP")
 
 
 def _tail(view: DescriptorTableView) -> str | None:
@@ -63,7 +63,7 @@ def _tail(view: DescriptorTableView) -> str | None:
     if not spare or view.limit + 1 < 8:
         return None
     return (f"the limit {view.limit:#x} leaves {spare} byte{'s' if spare > 1 else ''} after the last whole "
-            f"descriptor: too few for one, so a selector reaching them raises #GP")
+            "descriptor: too few for one, so a selector reaching them raises #GP")
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
