@@ -36,7 +36,8 @@ def table_data(context: Context, view: DescriptorTableView | None, cpu: int | No
         table = 1 if (selector & 4 and name not in ("ldt", "tr")) else 0
         loaded.setdefault((table, selector >> 3), []).append(name.upper())
     if view is None:
-        return {"cpu": context.target.check_cpu(cpu), key: None, "entries": [], "error": "LDTR is null: no LDT"}
+        return {"cpu": context.target.check_cpu(cpu), key: None, "entries": [], "error": None,
+                "absent": "LDTR is null: no LDT, so only GDT selectors can be loaded"}
     entries = []
     table_bit = 1 if view.table is TableIndicator.LDT else 0
     for entry in view.entries:
@@ -44,7 +45,25 @@ def table_data(context: Context, view: DescriptorTableView | None, cpu: int | No
         row["loaded_as"] = [] if entry.is_null else loaded.get((table_bit, entry.index), [])
         entries.append(row)
     return {"cpu": view.cpu, key: {"base": view.base, "limit": view.limit}, "mode": regs.mode.value,
-            "entries": entries, "error": view.error}
+            "entries": entries, "error": view.error, "absent": _absent(view), "tail": _tail(view)}
+
+
+def _absent(view: DescriptorTableView) -> str | None:
+    """Why a table holds no descriptor at all: its limit is below 7 (SDM 3A 3.5.1)."""
+    if view.limit + 1 >= 8:
+        return None
+    name = view.table.name
+    return (f"the {name} limit {view.limit:#x} covers no whole descriptor: the {name} is empty, "
+            "and any selector into it raises #GP")
+
+
+def _tail(view: DescriptorTableView) -> str | None:
+    """The bytes below the limit after the last whole descriptor, which hold none."""
+    spare = (view.limit + 1) % 8
+    if not spare or view.limit + 1 < 8:
+        return None
+    return (f"the limit {view.limit:#x} leaves {spare} byte{'s' if spare > 1 else ''} after the last whole "
+            "descriptor: too few for one, so a selector reaching them raises #GP")
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:

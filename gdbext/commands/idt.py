@@ -133,4 +133,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     }
     if view.mode is CpuMode.REAL:
         data["note"] = "real-address mode: the IVT holds segment:offset far pointers, no gates"
+    data["absent"] = None if view.slots else (
+        f"the IDTR limit {view.limit:#x} covers no whole {view.mode.gate_size}-byte entry: the table is empty, "
+        "so any interrupt or exception raises #GP, which cannot be delivered either: #DF, then a triple fault")
     return Result("idt", data)

@@ -1,6 +1,7 @@
 """Show the stacks a 64-bit TSS names: RSP0 and IST1-7, which vectors switch to
 each, its measured extent, whether an unmapped guard page lies below it, and
-the frame last pushed at its top.
+the frame last pushed at its top. With TR null or a 32-bit TSS there are no
+such stacks, and the answer says so.
 
 Examples:
   ist
@@ -31,10 +32,16 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
     view = read_tss(target, cpu)
+    if view.absent:
+        return Result("ist", {"cpu": cpu, "tss": None, "stacks": [],
+                              "absent": f"{view.absent}: interrupts stay on the stack they arrive on"})
     if view.tss is None:
-        raise TargetError(f"no TSS to read stacks from: {view.error}")
+        raise TargetError(f"the TSS TR names could not be read: {view.error}")
     if view.width != 64:
-        raise TargetError("IST stacks exist only in a 64-bit TSS (this vCPU's TR names a 32-bit TSS)")
+        return Result("ist", {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": [],
+                              "absent": f"a {view.width}-bit TSS has no IST: outside IA-32e mode only a "
+                                        f"privilege change switches stacks, to SS0:ESP0 "
+                                        f"({view.tss.ss0:#06x}:{view.tss.esp0:#x}; see tss)"})
     stacks = []
     for stack in read_stacks(target, cpu, view):
         frame = None
@@ -54,5 +61,6 @@ def run(context: Context, args: argparse.Namespace) -> Result:
             "last_frame": frame,
             "problems": list(stack.problems),
         })
-    data: dict[str, Any] = {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": stacks}
+    data: dict[str, Any] = {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": stacks,
+                            "absent": None}
     return Result("ist", data)

@@ -4,6 +4,11 @@ without guard pages, bad gate selectors, unmapped handlers, DPL 0 on int3 /
 int 0x80, a cut I/O bit map, a spurious vector without a handler. Each
 finding says what, why and how to fix it.
 
+The checks fit the guest, judged from its tables: a ring-0 program (no DPL 3
+segment or gate, no IST gate, TR null) is not asked for a TSS or user gates;
+a kernel with a TSS gets its stacks checked; a kernel with user mode gets
+the DPL of the gates user code reaches checked too.
+
 Examples:
   lint
   lint --cpu 1 --json
@@ -25,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
-    findings = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in lint(target, cpu)]
+    kind, found = lint(target, cpu)
+    findings = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in found]
     counts = {level: sum(1 for f in findings if f["severity"] == level) for level in ("error", "warning", "info")}
-    return Result("lint", {"cpu": cpu, "findings": findings, "counts": counts})
+    guest = None if kind is None else {"kind": kind.name, "user_mode": list(kind.user_mode),
+                                       "stacks": list(kind.stacks)}
+    return Result("lint", {"cpu": cpu, "guest": guest, "findings": findings, "counts": counts})

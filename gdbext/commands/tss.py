@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def tss_data(view: TssView, port: int | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"cpu": view.cpu, "selector": view.selector, "base": view.base, "limit": view.limit,
                             "width": view.width, "busy": view.busy, "error": view.error,
-                            "descriptor_error": view.descriptor_error}
+                            "descriptor_error": view.descriptor_error, "absent": view.absent}
     if view.tss is None:
         return data
     data |= shapes.tss64(view.tss) if view.width == 64 else shapes.tss32(view.tss)

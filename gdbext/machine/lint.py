@@ -2,6 +2,15 @@
 live (or saved) state. Each finding has a severity, what is wrong, why it
 matters and how to fix it.
 
+What a guest needs depends on whose IDT it is, which the tables tell
+(``judge``): a ring-0 program (firmware, a loader, a memory tester) has no
+DPL 3 segment or gate, no IST gate and TR null, and needs no TSS; a kernel
+that switches stacks (a loaded TR, an IST gate) needs its TSS and stacks in
+order; a kernel with user mode (any DPL 3 segment or gate) also needs DPL 3
+on the gates user code reaches with INT n. ``int 0x80`` is a Unix system
+call convention: it is judged only where the gate's handler symbol says a
+system call (Linux's entry_INT80_32, entry_INT80_compat, int80_emulation).
+
 Rules and their manual sections:
 - exception gates missing: SDM Vol. 3A 6.3.1 (vectors 0-21 are architectural);
 - #DF, NMI, #MC without a known-good stack: 6.14.5 (IST), 6.15 ("Interrupt 8");
@@ -11,14 +20,17 @@ Rules and their manual sections:
 - a handler that is not mapped or not executable: 4.6 (only a note for exceptions the
   processor cannot raise as configured: reserved, CR4.MCE/CET off, virtual-machine only);
 - DPL 0 on gates user code reaches with INT n (int3, into, int 0x80): 6.12.1.1;
+- with user mode, no TSS, or no stack in RSP0 / SS0:ESP0 for a privilege change: 6.12.1, 6.14.4;
 - a TSS limit that cuts the I/O permission bit map: Vol. 1 19.5.2;
 - TR's descriptor not reachable in the GDT (past the limit, not a TSS): 8.2.4;
-- a spurious-interrupt vector without a handler: 11.9 (12.9 in newer SDMs).
+- a spurious-interrupt vector without a handler: 11.9 (12.9 in newer SDMs); only a note while
+  nothing can deliver a fixed interrupt to the APIC; a local APIC that cannot be read is a
+  note that this rule went unchecked.
 """
 
 from __future__ import annotations
 
-from ..errors import IdtscopeError
+from ..errors import IdtscopeError, TargetError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
@@ -26,10 +38,11 @@ from ..model.raised import not_raised
 from ..model.record import record
 from ..model.selector import Selector, TableIndicator
 from ..target.base import Target
+from .controllers import read_lapic, read_pic
 from .cpu import registers
 from .memory import walk_for_cpu
 from .stacks import read_stacks
-from .tables import read_gdt, read_idt
+from .tables import read_gdt, read_idt, read_ldt
 from .tss import read_tss
 
 #: exceptions every kernel should handle (SDM Table 6-1); 9, 15 and 22-31 are reserved or optional
@@ -38,6 +51,9 @@ CRITICAL_IST = {2: "NMI", 8: "#DF", 18: "#MC"}
 USER_GATES = {3: "int3 (#BP)", 4: "into (#OF)", 0x80: "int 0x80"}
 #: INTO does not exist in 64-bit mode (it raises #UD), so #OF needs no DPL 3 there
 LONG_MODE_USER_GATES = (3, 0x80)
+SYSCALL_VECTOR = 0x80
+#: handler symbols (lower case) that make gate 0x80 a system call entry
+SYSCALL_SYMBOL_PARTS = ("int80", "syscall")
 
 
 @record
@@ -50,22 +66,78 @@ class Finding:
     vectors: tuple[int, ...] = ()
 
 
-def lint(target: Target, cpu: int) -> list[Finding]:
+@record
+class GuestKind:
+    """Whose IDT this is, as its tables show it.
+
+    ``user_mode`` lists the evidence of ring 3 (DPL 3 segments or gates);
+    ``stacks`` the evidence of stack switching (a loaded TR, IST gates).
+    """
+
+    user_mode: tuple[str, ...]
+    stacks: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        """One of "user" (a kernel with user mode), "stacks" (a ring-0 kernel with a TSS), "ring0"."""
+        if self.user_mode:
+            return "user"
+        return "stacks" if self.stacks else "ring0"
+
+
+def judge(target: Target, cpu: int, gates: dict[int, Gate]) -> GuestKind:
+    """Read the kind of guest from its GDT, LDT, IDT and TR (see the module docstring)."""
+    regs = registers(target, cpu)
+    tables = [read_gdt(target, cpu)]
+    ldt = read_ldt(target, cpu)
+    if ldt is not None:
+        tables.append(ldt)
+    user = []
+    for view in tables:
+        selectors = [entry.selector for entry in view.entries
+                     if entry.descriptor is not None and entry.descriptor.present and entry.descriptor.dpl == 3]
+        if selectors:
+            user.append(f"DPL 3 descriptors in the {view.table.name}: {_hex_list(selectors, 6)}")
+    user_gates = [v for v, gate in sorted(gates.items()) if gate.present and gate.dpl == 3]
+    if user_gates:
+        user.append(f"DPL 3 gates: {_hex_list(user_gates, 4)}")
+    stacks = []
+    if regs.tr.selector & ~3:
+        stacks.append(f"TR {regs.tr.selector:#06x} is loaded")
+    ist_gates = [v for v, gate in sorted(gates.items()) if gate.present and gate.ist]
+    if ist_gates and regs.mode is CpuMode.LONG:
+        stacks.append(f"gates with an IST: {_hex_list(ist_gates, 4)}")
+    return GuestKind(tuple(user), tuple(stacks))
+
+
+def _hex_list(values: list[int], width: int) -> str:
+    shown = ", ".join(f"{v:#0{width}x}" for v in values[:8])
+    return shown + (f" and {len(values) - 8} more" if len(values) > 8 else "")
+
+
+def lint(target: Target, cpu: int) -> tuple[GuestKind | None, list[Finding]]:
+    """The kind of guest (None in real mode, which has no gates to judge) and the findings."""
     regs = registers(target, cpu)
     idt = read_idt(target, cpu)
     findings: list[Finding] = []
     gates = {slot.vector: slot.entry for slot in idt.slots if isinstance(slot.entry, Gate)}
     if regs.mode is CpuMode.REAL:
-        return findings
+        return None, findings
+    kind = judge(target, cpu, gates)
     findings += _missing_exceptions(gates)
-    findings += _user_gates(gates, regs.mode)
+    if kind.user_mode:
+        findings += _user_gates(target, gates, regs.mode)
     findings += _gate_selectors(target, cpu, gates, regs.mode)
     findings += _handlers_mapped(target, cpu, gates, regs.cr4)
-    if regs.mode is CpuMode.LONG:
+    if regs.mode is CpuMode.LONG and kind.name != "ring0":
         findings += _critical_ist(gates, regs.cr4)
-        findings += _tss_stacks(target, cpu, regs.cr4)
+        findings += _tss_stacks(target, cpu, regs.cr4, kind)
+    elif regs.mode is CpuMode.PROTECTED and kind.user_mode:
+        findings += _tss32_missing(target, cpu, kind)
+    if kind.user_mode:
+        findings += _privilege_stack(target, cpu)
     findings += _spurious(target, cpu, gates, idt)
-    return findings
+    return kind, findings
 
 
 def _present(gates: dict[int, Gate], vector: int) -> bool:
@@ -85,18 +157,28 @@ def _missing_exceptions(gates: dict[int, Gate]) -> list[Finding]:
                     missing)]
 
 
-def _user_gates(gates: dict[int, Gate], mode: CpuMode) -> list[Finding]:
+def _user_gates(target: Target, gates: dict[int, Gate], mode: CpuMode) -> list[Finding]:
     found = []
     for vector, what in USER_GATES.items():
         if mode is CpuMode.LONG and vector not in LONG_MODE_USER_GATES:
             continue
         gate = gates.get(vector)
+        if vector == SYSCALL_VECTOR and gate is not None and not _system_call_entry(target, gate):
+            continue
         if gate is not None and gate.present and gate.dpl < 3:
             found.append(Finding("user-gate-dpl0", "warning", f"{what} gate {vector:#04x} has DPL {gate.dpl}",
                                  f"user code executing {what.split()[0]} raises #GP with error code "
                                  f"{vector << 3 | 2:#x} instead of reaching the handler",
                                  f"give gate {vector:#04x} DPL 3", (vector,)))
     return found
+
+
+def _system_call_entry(target: Target, gate: Gate) -> bool:
+    """True when the gate's handler symbol names a system call entry (int 0x80 is the OS's)."""
+    if gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
+        return False
+    name = target.symbolize(gate.offset)
+    return name is not None and any(part in name.lower() for part in SYSCALL_SYMBOL_PARTS)
 
 
 def _critical_ist(gates: dict[int, Gate], cr4: int) -> list[Finding]:
@@ -184,11 +266,14 @@ def _listed(found: list[tuple[int, int, str]]) -> str:
     return "; ".join(f"{v:#04x} -> {a:#x}: {r}" for v, a, r in found[:4]) + (" ..." if len(found) > 4 else "")
 
 
-def _tss_stacks(target: Target, cpu: int, cr4: int) -> list[Finding]:
+def _tss_stacks(target: Target, cpu: int, cr4: int, kind: GuestKind) -> list[Finding]:
     view = read_tss(target, cpu)
     if view.tss is None or view.width != 64:
-        return [Finding("tss-missing", "error", f"no usable 64-bit TSS: {view.error}",
-                        "interrupts from user mode and every IST gate need the TSS stacks",
+        why = view.absent or view.error or f"TR names a {view.width}-bit TSS"
+        needs = "; ".join(kind.user_mode + kind.stacks)
+        return [Finding("tss-missing", "error", f"no usable 64-bit TSS: {why}",
+                        f"this guest switches stacks or privilege ({needs}): interrupts from user mode "
+                        "need RSP0 and every IST gate needs its slot, all read from the TSS",
                         "load TR with a 64-bit TSS descriptor (ltr)")]
     found = []
     if view.descriptor_error:
@@ -221,6 +306,37 @@ def _tss_stacks(target: Target, cpu: int, cr4: int) -> list[Finding]:
                                      "give every RSP0/IST slot its own stack", stack.used_by))
     found += _iopb(view)
     return found
+
+
+def _tss32_missing(target: Target, cpu: int, kind: GuestKind) -> list[Finding]:
+    view = read_tss(target, cpu)
+    if view.tss is not None and view.width == 32:
+        return []
+    why = view.absent or view.error or f"TR names a {view.width}-bit TSS"
+    return [Finding("tss-missing", "error", f"no usable 32-bit TSS: {why}",
+                    f"this guest has user mode ({'; '.join(kind.user_mode)}): an interrupt from ring 3 "
+                    "switches to SS0:ESP0, which the CPU reads from the TSS",
+                    "load TR with a 32-bit TSS descriptor (ltr)")]
+
+
+def _privilege_stack(target: Target, cpu: int) -> list[Finding]:
+    """The stack an interrupt from ring 3 switches to: RSP0, or SS0:ESP0 (SDM 3A 6.12.1, 6.14.4)."""
+    view = read_tss(target, cpu)
+    if view.tss is None:
+        return []
+    if view.width == 64:
+        if view.tss.rsp[0]:
+            return []
+        where, field = "RSP0 is 0", "TSS.RSP0"
+    else:
+        if view.tss.esp0 and view.tss.ss0 & ~3:
+            return []
+        where, field = f"SS0:ESP0 is {view.tss.ss0:#06x}:{view.tss.esp0:#x}", "TSS.SS0:ESP0"
+    return [Finding("ring0-stack-missing", "error", f"TSS {view.selector:#06x}: {where}",
+                    "an interrupt or exception from user mode switches to this stack before it pushes its "
+                    "frame: a null SS0 raises #TS, a zero stack pointer pushes below address 0 (#PF or #SS), "
+                    "and the CPU cannot deliver either: #DF",
+                    f"store the running task's kernel stack top in {field} before entering user mode")]
 
 
 def _unusable_stack(stack, problem: str, cr4: int) -> Finding:
@@ -258,18 +374,44 @@ def _iopb(view) -> list[Finding]:
 
 
 def _spurious(target: Target, cpu: int, gates: dict[int, Gate], idt) -> list[Finding]:
-    from ..target.qemu_text import parse_info_lapic
-
     try:
-        state = parse_info_lapic(target.monitor(f"info lapic {cpu}"))
-    except IdtscopeError:
-        return []
+        state = read_lapic(target, cpu).state
+    except TargetError as error:
+        return [Finding("lapic-unreadable", "info", f"the local APIC could not be read: {error}",
+                        "so whether its spurious-interrupt vector has a gate went unchecked",
+                        "check SVR bits 7:0 (the spurious vector) against the IDT by hand, or lint again "
+                        "when QEMU's monitor answers `info lapic`")]
     if state.spiv is None or not state.spiv.enabled:
         return []
     vector = state.spiv.vector
     if _present(gates, vector) or vector >= len(idt.slots):
         return []
-    return [Finding("spurious-without-handler", "error",
-                    f"the APIC's spurious-interrupt vector {vector:#04x} has no present gate",
-                    "a spurious interrupt is delivered like any other; with no gate it becomes a #GP, then #DF",
-                    f"install a handler for vector {vector:#04x} that returns without EOI", (vector,))]
+    sources = _fixed_sources(target, state)
+    what = f"the APIC's spurious-interrupt vector {vector:#04x} has no present gate"
+    fix = f"install a handler for vector {vector:#04x} that returns without EOI"
+    if not sources:
+        return [Finding("spurious-without-handler", "info", what,
+                        "the APIC is software-enabled (firmware leaves it so) but nothing reaches the CPU "
+                        "through its priority logic now: every LVT entry is masked or ExtINT/NMI, no I/O APIC "
+                        "pin is unmasked and no other vCPU can send an IPI; a spurious interrupt needs one",
+                        f"{fix}, before unmasking any APIC interrupt", (vector,))]
+    return [Finding("spurious-without-handler", "error", what,
+                    f"a spurious interrupt is delivered like any other; with no gate it becomes a #GP, then #DF "
+                    f"(fixed interrupts arrive from {'; '.join(sources)})", fix, (vector,))]
+
+
+def _fixed_sources(target: Target, state) -> list[str]:
+    """What can deliver a fixed or lowest-priority interrupt to this local APIC (SDM 3A 11.9)."""
+    sources = []
+    lvts = (state.lvt_timer, state.lvt_lint0, state.lvt_lint1, state.lvt_error, state.lvt_perfmon,
+            state.lvt_thermal)
+    sources += [f"LVT {lvt.name}" for lvt in lvts
+                if lvt is not None and not lvt.masked and lvt.delivery_mode not in ("NMI", "ExtINT", "SMI", "INIT")]
+    if len(target.cpus()) > 1:
+        sources.append("IPIs of the other vCPUs")
+    try:
+        ioapics = read_pic(target).ioapics
+    except TargetError as error:
+        return sources + [f"perhaps the I/O APIC, which could not be read ({error})"]
+    sources += [f"I/O APIC pin {pin.pin}" for ioapic in ioapics for pin in ioapic.pins if not pin.masked]
+    return sources

@@ -21,7 +21,11 @@ IOPB_MAX_END = TSS64_SIZE + 0x2000 + 1
 
 @record
 class TssView:
-    """A TSS as found: where it is, how wide, its decoded fields, or why not."""
+    """A TSS as found: where it is, how wide, its decoded fields, or why not.
+
+    ``absent`` says why there is no TSS to read (TR null), which is an answer
+    and not a failure; ``error`` says why a TSS that exists could not be read.
+    """
 
     cpu: int
     selector: int
@@ -34,6 +38,7 @@ class TssView:
     error: str | None = None
     #: for TR: what is wrong with its descriptor in the GDT (the CPU still uses TR's cached copy)
     descriptor_error: str | None = None
+    absent: str | None = None
 
 
 def _descriptor_for(target: Target, cpu: int, selector: int) -> SegmentDescriptor | str:
@@ -64,7 +69,8 @@ def _read(target: Target, cpu: int, regs, selector: int | None) -> TssView:
     if selector is None:
         selector = regs.tr.selector
         if selector & ~3 == 0:
-            return TssView(cpu, selector, None, None, 0, None, None, error="TR is null: no task register loaded")
+            return TssView(cpu, selector, None, None, 0, None, None,
+                           absent="TR is null: no task is loaded, so no TSS gives stacks or an I/O bit map")
         descriptor = _descriptor_for(target, cpu, selector)
         descriptor_error = descriptor if isinstance(descriptor, str) else None
         base, limit = regs.tr.base, regs.tr.limit

@@ -150,12 +150,20 @@ class SegmentDescriptor:
 
     @property
     def flags_text(self) -> str:
-        """A compact type description, e.g. ``code 64-bit R A`` or ``TSS64 busy``."""
+        """A compact type description, e.g. ``code 64-bit R A`` or ``TSS64 busy``.
+
+        L means 64-bit code only in IA-32e mode; elsewhere bit 21 is reserved
+        and D alone gives the width (SDM 3A 3.4.5), so L=1 is shown as ignored.
+        In IA-32e mode L=1 with D=1 is reserved: loading it into CS raises #GP.
+        """
         kind = self.kind
         if kind is DescriptorKind.CODE:
-            width = "64-bit" if self.l else ("32-bit" if self.db else "16-bit")
             bits = ("R" if self.readable else "X") + " C" * self.conforming + " A" * self.accessed
-            return f"code {width} {bits}".rstrip()
+            if self.l and self.long_mode:
+                return f"code 64-bit {bits}" if not self.db else f"code L=1 D=1 (reserved: #GP in CS) {bits}"
+            width = "32-bit" if self.db else "16-bit"
+            ignored = " L=1 (ignored outside IA-32e)" if self.l else ""
+            return f"code {width} {bits}{ignored}"
         if kind is DescriptorKind.DATA:
             bits = "W" * self.writable + " E" * self.expand_down + " A" * self.accessed
             return f"data {'R' if not bits.strip() else bits.strip()}".rstrip()
@@ -271,9 +279,12 @@ def decode_descriptor_table(data: bytes, long_mode: bool, table: TableIndicator 
     """Decode every descriptor in ``data`` (the bytes 0..limit of a GDT or LDT).
 
     In IA-32e mode a 16-byte system descriptor uses two slots; the second
-    slot is not listed. A descriptor cut by the end of the table is listed
-    with an error, and so is one that overlaps a hole: ``holes`` holds
-    ``(start, end, why)`` byte ranges of ``data`` that could not be read.
+    slot is not listed. Fewer than 8 bytes left below the limit hold no
+    descriptor (a selector reaching them raises #GP, SDM 3A 3.5.1) and are
+    not listed: a limit below 7 gives an empty table. A 16-byte descriptor
+    cut by the limit is listed with an error, and so is one that overlaps a
+    hole: ``holes`` holds ``(start, end, why)`` byte ranges of ``data`` that
+    could not be read.
     """
 
     def hole(start: int, end: int) -> str | None:
@@ -284,7 +295,7 @@ def decode_descriptor_table(data: bytes, long_mode: bool, table: TableIndicator 
 
     entries = []
     offset = 0
-    while offset < len(data):
+    while offset + DESCRIPTOR_SIZE <= len(data):
         index = offset // DESCRIPTOR_SIZE
         chunk = data[offset:offset + DESCRIPTOR_SIZE]
         why = hole(offset, offset + len(chunk))
@@ -292,9 +303,6 @@ def decode_descriptor_table(data: bytes, long_mode: bool, table: TableIndicator 
             entries.append(TableEntry(index, table, None, why))
             offset += DESCRIPTOR_SIZE
             continue
-        if len(chunk) < DESCRIPTOR_SIZE:
-            entries.append(TableEntry(index, table, None, f"only {len(chunk)} bytes below the table limit"))
-            break
         size = descriptor_size(chunk, long_mode)
         whole = data[offset:offset + size]
         why = hole(offset, offset + size)

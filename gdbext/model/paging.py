@@ -14,7 +14,7 @@ from typing import Protocol
 
 from gdbext.errors import DecodeError, TargetError, UsageError
 from gdbext.model.control import Cr0, Cr4, Efer
-from gdbext.model.record import record
+from gdbext.model.record import record, replace
 
 
 class PagingMode(Enum):
@@ -75,7 +75,8 @@ def _bits(high: int, low: int) -> int:
 
 
 _ADDRESS_51_12 = _bits(51, 12)
-_PAE_PDPTE_LOW_RESERVED = _bits(2, 1) | _bits(8, 5)
+_PAE_PDPTE_LOAD_RESERVED = _bits(2, 1) | _bits(8, 5)
+_PAE_PDPTE_ACCESSED = 1 << 5
 _PK_SHIFT = 59
 
 
@@ -337,13 +338,19 @@ def walk(
     """Walk the paging structures for ``linear`` and check ``access`` against them.
 
     The walk stops at the first entry that cannot be read, is not present
-    (P=0) or has a reserved bit set; otherwise the combined rights at the page
+    (P=0) or has a reserved bit set (with a note that QEMU pushes that #PF
+    without the P bit); otherwise the combined rights at the page
     are checked per SDM Vol. 3A 4.6 (CR0.WP, CR4.SMEP, CR4.SMAP with EFLAGS.AC,
     CR4.PKE with PKRU, IA32_EFER.NXE). ``pkru`` None means PKRU is unknown:
     the walk then names the protection key in a note instead of guessing.
     ``maxphyaddr`` is CPUID.80000008H:EAX[7:0]. PAE paging reads the four
     PDPTEs from memory at CR3[31:5]; the CPU loaded them when CR3 was written
-    (SDM 4.4.1), so they differ if memory changed since.
+    (SDM 4.4.1), so they differ if memory changed since. A PDPTE's reserved
+    bits 2:1 and 8:5 are checked only by that load (#GP(0) on MOV CR3), never
+    by a walk, and QEMU does not check them at all (it even sets bit 5, as an
+    accessed bit, in each PDPTE it walks): they give notes, not a fault. Bits
+    63:MAXPHYADDR refuse the walk, as QEMU refuses it (target/i386
+    excp_helper.c, mmu_translate).
     """
     _check_register("CR3", cr3)
     if not 32 <= maxphyaddr <= 52:
@@ -373,14 +380,16 @@ def walk(
         steps.append(step)
         stop = _stop_fault(ctx, step, access)
         if step.unreadable is not None or stop is not None:
-            notes = _pdpte_note(ctx, step) if stop is not None else ()
+            notes = _pdpte_notes(ctx, steps, stop) + _rsvd_note(stop)
             return Walk(ctx.mode, linear, access, tuple(steps), None, None, None, None, None,
                         stop, notes)
         if step.leaf:
             break
         assert step.frame is not None
         table = step.frame
-    return _check_rights(ctx, linear, access, tuple(steps), pkru)
+    result = _check_rights(ctx, linear, access, tuple(steps), pkru)
+    notes = _pdpte_notes(ctx, steps, None)
+    return replace(result, notes=notes + result.notes) if notes else result
 
 
 def translate(
@@ -480,9 +489,13 @@ def _decode_32bit(
 def _decode_pae_pdpte(
     ctx: _Context, table: int, index: int, entry_address: int, raw: int
 ) -> WalkStep:
-    """PAE paging PDPTE (SDM 3A 4.4.1, Table 4-8): P, PWT, PCD and an address only."""
+    """PAE paging PDPTE (SDM 3A 4.4.1, Table 4-8): P, PWT, PCD and an address only.
+
+    ``reserved_bits_set`` holds only the bits a walk refuses (63:MAXPHYADDR);
+    the low reserved bits, checked at CR3 load, are left to the walk's notes.
+    """
     present = bool(raw & EntryBit.P)
-    reserved = raw & (_PAE_PDPTE_LOW_RESERVED | _bits(63, ctx.maxphyaddr)) if present else 0
+    reserved = raw & _bits(63, ctx.maxphyaddr) if present else 0
     return WalkStep(
         level="PDPTE",
         table_address=table,
@@ -592,13 +605,33 @@ def _reserved_reason(ctx: _Context, step: WalkStep) -> str:
     return reason
 
 
-def _pdpte_note(ctx: _Context, step: WalkStep) -> tuple[str, ...]:
-    if ctx.mode is PagingMode.PAE and step.level == "PDPTE" and step.reserved_bits_set:
-        return (
-            "the CPU checks PDPTE reserved bits when CR3 is loaded and raises #GP(0) "
-            "there (SDM 3A 4.4.1); this walk read the PDPTEs from memory now",
-        )
-    return ()
+def _pdpte_notes(ctx: _Context, steps: list[WalkStep], stop: Fault | None) -> tuple[str, ...]:
+    """What a PAE PDPTE holds that hardware checks only at CR3 load (SDM 3A 4.4.1)."""
+    step = steps[0]
+    if ctx.mode is not PagingMode.PAE or step.entry is None or not step.present:
+        return ()
+    notes = []
+    if stop is not None and stop.level == "PDPTE":
+        notes.append("a CPU checks PDPTE reserved bits when CR3 is loaded and raises #GP(0) there "
+                     "(SDM 3A 4.4.1); QEMU checks bits 63:MAXPHYADDR at each walk and raises this #PF")
+    if step.entry & _PAE_PDPTE_ACCESSED:
+        notes.append("PDPTE bit 5: QEMU sets it when it walks a PAE PDPTE; hardware never does, and checks "
+                     "it (reserved) only when CR3 is loaded")
+    others = step.entry & _PAE_PDPTE_LOAD_RESERVED & ~_PAE_PDPTE_ACCESSED
+    if others:
+        positions = ", ".join(str(bit) for bit in range(9) if others >> bit & 1)
+        notes.append(f"reserved bit{'s' if others & (others - 1) else ''} {positions} set in PDPTE: a CPU "
+                     "refuses this PDPTE when CR3 is loaded (#GP(0), SDM 3A 4.4.1), not during a walk; "
+                     "QEMU ignores them")
+    return tuple(notes)
+
+
+def _rsvd_note(stop: Fault | None) -> tuple[str, ...]:
+    """QEMU's TCG pushes a reserved-bit #PF without the P bit (target/i386 excp_helper.c)."""
+    if stop is None or stop.bit != "RSVD" or stop.error_code is None:
+        return ()
+    return (f"QEMU (TCG) pushes error code {stop.error_code & ~_PF_P:#x} for this fault: it leaves P clear "
+            "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
 
 
 def _page_fault(

@@ -129,10 +129,21 @@ def message(data: dict[str, Any], style: Style) -> str:
     return data["text"]
 
 
+GUEST_KINDS = {"ring0": "a ring-0 program (no DPL 3 segment or gate, no IST gate, TR null)",
+               "stacks": "a ring-0 kernel that switches stacks", "user": "a kernel with user mode"}
+
+
 def lint(data: dict[str, Any], style: Style) -> str:
+    guest = data.get("guest")
+    judged = []
+    if guest is None:
+        judged.append(style.dim("real-address mode: no gates, TSS or privilege levels to judge"))
+    else:
+        evidence = "; ".join(guest["user_mode"] + guest["stacks"])
+        judged.append(style.dim(f"judged as {GUEST_KINDS[guest['kind']]}" + (f": {evidence}" if evidence else "")))
     if not data["findings"]:
-        return style.good(f"CPU {data['cpu']}: no findings")
-    lines = []
+        return "\n".join(judged + [style.good(f"CPU {data['cpu']}: no findings")])
+    lines = judged
     paint = {"error": style.bad, "warning": style.warn, "info": style.dim}
     for finding in data["findings"]:
         lines.append(paint[finding["severity"]](f"{finding['severity']}: {finding['what']}") + f"  [{finding['id']}]")

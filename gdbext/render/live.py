@@ -27,6 +27,9 @@ def idt(data: dict[str, Any], style: Style) -> str:
     lines = [head]
     if data.get("note"):
         lines.append(style.dim(data["note"]))
+    if data.get("absent"):
+        lines.append(data["absent"])
+        return "\n".join(lines)
     shown = [g for g in data["gates"] if g["present"] or data["show_all"] or g["type"] == "unreadable"]
     if data["mode"] == "real":
         rows = [[f"{g['vector']:#04x}", f"{g['segment']:04x}:{g['offset']:04x}", _handler(g, style)]
@@ -72,10 +75,13 @@ def gdt(data: dict[str, Any], style: Style) -> str:
     key = "gdtr" if "gdtr" in data else "ldtr"
     reg = data.get(key)
     if reg is None:
-        return data.get("error") or "no table"
+        return f"CPU {data['cpu']}: {data['absent']}"
     head = style.heading(f"{key[:3].upper()} of CPU {data['cpu']}: base {hexval(reg['base'])} limit {hexval(reg['limit'])}")
-    body = descriptors({"entries": data["entries"]}, style)
-    lines = [head, body]
+    if data.get("absent"):
+        return f"{head}\n{data['absent']}"
+    lines = [head, descriptors({"entries": data["entries"]}, style)]
+    if data.get("tail"):
+        lines.append(style.dim(data["tail"]))
     loaded = [f"{', '.join(e['loaded_as'])} = {hexval(e['selector'], 4)}" for e in data["entries"] if e.get("loaded_as")]
     if loaded:
         lines.append(style.dim("loaded: " + "; ".join(loaded)))
@@ -125,6 +131,8 @@ def cpu(data: dict[str, Any], style: Style) -> str:
 
 
 def ist(data: dict[str, Any], style: Style) -> str:
+    if data.get("absent"):
+        return f"CPU {data['cpu']}: {data['absent']}"
     head = style.heading(f"stacks of CPU {data['cpu']}'s TSS {hexval(data['tss']['selector'], 4)} at {hexval(data['tss']['base'])}")
     rows = []
     for stack in data["stacks"]:

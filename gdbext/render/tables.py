@@ -47,6 +47,8 @@ def descriptors(data: dict[str, Any], style: Style) -> str:
 
 
 def tss(data: dict[str, Any], style: Style) -> str:
+    if data.get("absent"):
+        return f"CPU {data['cpu']}: {data['absent']}"
     if data.get("width") is not None and "iopb" not in data:
         return style.bad(f"TSS {hexval(data.get('selector'), 4)}: {data.get('error') or 'not readable'}")
     pairs: list[tuple[str, str]] = []

@@ -6,8 +6,8 @@ what the debugger sees with it. The file is written for people, so
 ``load_layout`` normalises it:
 
 * a string ``"0x..."`` is a number (JSON has no hex literals);
-* a variant (``load_layout("long64", "broken")``) applies the ``set`` entries
-  of that variant's ``mistakes`` (``"a.b.0.c": value`` paths);
+* a variant (``load_layout("long64", "broken")``) applies its own ``set``
+  entries, then those of its ``mistakes`` (``"a.b.0.c": value`` paths);
 * the compact IDT (``default`` + ``absent`` + ``vectors`` overrides) is
   expanded into ``idt["gates"]``, one row per vector;
 * values the tests want and the file states another way are derived:
@@ -129,7 +129,9 @@ def _apply_variant(data: dict, variant: str | None) -> list[dict]:
     if variant not in variants:
         known = ", ".join(sorted(variants)) or "none"
         raise ValueError(f"{data['name']} has no variant {variant!r} (known: {known})")
-    mistakes = copy.deepcopy(variants[variant]["mistakes"])
+    for path, value in copy.deepcopy(variants[variant].get("set", {})).items():
+        _set_path(data, path, value)
+    mistakes = copy.deepcopy(variants[variant].get("mistakes", []))
     for mistake in mistakes:
         for path, value in mistake["set"].items():
             _set_path(data, path, value)

@@ -122,7 +122,8 @@ def test_empty_idt_before_a_triple_fault(long64):
         text = session.run("idt")
         lint = shell_json(session, "lint")
     assert data["idtr"]["limit"] == 0 and data["covered"] == 0 and data["gates"] == []
-    assert "0 vectors covered" in text
+    assert "0 vectors covered" in text and data["absent"].startswith("the IDTR limit 0x0 covers no whole 16-byte")
+    assert text.splitlines()[1] == data["absent"]
     assert lint["findings"][0]["id"] == "exception-gate-missing"
 
 

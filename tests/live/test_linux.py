@@ -168,6 +168,7 @@ def test_lint_finds_no_error_or_warning_in_linux(linux):
     for cpu in (0, 1):
         result = shell_json(session, f"lint --cpu {cpu}")
         assert result["counts"]["error"] == 0 and result["counts"]["warning"] == 0, result["findings"]
+        assert result["guest"]["kind"] == "user"
         notes = {f["id"]: f for f in result["findings"]}
         assert set(notes) == {"dormant-handler-not-executable", "stack-unusable"}
         assert 0x12 in notes["dormant-handler-not-executable"]["vectors"]

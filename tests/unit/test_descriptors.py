@@ -132,7 +132,7 @@ def test_known_segment_descriptors(raw, kind, long_, db, g, dpl, limit):
 
 
 def test_code_and_data_flags():
-    code = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00AF9B000000FFFF))
+    code = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00AF9B000000FFFF), long_mode=True)
     assert code.readable and code.accessed and not code.writable and not code.conforming
     assert code.flags_text == "code 64-bit R A"
     data = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00CF93000000FFFF))
@@ -195,3 +195,30 @@ def test_descriptor_round_trip_16(raw):
 
     size = descriptor_size(raw[:8], True)
     assert decode_descriptor(raw[:size], True).to_bytes() == raw[:size]
+
+
+@pytest.mark.parametrize("raw, text", [
+    (0x00AF9B000000FFFF, "code 16-bit R A L=1 (ignored outside IA-32e)"),
+    (0x00EF9B000000FFFF, "code 32-bit R A L=1 (ignored outside IA-32e)"),
+    (0x00CF9B000000FFFF, "code 32-bit R A"),
+])
+def test_l_bit_outside_ia32e_mode_claims_no_64_bit_code(raw, text):
+    """Outside IA-32e mode bit 21 is reserved and D gives the width (SDM 3A 3.4.5)."""
+    code = SegmentDescriptor.from_bytes(struct.pack("<Q", raw), long_mode=False)
+    assert code.flags_text == text
+
+
+def test_l_and_d_both_set_is_reserved_in_ia32e_mode():
+    code = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00EF9B000000FFFF), long_mode=True)
+    assert code.flags_text == "code L=1 D=1 (reserved: #GP in CS) R A"
+
+
+@pytest.mark.parametrize("size", [1, 2, 7])
+def test_a_limit_below_7_is_an_empty_table_not_an_unreadable_row(size):
+    assert decode_descriptor_table(bytes(size), long_mode=False) == ()
+
+
+def test_bytes_after_the_last_whole_descriptor_are_not_a_row():
+    code = SegmentDescriptor.from_bytes(struct.pack("<Q", 0x00CF9B000000FFFF))
+    entries = decode_descriptor_table(bytes(8) + code.to_bytes() + bytes(5), long_mode=False)
+    assert [(e.index, e.error) for e in entries] == [(0, None), (1, None)]

@@ -352,6 +352,8 @@ def test_reserved_address_bit_is_rsvd_error_9():
     result = tables.walk(ADDR, Access(), maxphyaddr=48)
     assert result.fault.reason == "reserved bit 51 set in PDE"
     assert (result.fault.bit, result.fault.error_code) == ("RSVD", 0x9)
+    assert result.notes == ("QEMU (TCG) pushes error code 0x8 for this fault: it leaves P clear on "
+                            "reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
     assert result.steps[-1].reserved_bits_set == 1 << 51
     assert result.steps[-1].level == "PDE"
     wide = tables.walk(ADDR, Access(), maxphyaddr=52)
@@ -403,14 +405,59 @@ def test_pae_entries_reserve_bits_62_to_maxphyaddr_but_4_level_ignores_them():
     assert long.walk(ADDR).allowed
 
 
-def test_pae_pdpte_reserved_bits_and_the_cr3_load_note():
+def test_pae_pdpte_high_reserved_bits_refuse_the_walk_as_qemu_does():
     tables = PageTables(PagingMode.PAE)
     tables.map(ADDR, 0x1234_5000)
-    tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | RW)
-    result = tables.walk(ADDR)
-    assert result.fault.reason == "reserved bit 1 set in PDPTE"
+    tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | 1 << 45)
+    result = tables.walk(ADDR, maxphyaddr=40)
+    assert result.fault.reason == "reserved bit 45 set in PDPTE"
     assert result.fault.error_code == 0x9
-    assert any("#GP(0)" in note for note in result.notes)
+    assert any("#GP(0)" in note for note in result.notes) and len(result.notes) == 2
+
+
+def test_pae_pdpte_xd_is_reserved_even_with_nxe():
+    tables = PageTables(PagingMode.PAE)
+    tables.map(ADDR, 0x1234_5000)
+    tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | 1 << 63)
+    assert tables.walk(ADDR).fault.reason == "reserved bit 63 set in PDPTE"
+
+
+def test_pae_pdpte_accessed_bit_as_qemu_sets_it_is_a_note_not_a_fault():
+    """QEMU's walker ORs bit 5 into each PAE PDPTE it reads (a PDPTE of 0x...021)."""
+    tables = PageTables(PagingMode.PAE)
+    tables.map(ADDR, 0x1234_5000)
+    tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | 1 << 5)
+    result = tables.walk(ADDR)
+    assert result.allowed and result.physical == 0x1234_5000 | (ADDR & 0xFFF)
+    assert result.steps[0].reserved_bits_set == 0
+    assert len(result.notes) == 1 and "QEMU sets it" in result.notes[0]
+
+
+@pytest.mark.parametrize("bit", [1, 2, 6, 7, 8])
+def test_pae_pdpte_bits_checked_at_cr3_load_are_a_note(bit):
+    tables = PageTables(PagingMode.PAE)
+    tables.map(ADDR, 0x1234_5000)
+    tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | 1 << bit)
+    result = tables.walk(ADDR, Access(write=True))
+    assert result.allowed
+    assert result.notes == (f"reserved bit {bit} set in PDPTE: a CPU refuses this PDPTE when CR3 is loaded "
+                            "(#GP(0), SDM 3A 4.4.1), not during a walk; QEMU ignores them",)
+
+
+def test_pae_pdpte_notes_stay_with_a_later_fault():
+    tables = PageTables(PagingMode.PAE)
+    tables.map(ADDR, 0x1234_5000, flags=P)
+    tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | 1 << 5 | 1 << 2)
+    result = tables.walk(ADDR, Access(write=True))
+    assert result.fault.bit == "R/W" and result.fault.level == "PTE"
+    assert len(result.notes) == 2
+
+
+def test_not_present_pdpte_has_no_notes():
+    tables = PageTables(PagingMode.PAE)
+    tables.set_entry("PDPTE", ADDR, 1 << 5 | 1 << 2)
+    result = tables.walk(ADDR)
+    assert result.fault.bit == "P" and result.notes == ()
 
 
 # --- page sizes and modes ------------------------------------------------------------

@@ -139,8 +139,10 @@ cpu_init:
 %assign r r + 1
 %endrep
 
+%ifndef VARIANT_RING0
     mov ax, [rbx + ROW_TR]
     ltr ax
+%endif
     lidt [idt_pointer]
 
     ; local APIC (SDM Vol. 3A §11.4.7, §11.5.1, §11.5.4, §11.9)

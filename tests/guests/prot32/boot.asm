@@ -39,8 +39,10 @@ multiboot_entry:
     mov ss, ax
 
     call fill_tss
+%ifndef VARIANT_RING0
     mov ax, TSS_MAIN_SELECTOR
     ltr ax
+%endif
     call build_idt
     lidt [idt_pointer]
     call enable_paging
@@ -96,6 +98,49 @@ build_idt:
     jnz .gate
     ret
 
+%ifdef VARIANT_PAE
+; enable_paging: PAE paging (SDM Vol. 3A §4.4): PDPTE 0 -> one page directory
+; of 2 MiB pages, one 4 KiB page table for paging.table_region, reserved bit 62
+; in the 2 MiB page of paging.reserved_region; then EFER.NXE for the XD bit.
+%define PDE_OF(linear) (PAGING_PAGE_DIRECTORY + ((linear) >> 21) * 8)
+%define PTE_OF(linear) (PAGING_PAGE_TABLE + (((linear) >> 12) & 0x1ff) * 8)
+enable_paging:
+    mov dword [PAGING_PDPT], PAGING_PAGE_DIRECTORY | PG_P
+    mov edi, PAGING_PAGE_DIRECTORY
+    mov eax, PG_P | PG_RW | PG_PS
+.pde:
+    mov [edi], eax
+    add edi, 8
+    add eax, 0x200000
+    cmp eax, PAGING_LARGE_PAGES_END
+    jb .pde
+    mov edi, PAGING_PAGE_TABLE
+    mov eax, PAGING_TABLE_REGION | PG_P | PG_RW
+.pte:
+    mov [edi], eax
+    add edi, 8
+    add eax, 0x1000
+    cmp edi, PAGING_PAGE_TABLE + 0x1000
+    jb .pte
+    mov dword [PDE_OF(PAGING_TABLE_REGION)], PAGING_PAGE_TABLE | PG_P | PG_RW
+    and dword [PTE_OF(PAGING_READ_ONLY_PAGE)], ~PG_RW
+    mov dword [PTE_OF(PAGING_ABSENT_PAGE)], 0
+    or dword [PTE_OF(PAGING_NX_PAGE) + 4], PG_XD_HIGH
+    or dword [PDE_OF(PAGING_RESERVED_REGION) + 4], 1 << (62 - 32)
+    mov ecx, IA32_EFER
+    rdmsr
+    or eax, EFER_NXE
+    wrmsr
+    mov eax, cr4
+    or eax, CR4_PAE
+    mov cr4, eax
+    mov eax, PAGING_CR3
+    mov cr3, eax
+    mov eax, cr0
+    or eax, CR0_PG | CR0_WP
+    mov cr0, eax
+    ret
+%else
 ; enable_paging: identity map with 4 MiB pages (SDM Vol. 3A §4.3, Figure 4-4).
 enable_paging:
     mov edi, PAGING_PAGE_DIRECTORY
@@ -115,6 +160,7 @@ enable_paging:
     or eax, CR0_PG | CR0_WP
     mov cr0, eax
     ret
+%endif
 
 ; pic_init: remap both 8259s (ICW1-ICW4) and load the masks (OCW1).
 pic_init:

@@ -12,10 +12,17 @@ last_scenario_done:     dd 0    ; the last N that completed
 resume_eip:             dd 0    ; where the next fault (or #DF task) resumes
 
 ; what the handlers saw last, and IRQ0 ticks
-global last_vector, last_error_code, timer_ticks
+global last_vector, last_error_code, last_cr2, timer_ticks
 last_vector:            dd 0
 last_error_code:        dd 0
+last_cr2:               dd 0
 timer_ticks:            dd 0
+
+%ifdef VARIANT_PAE
+; scenario 8: vector, error code and CR2 of each of paging.probes
+global probe_results
+probe_results:          times PAGING_PROBES_COUNT * 3 dd 0
+%endif
 
 section .rodata
 
@@ -26,6 +33,11 @@ idt_pointer:            dw IDT_LIMIT
 
 scenario_table:
     dd 0, scenario_1, 0, 0, 0, 0, scenario_6, scenario_7
+%ifdef VARIANT_PAE
+    dd scenario_8
+%else
+    dd 0
+%endif
 
 ; gdt.entries, copied to gdt.base at boot
 align 8

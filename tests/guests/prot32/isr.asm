@@ -108,6 +108,8 @@ exception_common:
     mov [last_vector], eax
     mov eax, [esp + F_ERROR]
     mov [last_error_code], eax
+    mov eax, cr2
+    mov [last_cr2], eax
 
     lea esi, [msg_vector]
     call serial_puts

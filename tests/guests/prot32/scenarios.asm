@@ -2,7 +2,7 @@
 
 bits 32
 
-%define SCENARIO_COUNT  7
+%define SCENARIO_COUNT  8
 
 global guest_ready
 guest_ready:
@@ -91,3 +91,39 @@ scn_df_int:
 scenario_7_resume:
     set_gates_present 1
     ret
+
+%ifdef VARIANT_PAE
+; 8: the PAE probes of paging.probes, in order. Each one clears what the
+; handlers record, points resume_eip past the access, makes it, and stores
+; the vector taken (0xffffffff for none), the error code and CR2 in
+; probe_results. A fetch jumps (no push), so a fault leaves the stack as it was.
+%macro probe 2
+    mov dword [last_vector], -1
+    mov dword [last_error_code], 0
+    mov dword [last_cr2], 0
+    mov dword [resume_eip], %%after
+    %2
+%%after:
+    mov dword [resume_eip], 0
+    mov eax, [last_vector]
+    mov [probe_results + %1 * 12], eax
+    mov eax, [last_error_code]
+    mov [probe_results + %1 * 12 + 4], eax
+    mov eax, [last_cr2]
+    mov [probe_results + %1 * 12 + 8], eax
+%endmacro
+
+scenario_8:
+    mov word [PAGING_CODE_PAGE], 0x25ff         ; jmp [resume_eip]
+    mov dword [PAGING_CODE_PAGE + 2], resume_eip
+    probe 0, {mov eax, [PAGING_PROBES_0_ADDRESS]}
+    probe 1, {mov dword [PAGING_PROBES_1_ADDRESS], 0}
+    probe 2, {mov eax, [PAGING_PROBES_2_ADDRESS]}
+    mov eax, PAGING_PROBES_3_ADDRESS
+    probe 3, {jmp eax}
+    probe 4, {mov eax, [PAGING_PROBES_4_ADDRESS]}
+    probe 5, {mov eax, [PAGING_PROBES_5_ADDRESS]}
+    mov eax, PAGING_PROBES_6_ADDRESS
+    probe 6, {jmp eax}
+    ret
+%endif
