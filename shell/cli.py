@@ -75,7 +75,7 @@ def connect(session, args: argparse.Namespace) -> object | None:
     if args.demo:
         from .demo import start
 
-        guest = start(session)
+        guest = start(session, greet=not args.commands)
     elif args.attach and direct(args):
         session.attach_direct(args.attach)
     elif args.attach:
