@@ -12,6 +12,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import anyio
@@ -63,6 +64,65 @@ def one_line_error(result) -> str:
     text = result.content[0].text
     assert "\n" not in text.strip() and "Traceback" not in text, text
     return text
+
+
+def test_mcp_offline_tools_cover_every_command():
+    """Every command of the registry is a tool (decode as decode_KIND), each with its help."""
+    async def drive() -> dict:
+        with anyio.fail_after(TIMEOUT):
+            async with stdio_client(StdioServerParameters(command=IDTSCOPE, args=["mcp"])) as (read, write):
+                async with ClientSession(read, write) as client:
+                    await client.initialize()
+                    tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+                    assert "unknown tool" in one_line_error(await client.call_tool("nosuch", {}))
+                    result = document(await client.call_tool("decode_pf", {"value": "0x15"}))
+                    assert (result["user"], result["instruction_fetch"], result["present"]) == (True, True, True)
+                    return tools
+
+    tools = anyio.run(drive)
+    for name in registry.names():
+        parser = registry.parser(name)
+        if name == "decode":
+            assert {n for n in tools if n.startswith("decode_")} == {"decode_pf", "decode_selector", "decode_cp",
+                                                                   "decode_rflags", "decode_cr0", "decode_cr4",
+                                                                   "decode_efer", "decode_gate", "decode_desc",
+                                                                   "decode_tss", "decode_frame"}
+        else:
+            assert tools[name].description == parser.description.strip(), name
+
+
+def test_mcp_garbage_on_stdin_and_bad_start():
+    """A line that is not JSON-RPC and a call with broken params leave the server answering;
+    a start-up that cannot attach is one line on stderr and status 2."""
+    lines = ["garbage",
+             '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+             '"capabilities":{},"clientInfo":{"name":"test","version":"1"}}}',
+             '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"idt","arguments":"x"}}',
+             '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"explain","arguments":{"vector":13}}}']
+    server = subprocess.Popen([IDTSCOPE, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    watchdog = threading.Timer(30, server.kill)  # a server that stops answering fails the test, not hangs it
+    watchdog.start()
+    try:
+        server.stdin.write("\n".join(lines) + "\n")
+        server.stdin.flush()
+        replies = {}
+        while 3 not in replies:
+            reply = json.loads(server.stdout.readline())
+            replies[reply["id"]] = reply
+        assert "error" in replies[2]
+        assert json.loads(replies[3]["result"]["content"][0]["text"])["mnemonic"] == "#GP"
+    finally:
+        server.stdin.close()
+        watchdog.cancel()
+        assert server.wait(10) == 0
+        assert "Traceback" not in server.stderr.read()
+
+    failed = subprocess.run([IDTSCOPE, "mcp", "--snapshot", "/nonexistent/s.json"], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=30)
+    assert (failed.returncode, failed.stdout) == (2, "")
+    assert failed.stderr.count("\n") == 1 and failed.stderr.startswith("error: "), failed.stderr
 
 
 def test_mcp_tools_match_the_cli(long64, tmp_path):
