@@ -219,7 +219,10 @@ class Adapter:
             words = [repr(float(seconds))]
         elif name == "stepi":
             words = _values(name, "count", arguments.get("count", 1))
-            if arguments.get("irqs"):
+            irqs = arguments.get("irqs", False)
+            if not isinstance(irqs, bool):
+                raise UsageError(f"stepi: irqs is true or false, got {irqs!r}")
+            if irqs:
                 words.append("--irqs")
         self.session.last_stop = None
         text = BUILTINS[name](self.session, words)
