@@ -41,7 +41,7 @@ def _gdb_python():
 def _advice():
     python = _gdb_python()
     return ("gdb embeds Python %d.%d (%s): install idtscope for it with `%s -m venv ~/.idtscope-gdb && "
-            "~/.idtscope-gdb/bin/pip install idtscope`, then put the output of "
+            "~/.idtscope-gdb/bin/pip install idtscope` (or its wheel), then put the output of "
             "`~/.idtscope-gdb/bin/idtscope gdbinit` in ~/.gdbinit" % (sys.version_info[0], sys.version_info[1],
                                                                       python, python))
 
