@@ -71,13 +71,16 @@ def run_script(session, stream) -> int:
     return status
 
 
-def connect(session, args: argparse.Namespace, greet: bool) -> object | None:
-    """Attach as the options ask; return the demo guest to stop at exit, if any."""
+def connect(session, args: argparse.Namespace, greet: bool | None = None) -> object | None:
+    """Attach as the options ask; return the demo guest to stop at exit, if any.
+
+    The demo greets with the first commands to try unless told (default: only when
+    there are no -c commands)."""
     guest = None
     if args.demo:
         from .demo import start
 
-        guest = start(session, greet)
+        guest = start(session, greet=not args.commands if greet is None else greet)
     elif args.attach and direct(args):
         session.attach_direct(args.attach)
     elif args.attach:
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     guest = None
     try:
         try:
-            guest = connect(session, args, greet=not args.commands)
+            guest = connect(session, args)
         except IdtscopeError as error:
             report(error)
             return EXIT_ERROR
