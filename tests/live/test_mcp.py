@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -181,3 +182,31 @@ def test_mcp_tools_match_the_cli(long64, tmp_path):
 
         anyio.run(drive)
     errlog.close()
+
+
+def test_mcp_demo_serves_the_demo_guest_and_stops_it(long64, tmp_path):
+    """`idtscope mcp --demo`: nothing but the protocol on stdout (no greeting), the guest
+    stopped at its ready label, and its QEMU gone when the client leaves."""
+    ready = SymbolTable.load(long64.elf).address_of(long64.layout["symbols"]["ready"])
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+
+    async def drive() -> dict:
+        with anyio.fail_after(TIMEOUT):
+            params = StdioServerParameters(command=IDTSCOPE, args=["mcp", "--demo"], env=env)
+            async with stdio_client(params) as (read, write):
+                async with ClientSession(read, write) as client:
+                    await client.initialize()
+                    return document(await client.call_tool("regs", {}))
+
+    regs = anyio.run(drive)
+    assert (regs["mode"], regs["rip"]) == ("long", ready)
+    assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and qemu_of(pid, tmp_path)]
+
+
+def qemu_of(pid: str, directory: Path) -> bool:
+    """Whether process ``pid`` is a QEMU whose command line mentions ``directory``."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return argv[0].endswith(b"qemu-system-x86_64") and any(str(directory).encode() in a for a in argv)
