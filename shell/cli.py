@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="idtscope",
         description="Read and explain the x86 interrupt architecture: offline decoders and a shell.",
         epilog=("Examples:\n  idtscope --demo\n  idtscope -c \"explain 14\"\n  idtscope -c \"decode pf 0x6 --json\"\n"
-                "  idtscope --attach localhost:1234 --symbols vmlinux -c \"idt --json\""),
+                "  idtscope --attach localhost:1234 --symbols vmlinux -c \"idt --json\"\n"
+                "Sub-commands:\n  idtscope mcp [--attach HOST:PORT | --snapshot FILE | --demo]   serve the commands "
+                "to an AI agent (MCP, stdio)\n  idtscope gdbinit   print the line that loads idtscope into gdb"),
         formatter_class=help_formatter,
     )
     parser.add_argument("--attach", metavar="HOST:PORT", help="connect to a QEMU gdbstub (qemu -s: localhost:1234)")
@@ -69,13 +71,16 @@ def run_script(session, stream) -> int:
     return status
 
 
-def connect(session, args: argparse.Namespace) -> object | None:
-    """Attach as the options ask; return the demo guest to stop at exit, if any."""
+def connect(session, args: argparse.Namespace, greet: bool | None = None) -> object | None:
+    """Attach as the options ask; return the demo guest to stop at exit, if any.
+
+    The demo greets with the first commands to try unless told (default: only when
+    there are no -c commands)."""
     guest = None
     if args.demo:
         from .demo import start
 
-        guest = start(session)
+        guest = start(session, greet=not args.commands if greet is None else greet)
     elif args.attach and direct(args):
         session.attach_direct(args.attach)
     elif args.attach:
@@ -125,7 +130,60 @@ def early_gdb(args: argparse.Namespace) -> object | None:
         return None
 
 
+def mcp_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="idtscope mcp", formatter_class=help_formatter,
+        description="Serve idtscope's commands as Model Context Protocol tools over stdin/stdout, for an AI "
+                    "agent. Each tool returns the command's JSON document. Attach here or with the `attach` tool.")
+    parser.add_argument("--attach", metavar="HOST:PORT", help="attach (through gdb) to a QEMU gdbstub first")
+    parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot first")
+    parser.add_argument("--symbols", metavar="FILE", help="an ELF, System.map or kallsyms text for handler names")
+    parser.add_argument("--gdb", metavar="PATH", help="the gdb to drive (default: gdb)")
+    parser.add_argument("--demo", action="store_true", help="boot the bundled demo guest and attach to it first")
+    parser.set_defaults(commands=[])
+    return parser
+
+
+def mcp_main(argv: list[str]) -> int:
+    args = mcp_parser().parse_args(argv)
+    from .mcp_server import serve
+    from .session import Session, report
+
+    session = Session(gdb=args.gdb or "gdb")
+    guest = None
+    try:
+        try:
+            guest = connect(session, args, greet=False)
+        except IdtscopeError as error:
+            report(error)
+            return EXIT_ERROR
+        return serve(session)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        session.close()
+        if guest is not None:
+            guest.stop()
+
+
+def gdbinit_main(argv: list[str]) -> int:
+    argparse.ArgumentParser(prog="idtscope gdbinit", description="Print the line that loads idtscope into gdb: "
+                            "put it in ~/.gdbinit (gdb's Python must be able to import this install).").parse_args(argv)
+    from pathlib import Path
+
+    import gdbext
+
+    print(f"source {Path(gdbext.__file__).resolve().parent / 'gdbinit.py'}")
+    return 0
+
+
+SUBCOMMANDS = {"mcp": mcp_main, "gdbinit": gdbinit_main}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
     spare = early_gdb(args)
     from .session import Session, report, want_color

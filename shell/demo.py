@@ -4,12 +4,8 @@ to the shell with a few first commands to try."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from gdbext.errors import TargetError, UsageError
 
-ROOT = Path(__file__).resolve().parent.parent
 GUEST = "long64"
 
 FIRST_STEPS = """\
@@ -25,14 +21,12 @@ IST stacks with guard pages, remapped PICs and an APIC timer. Try:
   help                 every command; `help idt` for one"""
 
 
-def start(session) -> object:
-    """Boot the guest, attach the session to it, and return the running guest (stop it at exit)."""
-    if not (ROOT / "tests" / "guests" / "build.py").exists():
-        raise UsageError("the demo guest ships with the source tree: run idtscope --demo from a checkout")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from tests.guests.build import build
-    from tests.guests.run import RunningGuest
+def start(session, greet: bool = True) -> object:
+    """Boot the guest, attach the session to it, and return the running guest (stop it at exit).
+
+    ``greet`` prints the first commands to try (for the prompt, not for ``-c``)."""
+    from .guests.build import build
+    from .guests.run import RunningGuest
 
     try:
         image = build(GUEST)
@@ -57,5 +51,6 @@ def start(session) -> object:
         if not ready:
             session.close()
             guest.stop()
-    print(FIRST_STEPS.format(address=address), flush=True)
+    if greet:
+        print(FIRST_STEPS.format(address=address), flush=True)
     return guest

@@ -58,6 +58,8 @@ class Session:
         self.gdb = gdb
         self.warmup = warmup
         self.spare_client = spare_client
+        #: the last stop as data (the stop line, breakpoint changes, the hit's report), for `idtscope mcp`
+        self.last_stop: dict | None = None
 
     def run(self, line: str) -> str:
         """Run one line; return its text. IdtscopeError escapes for the caller to report."""
@@ -143,11 +145,14 @@ class Session:
         from gdbext.commands.breakpoint import STATE_KEY
         from gdbext.render import render
 
+        self.last_stop = {"stop": line, "changes": [], "report": None}
         breakpoints = self.context.state.get(STATE_KEY)
         if breakpoints is None or breakpoints.target is not self.context.target:
             return line
-        lines = [line] + breakpoints.refresh()
+        changes = breakpoints.refresh()
         report = breakpoints.take_report()
+        self.last_stop.update(changes=changes, report=None if report is None else report.data)
+        lines = [line] + changes
         if report is not None:
             lines.append(render(report, color=self.color, width=self.width()))
         return "\n".join(lines)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from tests.guests.build import GuestImage
+from .build import GuestImage
 
 QEMU = "qemu-system-x86_64"
 START_TIMEOUT = 10.0

@@ -28,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 GUESTS_DIR = Path(__file__).resolve().parent
+#: where guest directories are looked up, in order: the package's own (long64, the demo
+#: guest, ships in the wheel), then the ones the test suite adds (tests/guests/__init__.py)
+SOURCE_DIRS = [GUESTS_DIR]
 GUEST_NAMES = ("long64", "prot32", "real16")
 
 PAGE_SIZE = 0x1000
@@ -49,7 +52,7 @@ _TIMER_MODES = ("one-shot", "periodic", "tsc-deadline", "reserved")
 
 def load_layout(name: str, variant: str | None = None) -> dict:
     """The layout of guest ``name`` (optionally with ``variant`` applied), normalised."""
-    path = GUESTS_DIR / name / "layout.json"
+    path = guest_dir(name) / "layout.json"
     if not path.is_file():
         raise ValueError(f"no guest named {name!r}: {path} does not exist")
     data = _numbers(json.loads(path.read_text()))
@@ -70,6 +73,14 @@ def load_layout(name: str, variant: str | None = None) -> dict:
         data["scenarios"] = {int(key): value for key, value in data["scenarios"].items()}
     _validate(data)
     return data
+
+
+def guest_dir(name: str) -> Path:
+    """The source directory of guest ``name``: the first of ``SOURCE_DIRS`` that has it."""
+    for root in SOURCE_DIRS:
+        if (root / name / "layout.json").is_file():
+            return root / name
+    return GUESTS_DIR / name
 
 
 def expand_gates(idt: dict, mode: str) -> list[dict]:
