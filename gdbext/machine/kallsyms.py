@@ -1,0 +1,160 @@
+"""A running Linux kernel's own symbol table, read from its memory (kallsyms).
+
+A distribution kernel ships without its vmlinux, but it carries every symbol
+in its read-only data (see model/kallsyms.py for the layout). They are found
+without scanning megabytes through a 2 KiB-per-packet gdbstub:
+
+1. the IDT's interrupt and trap gates point into the kernel's text, and
+   kallsyms lives in ``.rodata``, which the linker puts after ``.text``
+   (arch/x86/kernel/vmlinux.lds.S);
+2. one small probe every STRIDE bytes after the lowest handler looks for
+   kallsyms_offsets: growing 32-bit offsets, 4 bytes a symbol, so the array is
+   longer than STRIDE on any kernel of more than 16384 symbols;
+3. from a probe inside the array, further probes find its end, where
+   kallsyms_relative_base and kallsyms_num_syms are; from there every table's
+   address follows, and each is read in one go.
+
+The kernel image is physically contiguous, so reads go to physical memory at
+the handler's own virtual-to-physical distance: they work whatever page
+tables the vCPU is on (a user process's, under page-table isolation), and the
+unmapped gaps between the kernel's sections read as whatever RAM holds there.
+"""
+
+from __future__ import annotations
+
+from ..errors import DecodeError, TargetError
+from ..model import kallsyms
+from ..model.gate import Gate, GateKind
+from ..model.idt import CpuMode
+from ..model.kallsyms import Header, KallsymsSymbol
+from ..symbols import Symbol, SymbolTable
+from ..target.base import Target
+from .memory import walk_for_cpu
+from .tables import read_idt
+
+#: bytes read by one probe for kallsyms_offsets
+PROBE = 256
+#: distance between probes
+STRIDE = 64 * 1024
+#: how far past the lowest interrupt handler the tables may start
+SCAN = 64 << 20
+#: bytes of kallsyms_names read per symbol at first (a 6.1 kernel uses about 13)
+NAME_GUESS = 14
+#: bytes read for kallsyms_token_table and kallsyms_token_index (about 2.5 KiB on 6.1)
+TOKENS_READ = 8192
+#: the types a System.map line keeps in gdbext/symbols.py: code and data, not absolute values
+KEPT_TYPES = "tTwWdDbBrR"
+
+
+class KernelMemory:
+    """The kernel image's virtual addresses, read as physical memory ``distance`` below."""
+
+    def __init__(self, target: Target, cpu: int, distance: int) -> None:
+        self.target = target
+        self.cpu = cpu
+        self.distance = distance
+
+    def read(self, address: int, size: int) -> bytes:
+        return self.target.read_memory(address - self.distance, size, self.cpu, physical=True)
+
+
+def read_guest_kallsyms(target: Target, cpu: int | None = None) -> SymbolTable:
+    """The running Linux kernel's symbols, from its kallsyms tables; TargetError if the
+    guest runs no such kernel or the tables are not found."""
+    symbols = guest_kallsyms(target, cpu)
+    kept = [Symbol(symbol.address, 0, symbol.name) for symbol in symbols if symbol.type in KEPT_TYPES]
+    return SymbolTable(kept, spans=[], source=f"kallsyms in guest memory ({len(symbols)} symbols)")
+
+
+def guest_kallsyms(target: Target, cpu: int | None = None) -> list[KallsymsSymbol]:
+    """Every kallsyms symbol of the running kernel, in the kernel's order (by address)."""
+    cpu = target.check_cpu(cpu)
+    view = read_idt(target, cpu)
+    if view.mode is CpuMode.REAL:
+        raise TargetError(f"vCPU {cpu} is in real mode: no Linux kernel runs to read kallsyms from")
+    handlers = [slot.entry.offset for slot in view.slots
+                if isinstance(slot.entry, Gate) and slot.entry.present
+                and slot.entry.kind in (GateKind.INTERRUPT, GateKind.TRAP)]
+    if not handlers:
+        raise TargetError(f"the IDT of vCPU {cpu} has no interrupt or trap gate: no kernel to read kallsyms from")
+    start = min(handlers)
+    walk = walk_for_cpu(target, cpu, start)
+    if walk.physical is None or walk.fault is not None:
+        raise TargetError(f"the lowest interrupt handler, {start:#x}, is not mapped: cannot find the kernel image")
+    memory = KernelMemory(target, cpu, start - walk.physical)
+    return find_kallsyms(memory, start, 8 if view.mode is CpuMode.LONG else 4)
+
+
+def find_kallsyms(memory: KernelMemory, start: int, pointer_size: int) -> list[KallsymsSymbol]:
+    """The symbols of the first kallsyms tables after kernel text address ``start``.
+
+    ``memory`` has ``read(address, size) -> bytes``, raising TargetError where nothing is.
+    """
+    for probe in range(kallsyms.align_up(start, STRIDE), start + SCAN, STRIDE):
+        if not _holds_offsets(memory, probe):
+            continue
+        header = _header_after(memory, probe, start, pointer_size)
+        if header is None:
+            continue
+        try:
+            return read_tables(memory, header)
+        except DecodeError:
+            continue
+    raise TargetError(f"no kallsyms tables within {SCAN >> 20} MiB after the interrupt handlers at {start:#x}: "
+                      "not a Linux kernel built with CONFIG_KALLSYMS_BASE_RELATIVE")
+
+
+def _holds_offsets(memory: KernelMemory, address: int) -> bool:
+    try:
+        return kallsyms.looks_like_offsets(memory.read(address, PROBE))
+    except TargetError:
+        return False
+
+
+def _header_after(memory: KernelMemory, hit: int, start: int, pointer_size: int) -> Header | None:
+    """The header at the end of the offsets array that holds ``hit``: STRIDE steps to
+    pass the end, then halving down to one probe's size."""
+    low, high = hit, hit + STRIDE
+    while _holds_offsets(memory, high):
+        if high - hit > 4 * kallsyms.MAX_SYMBOLS:
+            return None
+        low, high = high, high + STRIDE
+    while high - low > PROBE:
+        middle = low + (high - low) // 2 // PROBE * PROBE
+        if _holds_offsets(memory, middle):
+            low = middle
+        else:
+            high = middle
+    try:
+        data = memory.read(low, 4 * PROBE)
+    except TargetError:
+        return None
+    return kallsyms.find_header(data, low, pointer_size, covers=hit, inside=start)
+
+
+def read_tables(memory: KernelMemory, header: Header) -> list[KallsymsSymbol]:
+    """Decode the tables ``header`` places: the offsets (checked before anything more
+    is read), the names (read again if the guess fell short), the markers and the
+    token table."""
+    count, size = header.count, header.pointer_size
+    addresses = kallsyms.decode_offsets(memory.read(header.offsets_address, 4 * count), count, header.relative_base)
+    names_at = header.names_address
+    names = memory.read(names_at, count * NAME_GUESS)
+    while (extent := kallsyms.names_extent(names, count)) is None:
+        names += memory.read(names_at + len(names), count * 4)
+    markers_at = kallsyms.align_up(names_at + extent, size)
+    markers = memory.read(markers_at, 4 * kallsyms.marker_count(count))
+    tokens = _token_table(memory, markers_at + len(markers), count, size)
+    expanded, starts = kallsyms.decode_names(names, count, tokens)
+    kallsyms.check_markers(markers, starts)
+    return kallsyms.decode_symbols(addresses, expanded)
+
+
+def _token_table(memory: KernelMemory, markers_end: int, count: int, pointer_size: int) -> tuple[str, ...]:
+    for width in kallsyms.SEQS_WIDTHS:
+        address = kallsyms.token_table_address(markers_end, count, width, pointer_size)
+        try:
+            return kallsyms.decode_token_table(memory.read(address, TOKENS_READ), pointer_size)
+        except (DecodeError, TargetError):
+            continue
+    raise DecodeError("no kallsyms_token_table after the markers")
