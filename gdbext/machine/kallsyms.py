@@ -61,7 +61,11 @@ class KernelMemory:
 def read_guest_kallsyms(target: Target, cpu: int | None = None) -> SymbolTable:
     """The running Linux kernel's symbols, from its kallsyms tables; TargetError if the
     guest runs no such kernel or the tables are not found."""
-    symbols = guest_kallsyms(target, cpu)
+    return symbol_table(guest_kallsyms(target, cpu))
+
+
+def symbol_table(symbols: list[KallsymsSymbol]) -> SymbolTable:
+    """The code and data symbols as a SymbolTable, as a System.map of them would load."""
     kept = [Symbol(symbol.address, 0, symbol.name) for symbol in symbols if symbol.type in KEPT_TYPES]
     return SymbolTable(kept, spans=[], source=f"kallsyms in guest memory ({len(symbols)} symbols)")
 

@@ -1,0 +1,237 @@
+"""kallsyms tables: known vectors written from the format (scripts/kallsyms.c write_src and
+kernel/kallsyms.c of Linux 6.1), round-trips through the encoder, and the search that
+finds the tables in a kernel image, run over synthetic images held in bytes."""
+
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gdbext.errors import DecodeError, TargetError
+from gdbext.machine.kallsyms import find_kallsyms, read_tables, symbol_table
+from gdbext.model import kallsyms
+from gdbext.model.kallsyms import Header, KallsymsSymbol
+
+BASE_64 = 0xFFFFFFFF81000000
+BASE_32 = 0xC1000000
+
+
+def vector_tokens() -> list[str]:
+    """Printable ASCII codes stand for themselves; 0x80-0x82 for longer strings; the rest are unused."""
+    tokens = [chr(code) if 0x20 <= code < 0x7F else "" for code in range(256)]
+    tokens[0x80], tokens[0x81], tokens[0x82] = "asm_exc_", "page_fault", "_text"
+    return tokens
+
+
+def table_bytes(tokens: list[str], alignment: int) -> bytes:
+    """kallsyms_token_table then kallsyms_token_index, as write_src() lays them out."""
+    table, starts = b"", []
+    for token in tokens:
+        starts.append(len(table))
+        table += token.encode() + b"\0"
+    table += bytes(-len(table) % alignment)
+    return table + struct.pack("<256H", *starts)
+
+
+def test_token_table_vector():
+    tokens = vector_tokens()
+    assert kallsyms.decode_token_table(table_bytes(tokens, 8), 8) == tuple(tokens)
+    assert kallsyms.decode_token_table(table_bytes(tokens, 4), 4) == tuple(tokens)
+
+
+def test_names_vector_with_a_two_byte_length():
+    # "big" symbols (Linux 6.1): a length of 130 is ULEB128 0x82 0x01
+    names = bytes([3, ord("T"), 0x80, 0x81]) + bytes([2, ord("T"), 0x82]) + bytes([0x82, 0x01]) + b"t" + b"x" * 129
+    assert kallsyms.names_extent(names, 3) == len(names)
+    assert kallsyms.names_extent(names[:-1], 3) is None
+    assert kallsyms.names_extent(names[:8], 3) is None, "cut between the two bytes of a length"
+    expanded, starts = kallsyms.decode_names(names, 3, vector_tokens())
+    assert expanded == ["Tasm_exc_page_fault", "T_text", "t" + "x" * 129]
+    assert starts == [0, 4, 7]
+    symbols = kallsyms.decode_symbols([BASE_64 + 0x800990, BASE_64, BASE_64 + 0x900000], expanded)
+    assert symbols[0] == KallsymsSymbol(BASE_64 + 0x800990, "T", "asm_exc_page_fault")
+    assert (symbols[2].type, len(symbols[2].name)) == ("t", 129)
+
+
+def test_absolute_percpu_offsets_vector():
+    # kallsyms_sym_address(): a non-negative offset is a per-CPU symbol's own address,
+    # a negative one stands for relative_base - 1 - offset
+    data = struct.pack("<4i", 0, 0x1000, -1, -0x800991)
+    assert kallsyms.decode_offsets(data, 4, BASE_64) == [0, 0x1000, BASE_64, BASE_64 + 0x800990]
+
+
+def test_relative_offsets_vector():
+    # without --absolute-percpu every offset is unsigned from the base (the 32-bit kernel)
+    data = struct.pack("<3I", 0, 0x78, 0x91BC80)
+    assert kallsyms.decode_offsets(data, 3, BASE_32) == [BASE_32, BASE_32 + 0x78, BASE_32 + 0x91BC80]
+
+
+def test_absolute_addresses_vector():
+    data = struct.pack("<2Q", BASE_64, BASE_64 + 0x10)
+    assert kallsyms.decode_addresses(data, 2, 8) == [BASE_64, BASE_64 + 0x10]
+
+
+def test_header_vector():
+    # three offsets (12 bytes, padded to 16 by ALGN), kallsyms_relative_base, kallsyms_num_syms = 3
+    data = struct.pack("<3i", 0, -1, -0x800991) + bytes(4) + struct.pack("<QI", BASE_64, 3) + bytes(20)
+    header = kallsyms.find_header(data, 0x1000, 8, covers=0x1004, inside=BASE_64 + 0x800000)
+    assert header == Header(8, 0x1010, BASE_64, 3)
+    assert (header.offsets_address, header.names_address) == (0x1000, 0x1020)
+    assert kallsyms.find_header(data, 0x1000, 8, covers=0xFFC, inside=BASE_64 + 0x800000) is None, \
+        "the array must reach back over the address that showed offsets"
+    assert kallsyms.find_header(data, 0x1000, 8, covers=0x1004, inside=BASE_64 + 0x900000) is None, \
+        "the last symbol must lie past the kernel text the search started from"
+
+
+def test_token_table_address_per_layout():
+    # 6.1: the table right after the markers; 6.2: 4 bytes a symbol between; 6.4: 3 bytes
+    assert kallsyms.token_table_address(0x1004, 5, 0, 8) == 0x1008
+    assert kallsyms.token_table_address(0x1004, 5, 4, 8) == 0x1020
+    assert kallsyms.token_table_address(0x1004, 5, 3, 8) == 0x1018
+    assert kallsyms.token_table_address(0x1004, 5, 3, 4) == 0x1014
+
+
+def test_offsets_shape():
+    growing = struct.pack("<64I", *range(0, 64 * 48, 48))
+    percpu_then_text = struct.pack("<64i", *range(0, 32 * 0x1000, 0x1000), *range(-1, -32 * 64, -64))
+    assert kallsyms.looks_like_offsets(growing) and kallsyms.looks_like_offsets(percpu_then_text)
+    assert not kallsyms.looks_like_offsets(bytes(256)), "one repeated value"
+    assert not kallsyms.looks_like_offsets(b"kallsyms_token_table" * 13), "text"
+    assert not kallsyms.looks_like_offsets(struct.pack("<64I", *range(64 * 48, 0, -48))), "shrinking"
+    assert not kallsyms.looks_like_offsets(struct.pack("<64I", *range(0, 64 << 25, 1 << 25))), "wider than a kernel"
+
+
+def test_garbage_tables_are_decode_errors():
+    tokens = vector_tokens()
+    table = bytearray(table_bytes(tokens, 8))
+    table[-1] ^= 1
+    with pytest.raises(DecodeError, match="token_index"):
+        kallsyms.decode_token_table(bytes(table), 8)
+    with pytest.raises(DecodeError, match="fewer than 256"):
+        kallsyms.decode_token_table(b"a\0b\0", 8)
+    with pytest.raises(DecodeError, match="length 0|0 codes"):
+        kallsyms.names_extent(bytes([2, 1, 2, 0, 5]), 2)
+    with pytest.raises(DecodeError, match="not sorted"):
+        kallsyms.decode_offsets(struct.pack("<2I", 0x10, 0), 2, BASE_32)
+    with pytest.raises(DecodeError, match="markers"):
+        kallsyms.check_markers(struct.pack("<2I", 0, 7), list(range(0, 300 * 5, 5)))
+    with pytest.raises(DecodeError, match="type letter"):
+        kallsyms.decode_symbols([BASE_64], ["?x"])
+
+
+names = st.text("abcdefghijklmnopqrstuvwxyz_0123456789.", min_size=1, max_size=150)
+symbol_lists = st.lists(st.tuples(st.integers(0, 1 << 24), st.sampled_from("TtDdBbRrWwA"), names), max_size=300)
+
+
+def synthetic(entries, pointer_size: int, absolute_percpu: bool, base: int) -> list[KallsymsSymbol]:
+    """Symbols sorted by address as a kernel has them, _text at the base; with
+    --absolute-percpu, the "A" ones are per-CPU symbols below it."""
+    symbols = []
+    for offset, kind, name in sorted(entries + [(0, "T", "_text")]):
+        address = offset if absolute_percpu and kind == "A" else base + offset
+        symbols.append(KallsymsSymbol(address, kind, name))
+    return sorted(symbols, key=lambda symbol: symbol.address)
+
+
+class Image:
+    """Bytes at an address: the kernel memory find_kallsyms and read_tables read."""
+
+    def __init__(self, address: int, data: bytes) -> None:
+        self.address, self.data, self.reads = address, data, 0
+
+    def read(self, address: int, size: int) -> bytes:
+        self.reads += 1
+        if address < self.address or address + size > self.address + len(self.data):
+            raise TargetError(f"cannot read {size} bytes at {address:#x} (not mapped)")
+        return self.data[address - self.address:address - self.address + size]
+
+
+@settings(max_examples=60, deadline=None)
+@given(symbol_lists, st.sampled_from([(8, True), (8, False), (4, False)]), st.sampled_from(kallsyms.SEQS_WIDTHS))
+def test_round_trip_through_the_tables(entries, layout, seqs_width):
+    pointer_size, absolute_percpu = layout
+    base = BASE_64 if pointer_size == 8 else BASE_32
+    symbols = synthetic(entries, pointer_size, absolute_percpu, base)
+    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width)
+    at = 0x200000
+    image = Image(at, encoded.data + bytes(0x2000))  # .rodata goes on after the tables
+    header = Header(pointer_size, at + encoded.labels["kallsyms_relative_base"], base, len(symbols))
+    assert header.offsets_address == at + encoded.labels["kallsyms_offsets"]
+    assert header.names_address == at + encoded.labels["kallsyms_names"]
+    assert read_tables(image, header) == symbols
+
+
+@settings(max_examples=30, deadline=None)
+@given(symbol_lists, st.sampled_from([8, 4]))
+def test_round_trip_of_absolute_addresses(entries, pointer_size):
+    base = BASE_64 if pointer_size == 8 else BASE_32
+    symbols = synthetic(entries, pointer_size, False, base)
+    encoded = kallsyms.encode(symbols, pointer_size, None, seqs_width=0)
+    data, labels = encoded.data, encoded.labels
+    count = struct.unpack_from("<I", data, labels["kallsyms_num_syms"])[0]
+    assert count == len(symbols)
+    addresses = kallsyms.decode_addresses(data[labels["kallsyms_addresses"]:], count, pointer_size)
+    names_data = data[labels["kallsyms_names"]:labels["kallsyms_markers"]]
+    assert kallsyms.names_extent(names_data, count) is not None
+    tokens = kallsyms.decode_token_table(data[labels["kallsyms_token_table"]:], pointer_size)
+    expanded, starts = kallsyms.decode_names(names_data, count, tokens)
+    kallsyms.check_markers(data[labels["kallsyms_markers"]:], starts)
+    assert kallsyms.decode_symbols(addresses, expanded) == symbols
+
+
+def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, count: int = 20000):
+    """A kernel-like image: 'text' from the base, then other read-only data, then the tables
+    (more symbols than STRIDE / 4, as any real kernel has), then more data. Returns the
+    image, its symbols, a handler address in its text and where each table is."""
+    base = BASE_64 if pointer_size == 8 else BASE_32
+    symbols = [KallsymsSymbol(0x1000 * number, "A", f"percpu_{number}") for number in range(40)] \
+        if absolute_percpu else []
+    symbols += [KallsymsSymbol(base + 0x100 * number, "tT"[number % 2], f"function_{number}_{number * 7919 % 1000}")
+                for number in range(count)]
+    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width)
+    text = bytes(range(256)) * (0x300000 // 256)
+    rodata = b"rodata: strings and tables\0" * 5000
+    rodata += bytes(-(len(text) + len(rodata)) % 8)
+    data = text + rodata + encoded.data + b"\xcc" * 0x20000
+    labels = {name: base + len(text) + len(rodata) + offset for name, offset in encoded.labels.items()}
+    return Image(base, data), symbols, base + 0x123450, labels
+
+
+@pytest.mark.parametrize(("pointer_size", "absolute_percpu", "seqs_width"),
+                         [(8, True, 3), (8, False, 4), (4, False, 0), (4, False, 3)])
+def test_search_finds_the_tables_after_the_text(pointer_size, absolute_percpu, seqs_width):
+    image, symbols, handler, _ = kernel_image(pointer_size, absolute_percpu, seqs_width)
+    assert find_kallsyms(image, handler, pointer_size) == symbols
+    assert image.reads < 100, f"{image.reads} reads: the search must probe, not scan"
+
+
+def test_search_without_tables_is_one_clear_error():
+    image = Image(BASE_64, bytes(range(256)) * (0x400000 // 256))
+    with pytest.raises(TargetError, match=r"^no kallsyms tables within 64 MiB after the interrupt handlers at "
+                                          r"0xffffffff81001000: not a Linux kernel") as raised:
+        find_kallsyms(image, BASE_64 + 0x1000, 8)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("label", "byte"), [("kallsyms_token_index", 1), ("kallsyms_markers", 1),
+                                             ("kallsyms_names", 0), ("kallsyms_offsets", 4 * 100 + 3)])
+def test_search_passes_over_tables_that_do_not_decode(label, byte):
+    """A token index that does not index, a wrong marker, a first name one code
+    longer than written, an offset out of order: each is found, and it is not a kallsyms table."""
+    image, _, handler, labels = kernel_image(8, True, 3)
+    broken = bytearray(image.data)
+    broken[labels[label] - image.address + byte] ^= 0x40 if label != "kallsyms_names" else 0x01
+    with pytest.raises(TargetError, match="no kallsyms tables"):
+        find_kallsyms(Image(image.address, bytes(broken)), handler, 8)
+
+
+def test_symbol_table_keeps_code_and_data_like_a_system_map():
+    symbols = [KallsymsSymbol(0, "A", "fixed_percpu_data"), KallsymsSymbol(BASE_64, "T", "_text"),
+               KallsymsSymbol(BASE_64 + 0x800990, "T", "asm_exc_divide_error"),
+               KallsymsSymbol(BASE_64 + 0x1A00000, "D", "idt_table")]
+    table = symbol_table(symbols)
+    assert len(table) == 3
+    assert table.lookup(BASE_64 + 0x800994) == "asm_exc_divide_error+4"
+    assert table.address_of("idt_table") == BASE_64 + 0x1A00000
+    assert table.address_of("fixed_percpu_data") is None and table.lookup(0x10) is None
