@@ -38,8 +38,8 @@ PROBE = 256
 STRIDE = 64 * 1024
 #: how far past the lowest interrupt handler the tables may start
 SCAN = 64 << 20
-#: bytes of kallsyms_names read per symbol at first (a 6.1 kernel uses about 13)
-NAME_GUESS = 14
+#: bytes of kallsyms_names read per symbol not yet read (Debian's 6.1 kernels use 12.4 and 13)
+NAME_GUESS = 13
 #: bytes read for kallsyms_token_table and kallsyms_token_index (about 2.5 KiB on 6.1)
 TOKENS_READ = 8192
 #: the types a System.map line keeps in gdbext/symbols.py: code and data, not absolute values
@@ -144,8 +144,10 @@ def read_tables(memory: KernelMemory, header: Header) -> list[KallsymsSymbol]:
     addresses = kallsyms.decode_offsets(memory.read(header.offsets_address, 4 * count), count, header.relative_base)
     names_at = header.names_address
     names = memory.read(names_at, count * NAME_GUESS)
-    while (extent := kallsyms.names_extent(names, count)) is None:
-        names += memory.read(names_at + len(names), count * 4)
+    walked, extent = kallsyms.walk_names(names, count)
+    while walked < count:
+        names += memory.read(names_at + len(names), (count - walked) * NAME_GUESS)
+        walked, extent = kallsyms.walk_names(names, count)
     markers_at = kallsyms.align_up(names_at + extent, size)
     markers = memory.read(markers_at, 4 * kallsyms.marker_count(count))
     tokens = _token_table(memory, markers_at + len(markers), count, size)

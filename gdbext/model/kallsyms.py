@@ -167,24 +167,28 @@ def _sorted_addresses(addresses: list[int]) -> list[int]:
     return addresses
 
 
-def names_extent(data: bytes, count: int) -> int | None:
-    """How many bytes of kallsyms_names the first ``count`` symbols take, or None if
-    ``data`` ends before them."""
-    position = 0
+def walk_names(data: bytes, count: int) -> tuple[int, int]:
+    """How many of ``count`` names ``data`` (from the start of kallsyms_names) holds
+    whole, and how many bytes they take."""
+    position = walked = 0
     size = len(data)
-    for _ in range(count):
+    while walked < count:
+        length_bytes = 1
         if position >= size:
-            return None
+            break
         length = data[position]
         if length & 0x80:
             if position + 1 >= size:
-                return None
+                break
             length = (length & 0x7F) | (data[position + 1] << 7)
-            position += 1
+            length_bytes = 2
         if not 0 < length <= KSYM_NAME_LEN:
             raise DecodeError(f"a kallsyms name of {length} codes at offset {position}: not a kallsyms table")
-        position += 1 + length
-    return position if position <= size else None
+        if position + length_bytes + length > size:
+            break
+        position += length_bytes + length
+        walked += 1
+    return walked, position
 
 
 def decode_token_table(data: bytes, alignment: int) -> tuple[str, ...]:
@@ -208,7 +212,8 @@ def decode_token_table(data: bytes, alignment: int) -> tuple[str, ...]:
 
 
 def decode_names(data: bytes, count: int, tokens: Sequence[str]) -> tuple[list[str], list[int]]:
-    """``count`` expanded names (type letter first) and where each starts in ``data``."""
+    """``count`` expanded names (type letter first) and where each starts in ``data``,
+    which holds them whole (see walk_names)."""
     names: list[str] = []
     starts: list[int] = []
     position = 0

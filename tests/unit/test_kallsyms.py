@@ -43,9 +43,10 @@ def test_token_table_vector():
 def test_names_vector_with_a_two_byte_length():
     # "big" symbols (Linux 6.1): a length of 130 is ULEB128 0x82 0x01
     names = bytes([3, ord("T"), 0x80, 0x81]) + bytes([2, ord("T"), 0x82]) + bytes([0x82, 0x01]) + b"t" + b"x" * 129
-    assert kallsyms.names_extent(names, 3) == len(names)
-    assert kallsyms.names_extent(names[:-1], 3) is None
-    assert kallsyms.names_extent(names[:8], 3) is None, "cut between the two bytes of a length"
+    assert kallsyms.walk_names(names, 3) == (3, len(names))
+    assert kallsyms.walk_names(names, 2) == (2, 7)
+    assert kallsyms.walk_names(names[:-1], 3) == (2, 7)
+    assert kallsyms.walk_names(names[:8], 3) == (2, 7), "cut between the two bytes of a length"
     expanded, starts = kallsyms.decode_names(names, 3, vector_tokens())
     assert expanded == ["Tasm_exc_page_fault", "T_text", "t" + "x" * 129]
     assert starts == [0, 4, 7]
@@ -111,7 +112,7 @@ def test_garbage_tables_are_decode_errors():
     with pytest.raises(DecodeError, match="fewer than 256"):
         kallsyms.decode_token_table(b"a\0b\0", 8)
     with pytest.raises(DecodeError, match="length 0|0 codes"):
-        kallsyms.names_extent(bytes([2, 1, 2, 0, 5]), 2)
+        kallsyms.walk_names(bytes([2, 1, 2, 0, 5]), 2)
     with pytest.raises(DecodeError, match="not sorted"):
         kallsyms.decode_offsets(struct.pack("<2I", 0x10, 0), 2, BASE_32)
     with pytest.raises(DecodeError, match="markers"):
@@ -173,7 +174,9 @@ def test_round_trip_of_absolute_addresses(entries, pointer_size):
     assert count == len(symbols)
     addresses = kallsyms.decode_addresses(data[labels["kallsyms_addresses"]:], count, pointer_size)
     names_data = data[labels["kallsyms_names"]:labels["kallsyms_markers"]]
-    assert kallsyms.names_extent(names_data, count) is not None
+    walked, extent = kallsyms.walk_names(names_data, count)
+    assert walked == count and names_data[extent:] == bytes(len(names_data) - extent)
+    assert len(names_data) - extent < pointer_size, "only ALGN's padding before the markers"
     tokens = kallsyms.decode_token_table(data[labels["kallsyms_token_table"]:], pointer_size)
     expanded, starts = kallsyms.decode_names(names_data, count, tokens)
     kallsyms.check_markers(data[labels["kallsyms_markers"]:], starts)
