@@ -22,6 +22,8 @@ unmapped gaps between the kernel's sections read as whatever RAM holds there.
 
 from __future__ import annotations
 
+import struct
+
 from ..errors import DecodeError, TargetError
 from ..model import kallsyms
 from ..model.gate import Gate, GateKind
@@ -42,6 +44,8 @@ SCAN = 64 << 20
 NAME_GUESS = 13
 #: bytes read for kallsyms_token_table and kallsyms_token_index (about 2.5 KiB on 6.1)
 TOKENS_READ = 8192
+#: bytes read before the last 256 names for kallsyms_num_syms, in the newer order (about 3.3 KiB on 6.12)
+NAMES_TAIL = 32 * 1024
 #: the types a System.map line keeps in gdbext/symbols.py: code and data, not absolute values
 KEPT_TYPES = "tTwWdDbBrR"
 
@@ -97,13 +101,21 @@ def find_kallsyms(memory: KernelMemory, start: int, pointer_size: int) -> list[K
     for probe in range(kallsyms.align_up(start, STRIDE), start + SCAN, STRIDE):
         if not _holds_offsets(memory, probe):
             continue
-        header = _header_after(memory, probe, start, pointer_size)
-        if header is None:
-            continue
+        last = _last_offsets_block(memory, probe)
         try:
-            return read_tables(memory, header)
-        except DecodeError:
+            tail = memory.read(last, 4 * PROBE)
+        except TargetError:
             continue
+        header = kallsyms.find_header(tail, last, pointer_size, covers=probe, inside=start)
+        try:
+            if header is not None:
+                return read_tables(memory, header)
+        except DecodeError:
+            pass
+        found = _reordered_tables(memory, probe, kallsyms.base_candidates(tail, last, pointer_size, start),
+                                  pointer_size)
+        if found is not None:
+            return found
     raise TargetError(f"no kallsyms tables within {SCAN >> 20} MiB after the interrupt handlers at {start:#x}: "
                       "not a Linux kernel built with CONFIG_KALLSYMS_BASE_RELATIVE")
 
@@ -115,13 +127,11 @@ def _holds_offsets(memory: KernelMemory, address: int) -> bool:
         return False
 
 
-def _header_after(memory: KernelMemory, hit: int, start: int, pointer_size: int) -> Header | None:
-    """The header at the end of the offsets array that holds ``hit``: STRIDE steps to
-    pass the end, then halving down to one probe's size."""
+def _last_offsets_block(memory: KernelMemory, hit: int) -> int:
+    """The last PROBE-sized block of the offsets array that holds ``hit``, or of what
+    looks like one: STRIDE steps to pass its end, then halving."""
     low, high = hit, hit + STRIDE
-    while _holds_offsets(memory, high):
-        if high - hit > 4 * kallsyms.MAX_SYMBOLS:
-            return None
+    while _holds_offsets(memory, high) and high - hit < 4 * kallsyms.MAX_SYMBOLS:
         low, high = high, high + STRIDE
     while high - low > PROBE:
         middle = low + (high - low) // 2 // PROBE * PROBE
@@ -129,11 +139,21 @@ def _header_after(memory: KernelMemory, hit: int, start: int, pointer_size: int)
             low = middle
         else:
             high = middle
-    try:
-        data = memory.read(low, 4 * PROBE)
-    except TargetError:
-        return None
-    return kallsyms.find_header(data, low, pointer_size, covers=hit, inside=start)
+    return low
+
+
+def _first_offsets_block(memory: KernelMemory, hit: int) -> int:
+    """The first PROBE-sized block that looks like offsets, going back from ``hit``."""
+    low, high = hit - STRIDE, hit
+    while _holds_offsets(memory, low) and hit - low < 4 * kallsyms.MAX_SYMBOLS:
+        low, high = low - STRIDE, low
+    while high - low > PROBE:
+        middle = low + (high - low) // 2 // PROBE * PROBE
+        if _holds_offsets(memory, middle):
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def read_tables(memory: KernelMemory, header: Header) -> list[KallsymsSymbol]:
@@ -149,10 +169,11 @@ def read_tables(memory: KernelMemory, header: Header) -> list[KallsymsSymbol]:
         names += memory.read(names_at + len(names), (count - walked) * NAME_GUESS)
         walked, extent = kallsyms.walk_names(names, count)
     markers_at = kallsyms.align_up(names_at + extent, size)
-    markers = memory.read(markers_at, 4 * kallsyms.marker_count(count))
-    tokens = _token_table(memory, markers_at + len(markers), count, size)
+    markers = memory.read(markers_at, size * kallsyms.marker_count(count))
+    width = kallsyms.marker_width(markers, size)
+    tokens = _token_table(memory, markers_at + width * kallsyms.marker_count(count), count, size)
     expanded, starts = kallsyms.decode_names(names, count, tokens)
-    kallsyms.check_markers(markers, starts)
+    kallsyms.check_markers(markers, starts, width)
     return kallsyms.decode_symbols(addresses, expanded)
 
 
@@ -164,3 +185,59 @@ def _token_table(memory: KernelMemory, markers_end: int, count: int, pointer_siz
         except (DecodeError, TargetError):
             continue
     raise DecodeError("no kallsyms_token_table after the markers")
+
+
+def _reordered_tables(memory: KernelMemory, hit: int, bases: list[int], pointer_size: int) \
+        -> list[KallsymsSymbol] | None:
+    """The tables in the newer order, around the offsets array that holds ``hit``, whose
+    kallsyms_relative_base is at one of ``bases``: the token index ends where the
+    offsets start, and the token table, the markers, the names and kallsyms_num_syms
+    lie before it, each ending where the next begins."""
+    if not bases:
+        return None
+    first = _first_offsets_block(memory, hit)
+    window = first - TOKENS_READ - 4 * PROBE
+    try:
+        data = memory.read(window, TOKENS_READ + 8 * PROBE)
+    except TargetError:
+        return None
+    for end in range(TOKENS_READ, len(data) + 1, pointer_size):
+        found = kallsyms.token_table_before(data, end, pointer_size)
+        if found is None:
+            continue
+        offsets_at, table_at, tokens = window + end, window + found[0], found[1]
+        for base_address in bases:
+            try:
+                offsets = memory.read(offsets_at, base_address + pointer_size - offsets_at)
+            except TargetError:
+                continue
+            for count in kallsyms.counts_between(offsets_at, base_address, pointer_size):
+                try:
+                    return _read_reordered(memory, offsets, offsets_at, count, table_at, tokens, pointer_size)
+                except (DecodeError, TargetError):
+                    continue
+    return None
+
+
+def _read_reordered(memory: KernelMemory, offsets: bytes, offsets_at: int, count: int, table_at: int,
+                    tokens: tuple[str, ...], pointer_size: int) -> list[KallsymsSymbol]:
+    """Decode tables in the newer order; ``offsets`` holds kallsyms_offsets and, last,
+    kallsyms_relative_base."""
+    (relative_base,) = struct.unpack_from("<Q" if pointer_size == 8 else "<I", offsets, len(offsets) - pointer_size)
+    addresses = kallsyms.decode_offsets(offsets, count, relative_base)
+    markers_at = kallsyms.align_down(table_at - 4 * kallsyms.marker_count(count), pointer_size)
+    markers = memory.read(markers_at, 4 * kallsyms.marker_count(count))
+    (last_marker,) = struct.unpack_from("<I", markers, len(markers) - 4)
+    window = kallsyms.align_down(markers_at - last_marker - NAMES_TAIL, pointer_size)
+    data = memory.read(window, markers_at - window)
+    for position in kallsyms.count_positions(data[:len(data) - last_marker], count, pointer_size):
+        names = data[position + pointer_size:]
+        try:
+            walked, extent = kallsyms.walk_names(names, count)
+        except DecodeError:
+            continue
+        if walked == count and kallsyms.align_up(window + position + pointer_size + extent, pointer_size) == markers_at:
+            expanded, starts = kallsyms.decode_names(names, count, tokens)
+            kallsyms.check_markers(markers, starts)
+            return kallsyms.decode_symbols(addresses, expanded)
+    raise DecodeError("no kallsyms_num_syms before the names")

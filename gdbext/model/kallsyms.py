@@ -12,10 +12,15 @@ after the other, each label aligned to the pointer size (``ALGN``: 8 bytes on
                             or two with the top bit of the first set: Linux 6.1 "big
                             symbols"), then the codes
 ``kallsyms_markers``        a 32-bit offset into the names every 256 symbols
+                            (a pointer before Linux 4.20, as kallsyms_num_syms was)
 ``kallsyms_seqs_of_names``  Linux 6.2 (4 bytes a symbol) and 6.4 (3 bytes, also in
                             Debian's 6.1): the symbols in name order; not needed here
 ``kallsyms_token_table``    256 NUL-terminated strings, the expansion of each code
 ``kallsyms_token_index``    256 16-bit offsets of those strings in the table
+
+Newer kernels (Debian 13's 6.12) reorder them: kallsyms_num_syms, names, markers,
+token table and token index first, then kallsyms_offsets, kallsyms_relative_base
+and kallsyms_seqs_of_names.
 
 A symbol's expanded name starts with its type letter (``nm``'s: T, t, D, ...).
 The symbols are sorted by address. A base-relative offset is unsigned from the
@@ -56,6 +61,10 @@ KSYM_NAME_LEN = 512
 
 def align_up(value: int, alignment: int) -> int:
     return -(-value // alignment) * alignment
+
+
+def align_down(value: int, alignment: int) -> int:
+    return value // alignment * alignment
 
 
 @record(slots=True)
@@ -141,6 +150,52 @@ def find_header(data: bytes, address: int, pointer_size: int, covers: int, insid
         if value >= 0 and base + value >= inside or value < 0 and base - 1 - value >= inside:
             return header
     return None
+
+
+def base_candidates(data: bytes, address: int, pointer_size: int, inside: int) -> list[int]:
+    """Addresses in ``data`` (read at pointer-aligned ``address``) of pointers that could
+    be kallsyms_relative_base: at most MAX_SPAN below kernel text address ``inside``."""
+    pointer = "<Q" if pointer_size == 8 else "<I"
+    found = []
+    for position in range(0, len(data) - pointer_size + 1, pointer_size):
+        (value,) = struct.unpack_from(pointer, data, position)
+        if 0 <= inside - value < MAX_SPAN:
+            found.append(address + position)
+    return found
+
+
+def counts_between(offsets_address: int, base_address: int, pointer_size: int) -> list[int]:
+    """The symbol counts for which kallsyms_offsets at ``offsets_address`` ends, aligned,
+    at ``base_address``."""
+    most = (base_address - offsets_address) // 4
+    return [count for count in (most, most - 1)
+            if 0 < count <= MAX_SYMBOLS and align_up(offsets_address + 4 * count, pointer_size) == base_address]
+
+
+def token_table_before(data: bytes, end: int, alignment: int) -> tuple[int, tuple[str, ...]] | None:
+    """kallsyms_token_table and kallsyms_token_index ending at offset ``end`` of ``data``
+    (which starts aligned): the table's offset and its 256 strings, or None."""
+    index_at = end - 2 * TOKENS
+    if index_at < 0 or end > len(data):
+        return None
+    index = struct.unpack_from(f"<{TOKENS}H", data, index_at)
+    if index[0] != 0 or any(later < earlier for earlier, later in zip(index, index[1:])):
+        return None
+    highest = align_down(index_at - index[-1] - 1, alignment)
+    for table_at in range(highest, max(-1, highest - KSYM_NAME_LEN - alignment), -alignment):
+        try:
+            tokens = decode_token_table(data[table_at:end], alignment)
+        except DecodeError:
+            continue
+        if table_at + align_up(index[-1] + len(tokens[-1]) + 1, alignment) == index_at:
+            return table_at, tokens
+    return None
+
+
+def count_positions(data: bytes, count: int, pointer_size: int) -> list[int]:
+    """Pointer-aligned offsets in ``data`` holding ``count`` as a 32-bit value (kallsyms_num_syms)."""
+    wanted = struct.pack("<I", count)
+    return [position for position in range(0, len(data) - 3, pointer_size) if data[position:position + 4] == wanted]
 
 
 def decode_offsets(data: bytes, count: int, relative_base: int) -> list[int]:
@@ -229,10 +284,21 @@ def decode_names(data: bytes, count: int, tokens: Sequence[str]) -> tuple[list[s
     return names, starts
 
 
-def check_markers(markers: bytes, starts: Sequence[int]) -> None:
+def marker_width(markers: bytes, pointer_size: int) -> int:
+    """The size of one kallsyms marker: 4, or the pointer size before Linux 4.20. The
+    first marker is 0 and the second is not, so a second 32-bit word of 0 is the high
+    half of a first 64-bit marker."""
+    if pointer_size == 8 and len(markers) >= 8 and struct.unpack_from("<2I", markers) == (0, 0):
+        return 8
+    return 4
+
+
+def check_markers(markers: bytes, starts: Sequence[int], width: int = 4) -> None:
     """DecodeError unless kallsyms_markers holds the offset of every 256th name."""
     wanted = starts[::MARKER_STRIDE]
-    found = struct.unpack_from(f"<{len(wanted)}I", markers)
+    if len(markers) < width * len(wanted):
+        raise DecodeError(f"kallsyms_markers holds {len(wanted)} markers, got {len(markers)} bytes")
+    found = struct.unpack_from(f"<{len(wanted)}{'Q' if width == 8 else 'I'}", markers)
     if list(found) != wanted:
         raise DecodeError("kallsyms_markers do not match the names: not a kallsyms table")
 
@@ -256,10 +322,15 @@ class Encoded:
 
 
 def encode(symbols: Sequence[KallsymsSymbol], pointer_size: int, relative_base: int | None,
-           absolute_percpu: bool = False, seqs_width: int = 3) -> Encoded:
+           absolute_percpu: bool = False, seqs_width: int = 3, pointer_markers: bool = False,
+           reordered: bool = False) -> Encoded:
     """Tables for ``symbols`` (sorted by address). ``relative_base`` None writes
     kallsyms_addresses; with ``absolute_percpu``, symbols below the base are per-CPU
-    (absolute) ones. ``seqs_width``: 0, 3 or 4 (see SEQS_WIDTHS)."""
+    (absolute) ones. ``seqs_width``: 0, 3 or 4 (see SEQS_WIDTHS). ``pointer_markers``:
+    kallsyms_num_syms and kallsyms_markers as pointers, as before Linux 4.20.
+    ``reordered``: the newer order (offsets and base after the token index)."""
+    pointer = "<Q" if pointer_size == 8 else "<I"
+    count_format = pointer if pointer_markers else "<I"
     texts = [(symbol.type + symbol.name).encode("latin-1") for symbol in symbols]
     codes, tokens = _compress(texts)
     out = bytearray()
@@ -269,12 +340,12 @@ def encode(symbols: Sequence[KallsymsSymbol], pointer_size: int, relative_base: 
         out.extend(bytes(align_up(len(out), pointer_size) - len(out)))
         labels[name] = len(out)
 
-    pointer = "<Q" if pointer_size == 8 else "<I"
-    if relative_base is None:
-        label("kallsyms_addresses")
-        for symbol in symbols:
-            out += struct.pack(pointer, symbol.address)
-    else:
+    def addresses() -> None:
+        if relative_base is None:
+            label("kallsyms_addresses")
+            for symbol in symbols:
+                out.extend(struct.pack(pointer, symbol.address))
+            return
         label("kallsyms_offsets")
         for symbol in symbols:
             if not absolute_percpu:
@@ -283,11 +354,20 @@ def encode(symbols: Sequence[KallsymsSymbol], pointer_size: int, relative_base: 
                 offset = symbol.address
             else:
                 offset = relative_base - 1 - symbol.address
-            out += struct.pack("<i" if absolute_percpu else "<I", offset)
+            out.extend(struct.pack("<i" if absolute_percpu else "<I", offset))
         label("kallsyms_relative_base")
-        out += struct.pack(pointer, relative_base)
+        out.extend(struct.pack(pointer, relative_base))
+
+    def seqs() -> None:
+        if seqs_width:
+            label("kallsyms_seqs_of_names")
+            for seq in sorted(range(len(texts)), key=lambda number: (texts[number][1:], symbols[number].address)):
+                out.extend(seq.to_bytes(4, "big")[4 - seqs_width:])
+
+    if not reordered:
+        addresses()
     label("kallsyms_num_syms")
-    out += struct.pack("<I", len(symbols))
+    out += struct.pack(count_format, len(symbols))
     label("kallsyms_names")
     markers = []
     for number, encoded in enumerate(codes):
@@ -297,11 +377,9 @@ def encode(symbols: Sequence[KallsymsSymbol], pointer_size: int, relative_base: 
         out += bytes([length]) if length < 0x80 else bytes([(length & 0x7F) | 0x80, length >> 7])
         out += encoded
     label("kallsyms_markers")
-    out += struct.pack(f"<{len(markers)}I", *markers)
-    if seqs_width:
-        label("kallsyms_seqs_of_names")
-        for seq in sorted(range(len(texts)), key=lambda number: (texts[number][1:], symbols[number].address)):
-            out += seq.to_bytes(4, "big")[4 - seqs_width:]
+    out += b"".join(struct.pack(count_format, marker) for marker in markers)
+    if not reordered:
+        seqs()
     label("kallsyms_token_table")
     starts = []
     for token in tokens:
@@ -309,6 +387,9 @@ def encode(symbols: Sequence[KallsymsSymbol], pointer_size: int, relative_base: 
         out += token + b"\0"
     label("kallsyms_token_index")
     out += struct.pack(f"<{TOKENS}H", *starts)
+    if reordered:
+        addresses()
+        seqs()
     return Encoded(bytes(out), labels)
 
 

@@ -93,6 +93,31 @@ def test_token_table_address_per_layout():
     assert kallsyms.token_table_address(0x1004, 5, 3, 4) == 0x1014
 
 
+def test_marker_width_before_and_since_linux_4_20():
+    assert kallsyms.marker_width(struct.pack("<2I", 0, 2786), 8) == 4
+    assert kallsyms.marker_width(struct.pack("<2Q", 0, 2786), 8) == 8
+    assert kallsyms.marker_width(struct.pack("<2I", 0, 3111), 4) == 4
+    assert kallsyms.marker_width(struct.pack("<I", 0), 8) == 4, "one marker: both widths end at the same ALGN"
+    kallsyms.check_markers(struct.pack("<2Q", 0, 2786), [0] + [9] * 255 + [2786], 8)
+    with pytest.raises(DecodeError, match="markers"):
+        kallsyms.check_markers(struct.pack("<2I", 0, 2786), [0] + [9] * 255 + [2786], 8)
+
+
+def test_tables_in_the_newer_order_vectors():
+    # token table, token index, then kallsyms_offsets: the index ends where the offsets start
+    tokens = vector_tokens()
+    tables = bytes(8) + table_bytes(tokens, 8)
+    offsets = struct.pack("<3i", 0, -1, -0x800991) + bytes(4)
+    data = tables + offsets + struct.pack("<Q", BASE_64) + b"\x00\x00\x02\x00\x00\x01\x00\x00\x00"
+    assert kallsyms.token_table_before(data, len(tables), 8) == (8, tuple(tokens))
+    assert kallsyms.token_table_before(data, len(tables) - 8, 8) is None
+    assert kallsyms.base_candidates(data[len(tables):], 0x1000, 8, BASE_64 + 0x800000) == [0x1010]
+    assert kallsyms.counts_between(0x1000, 0x1010, 8) == [4, 3], "4 offsets, or 3 and 4 bytes of ALGN"
+    assert kallsyms.counts_between(0x1000, 0x1010, 4) == [4]
+    assert kallsyms.counts_between(0x1000, 0x1012, 8) == []
+    assert kallsyms.count_positions(b"\x03\0\0\0\0\0\0\0\x07\0\0\0\x03\0\0\0\x03\0\0\0", 3, 8) == [0, 16]
+
+
 def test_offsets_shape():
     growing = struct.pack("<64I", *range(0, 64 * 48, 48))
     percpu_then_text = struct.pack("<64i", *range(0, 32 * 0x1000, 0x1000), *range(-1, -32 * 64, -64))
@@ -148,13 +173,14 @@ class Image:
         return self.data[address - self.address:address - self.address + size]
 
 
-@settings(max_examples=60, deadline=None)
-@given(symbol_lists, st.sampled_from([(8, True), (8, False), (4, False)]), st.sampled_from(kallsyms.SEQS_WIDTHS))
-def test_round_trip_through_the_tables(entries, layout, seqs_width):
+@settings(max_examples=80, deadline=None)
+@given(symbol_lists, st.sampled_from([(8, True), (8, False), (4, False)]), st.sampled_from(kallsyms.SEQS_WIDTHS),
+       st.booleans())
+def test_round_trip_through_the_tables(entries, layout, seqs_width, pointer_markers):
     pointer_size, absolute_percpu = layout
     base = BASE_64 if pointer_size == 8 else BASE_32
     symbols = synthetic(entries, pointer_size, absolute_percpu, base)
-    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width)
+    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width, pointer_markers)
     at = 0x200000
     image = Image(at, encoded.data + bytes(0x2000))  # .rodata goes on after the tables
     header = Header(pointer_size, at + encoded.labels["kallsyms_relative_base"], base, len(symbols))
@@ -183,7 +209,8 @@ def test_round_trip_of_absolute_addresses(entries, pointer_size):
     assert kallsyms.decode_symbols(addresses, expanded) == symbols
 
 
-def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, count: int = 20000):
+def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, pointer_markers: bool = False,
+                 reordered: bool = False, count: int = 20001):
     """A kernel-like image: 'text' from the base, then other read-only data, then the tables
     (more symbols than STRIDE / 4, as any real kernel has), then more data. Returns the
     image, its symbols, a handler address in its text and where each table is."""
@@ -192,7 +219,7 @@ def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, coun
         if absolute_percpu else []
     symbols += [KallsymsSymbol(base + 0x100 * number, "tT"[number % 2], f"function_{number}_{number * 7919 % 1000}")
                 for number in range(count)]
-    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width)
+    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width, pointer_markers, reordered)
     text = bytes(range(256)) * (0x300000 // 256)
     rodata = b"rodata: strings and tables\0" * 5000
     rodata += bytes(-(len(text) + len(rodata)) % 8)
@@ -201,10 +228,14 @@ def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, coun
     return Image(base, data), symbols, base + 0x123450, labels
 
 
-@pytest.mark.parametrize(("pointer_size", "absolute_percpu", "seqs_width"),
-                         [(8, True, 3), (8, False, 4), (4, False, 0), (4, False, 3)])
-def test_search_finds_the_tables_after_the_text(pointer_size, absolute_percpu, seqs_width):
-    image, symbols, handler, _ = kernel_image(pointer_size, absolute_percpu, seqs_width)
+@pytest.mark.parametrize(("pointer_size", "absolute_percpu", "seqs_width", "pointer_markers", "reordered"),
+                         [(8, True, 3, False, False), (8, False, 4, False, False), (4, False, 0, False, False),
+                          (4, False, 3, False, False), (8, True, 0, True, False), (8, True, 3, False, True),
+                          (4, False, 3, False, True)])
+def test_search_finds_the_tables_after_the_text(pointer_size, absolute_percpu, seqs_width, pointer_markers,
+                                                reordered):
+    image, symbols, handler, _ = kernel_image(pointer_size, absolute_percpu, seqs_width, pointer_markers,
+                                              reordered)
     assert find_kallsyms(image, handler, pointer_size) == symbols
     assert image.reads < 100, f"{image.reads} reads: the search must probe, not scan"
 
