@@ -31,6 +31,10 @@ from ..model.idt import CpuMode
 from ..model.kallsyms import Header, KallsymsSymbol
 from ..symbols import Symbol, SymbolTable
 from ..target.base import Target
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 from .memory import walk_for_cpu
 from .tables import read_idt
 
@@ -98,70 +102,108 @@ def find_kallsyms(memory: KernelMemory, start: int, pointer_size: int) -> list[K
 
     ``memory`` has ``read(address, size) -> bytes``, raising TargetError where nothing is.
     """
+    def pointers(data: bytes) -> bool:
+        return kallsyms.pointers_in_order(data, pointer_size)
+
     for probe in range(kallsyms.align_up(start, STRIDE), start + SCAN, STRIDE):
-        if not _holds_offsets(memory, probe):
-            continue
-        last = _last_offsets_block(memory, probe)
         try:
-            tail = memory.read(last, 4 * PROBE)
+            block = memory.read(probe, PROBE)
         except TargetError:
             continue
-        header = kallsyms.find_header(tail, last, pointer_size, covers=probe, inside=start)
-        try:
-            if header is not None:
-                return read_tables(memory, header)
-        except DecodeError:
-            pass
-        found = _reordered_tables(memory, probe, kallsyms.base_candidates(tail, last, pointer_size, start),
-                                  pointer_size)
+        if kallsyms.looks_like_offsets(block):
+            found = _base_relative_tables(memory, _Array(memory, probe, kallsyms.offsets_in_order), start,
+                                          pointer_size)
+        elif kallsyms.looks_like_addresses(block, pointer_size, start):
+            found = _address_tables(memory, _Array(memory, probe, pointers), start, pointer_size)
+        else:
+            continue
         if found is not None:
             return found
     raise TargetError(f"no kallsyms tables within {SCAN >> 20} MiB after the interrupt handlers at {start:#x}: "
-                      "not a Linux kernel built with CONFIG_KALLSYMS_BASE_RELATIVE")
+                      "not a Linux kernel built with CONFIG_KALLSYMS")
 
 
-def _holds_offsets(memory: KernelMemory, address: int) -> bool:
+def _holds(memory: KernelMemory, address: int, shape: Callable[[bytes], bool]) -> bool:
     try:
-        return kallsyms.looks_like_offsets(memory.read(address, PROBE))
+        return shape(memory.read(address, PROBE))
     except TargetError:
         return False
 
 
-def _last_offsets_block(memory: KernelMemory, hit: int) -> int:
-    """The last PROBE-sized block of the offsets array that holds ``hit``, or of what
-    looks like one: STRIDE steps to pass its end, then halving."""
-    low, high = hit, hit + STRIDE
-    while _holds_offsets(memory, high) and high - hit < 4 * kallsyms.MAX_SYMBOLS:
-        low, high = high, high + STRIDE
-    while high - low > PROBE:
-        middle = low + (high - low) // 2 // PROBE * PROBE
-        if _holds_offsets(memory, middle):
-            low = middle
-        else:
-            high = middle
-    return low
+class _Array:
+    """The run of PROBE-sized blocks of one ``shape`` around a probe inside an array: its
+    first and last block are found by STRIDE steps past each end, then halving."""
+
+    def __init__(self, memory: KernelMemory, hit: int, shape: Callable[[bytes], bool]) -> None:
+        self.memory, self.hit, self.shape = memory, hit, shape
+        self._first: int | None = None
+        self.last = self._end(STRIDE)
+
+    @property
+    def first(self) -> int:
+        if self._first is None:
+            self._first = self._end(-STRIDE)
+        return self._first
+
+    def starts(self, header: Header) -> bool:
+        """Whether the array ``header`` places starts with a block of the run's shape
+        (checked before its whole length, which garbage may make huge, is read)."""
+        return _holds(self.memory, header.addresses_address, self.shape)
+
+    def _end(self, step: int) -> int:
+        inside, outside = self.hit, self.hit + step
+        while _holds(self.memory, outside, self.shape) and abs(outside - self.hit) < 4 * kallsyms.MAX_SYMBOLS:
+            inside, outside = outside, outside + step
+        while abs(outside - inside) > PROBE:
+            middle = min(inside, outside) + abs(outside - inside) // 2 // PROBE * PROBE
+            if _holds(self.memory, middle, self.shape):
+                inside = middle
+            else:
+                outside = middle
+        return inside
 
 
-def _first_offsets_block(memory: KernelMemory, hit: int) -> int:
-    """The first PROBE-sized block that looks like offsets, going back from ``hit``."""
-    low, high = hit - STRIDE, hit
-    while _holds_offsets(memory, low) and hit - low < 4 * kallsyms.MAX_SYMBOLS:
-        low, high = low - STRIDE, low
-    while high - low > PROBE:
-        middle = low + (high - low) // 2 // PROBE * PROBE
-        if _holds_offsets(memory, middle):
-            high = middle
-        else:
-            low = middle
-    return high
+def _base_relative_tables(memory: KernelMemory, array: _Array, start: int, pointer_size: int) \
+        -> list[KallsymsSymbol] | None:
+    """The tables around an offsets array: the count after its end (the order of
+    scripts/kallsyms.c in 6.1), else the newer order."""
+    try:
+        tail = memory.read(array.last, 4 * PROBE)
+    except TargetError:
+        return None
+    header = kallsyms.find_header(tail, array.last, pointer_size, covers=array.hit, inside=start)
+    if header is not None and array.starts(header):
+        try:
+            return read_tables(memory, header)
+        except (DecodeError, TargetError):
+            pass
+    return _reordered_tables(memory, array, kallsyms.base_candidates(tail, array.last, pointer_size, start),
+                             pointer_size)
+
+
+def _address_tables(memory: KernelMemory, array: _Array, start: int, pointer_size: int) \
+        -> list[KallsymsSymbol] | None:
+    """The tables after a kallsyms_addresses array (kernels that are not base-relative)."""
+    try:
+        tail = memory.read(array.last, 4 * PROBE)
+        header = kallsyms.find_address_header(tail, array.last, pointer_size, array.hit, start)
+        if header is None or not array.starts(header):
+            return None
+        return read_tables(memory, header)
+    except (DecodeError, TargetError):
+        return None
 
 
 def read_tables(memory: KernelMemory, header: Header) -> list[KallsymsSymbol]:
-    """Decode the tables ``header`` places: the offsets (checked before anything more
+    """Decode the tables ``header`` places: the addresses (checked before anything more
     is read), the names (read again if the guess fell short), the markers and the
     token table."""
     count, size = header.count, header.pointer_size
-    addresses = kallsyms.decode_offsets(memory.read(header.offsets_address, 4 * count), count, header.relative_base)
+    if header.relative_base is None:
+        addresses = kallsyms.decode_addresses(memory.read(header.addresses_address, size * count), count, size)
+    else:
+        addresses = kallsyms.decode_offsets(memory.read(header.addresses_address, 4 * count), count,
+                                            header.relative_base)
     names_at = header.names_address
     names = memory.read(names_at, count * NAME_GUESS)
     walked, extent = kallsyms.walk_names(names, count)
@@ -187,16 +229,15 @@ def _token_table(memory: KernelMemory, markers_end: int, count: int, pointer_siz
     raise DecodeError("no kallsyms_token_table after the markers")
 
 
-def _reordered_tables(memory: KernelMemory, hit: int, bases: list[int], pointer_size: int) \
+def _reordered_tables(memory: KernelMemory, array: _Array, bases: list[int], pointer_size: int) \
         -> list[KallsymsSymbol] | None:
-    """The tables in the newer order, around the offsets array that holds ``hit``, whose
+    """The tables in the newer order, around an offsets array whose
     kallsyms_relative_base is at one of ``bases``: the token index ends where the
     offsets start, and the token table, the markers, the names and kallsyms_num_syms
     lie before it, each ending where the next begins."""
     if not bases:
         return None
-    first = _first_offsets_block(memory, hit)
-    window = first - TOKENS_READ - 4 * PROBE
+    window = array.first - TOKENS_READ - 4 * PROBE
     try:
         data = memory.read(window, TOKENS_READ + 8 * PROBE)
     except TargetError:

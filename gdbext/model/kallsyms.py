@@ -76,20 +76,14 @@ class KallsymsSymbol:
 
 @record
 class Header:
-    """Where the tables of a base-relative kernel are, from kallsyms_relative_base's address."""
+    """Where the symbol count places the addresses and the names: kallsyms_offsets and
+    kallsyms_relative_base, or kallsyms_addresses (``relative_base`` None)."""
 
     pointer_size: int
-    base_address: int
-    relative_base: int
+    addresses_address: int
     count: int
-
-    @property
-    def offsets_address(self) -> int:
-        return self.base_address - align_up(4 * self.count, self.pointer_size)
-
-    @property
-    def names_address(self) -> int:
-        return align_up(self.base_address + self.pointer_size + 4, self.pointer_size)
+    relative_base: int | None
+    names_address: int
 
 
 def offset_key(value: int) -> int:
@@ -108,17 +102,20 @@ def token_table_address(markers_end: int, count: int, seqs_width: int, alignment
     return align_up(align_up(markers_end, alignment) + seqs_width * count, alignment)
 
 
-def looks_like_offsets(data: bytes) -> bool:
+def offsets_in_order(data: bytes) -> bool:
     """Whether ``data`` (whole 32-bit words) could be part of kallsyms_offsets: growing
-    addresses under either rule, a kernel's span apart, not one repeated value."""
+    addresses under either rule, a kernel's span apart (many symbols may share one address)."""
     values = struct.unpack(f"<{len(data) // 4}i", data[:len(data) // 4 * 4])
-    if len(values) < 8 or len(set(values)) < len(values) // 8:
-        return False
     keys = [offset_key(value) for value in values]
-    if any(later < earlier for earlier, later in zip(keys, keys[1:])):
+    if len(keys) < 8 or any(later < earlier for earlier, later in zip(keys, keys[1:])):
         return False
     relative = [key for key in keys if key >= 1 << 31] or keys
     return relative[-1] - relative[0] < MAX_SPAN
+
+
+def looks_like_offsets(data: bytes) -> bool:
+    """offsets_in_order, and not mostly one repeated value (as padding is): a probe's test."""
+    return offsets_in_order(data) and len(set(data[index:index + 4] for index in range(0, len(data), 4))) >= len(data) // 32
 
 
 def symbol_address(offset: int, relative_base: int, absolute_percpu: bool) -> int:
@@ -142,13 +139,48 @@ def find_header(data: bytes, address: int, pointer_size: int, covers: int, insid
         (count,) = struct.unpack_from("<I", data, position + pointer_size)
         if not 0 < count <= MAX_SYMBOLS or base > inside:
             continue
-        header = Header(pointer_size, address + position, base, count)
-        last = header.offsets_address + 4 * (count - 1) - address
-        if header.offsets_address > covers or last < 0:
+        offsets_address = address + position - align_up(4 * count, pointer_size)
+        last = offsets_address + 4 * (count - 1) - address
+        if offsets_address > covers or last < 0:
             continue
         (value,) = struct.unpack_from("<i", data, last)
         if value >= 0 and base + value >= inside or value < 0 and base - 1 - value >= inside:
-            return header
+            names_address = align_up(address + position + pointer_size + 4, pointer_size)
+            return Header(pointer_size, offsets_address, count, base, names_address)
+    return None
+
+
+def pointers_in_order(data: bytes, pointer_size: int) -> bool:
+    """Whether ``data`` could be part of kallsyms_addresses: growing pointers."""
+    values = struct.unpack(f"<{len(data) // pointer_size}{'Q' if pointer_size == 8 else 'I'}",
+                           data[:len(data) // pointer_size * pointer_size])
+    return len(values) >= 8 and all(earlier <= later for earlier, later in zip(values, values[1:]))
+
+
+def looks_like_addresses(data: bytes, pointer_size: int, inside: int) -> bool:
+    """pointers_in_order within a kernel's span of text address ``inside``, not mostly one
+    repeated value: a probe's test for kallsyms_addresses (kernels that are not base-relative)."""
+    if not pointers_in_order(data, pointer_size):
+        return False
+    values = struct.unpack(f"<{len(data) // pointer_size}{'Q' if pointer_size == 8 else 'I'}",
+                           data[:len(data) // pointer_size * pointer_size])
+    return len(set(values)) >= len(values) // 8 and inside - MAX_SPAN < values[0] and values[-1] < inside + MAX_SPAN
+
+
+def find_address_header(data: bytes, address: int, pointer_size: int, covers: int, inside: int) -> Header | None:
+    """kallsyms_num_syms in ``data`` (read at pointer-aligned ``address``) just past the
+    end of kallsyms_addresses, which must reach back over ``covers`` and end at or past
+    text address ``inside``. The count was a pointer before Linux 4.20; since, ALGN
+    pads it to one with zeros."""
+    pointer = "<Q" if pointer_size == 8 else "<I"
+    for position in range(pointer_size, len(data) - pointer_size + 1, pointer_size):
+        (count,) = struct.unpack_from(pointer, data, position)
+        addresses_address = address + position - pointer_size * count
+        if not 0 < count <= MAX_SYMBOLS or addresses_address > covers:
+            continue
+        (last,) = struct.unpack_from(pointer, data, position - pointer_size)
+        if 0 <= last - inside < MAX_SPAN:
+            return Header(pointer_size, addresses_address, count, None, address + position + pointer_size)
     return None
 
 

@@ -77,12 +77,22 @@ def test_header_vector():
     # three offsets (12 bytes, padded to 16 by ALGN), kallsyms_relative_base, kallsyms_num_syms = 3
     data = struct.pack("<3i", 0, -1, -0x800991) + bytes(4) + struct.pack("<QI", BASE_64, 3) + bytes(20)
     header = kallsyms.find_header(data, 0x1000, 8, covers=0x1004, inside=BASE_64 + 0x800000)
-    assert header == Header(8, 0x1010, BASE_64, 3)
-    assert (header.offsets_address, header.names_address) == (0x1000, 0x1020)
+    assert header == Header(8, 0x1000, 3, BASE_64, 0x1020)
     assert kallsyms.find_header(data, 0x1000, 8, covers=0xFFC, inside=BASE_64 + 0x800000) is None, \
         "the array must reach back over the address that showed offsets"
     assert kallsyms.find_header(data, 0x1000, 8, covers=0x1004, inside=BASE_64 + 0x900000) is None, \
         "the last symbol must lie past the kernel text the search started from"
+
+
+def test_address_header_vector():
+    # kallsyms_addresses (not base-relative) then kallsyms_num_syms, a pointer before 4.20
+    data = struct.pack("<3QQ", 0, BASE_64, BASE_64 + 0x800990, 3) + bytes(8)
+    header = kallsyms.find_address_header(data, 0x1000, 8, covers=0x1008, inside=BASE_64 + 0x800000)
+    assert header == Header(8, 0x1000, 3, None, 0x1020)
+    assert kallsyms.find_address_header(data, 0x1000, 8, covers=0x1008, inside=BASE_64 + 0x900000) is None
+    data32 = struct.pack("<3I", BASE_32, BASE_32 + 0x78, BASE_32 + 0x91BC80) + struct.pack("<I", 3)
+    assert kallsyms.find_address_header(data32, 0x1000, 4, covers=0x1004, inside=BASE_32 + 0x900000) == \
+        Header(4, 0x1000, 3, None, 0x1010)
 
 
 def test_token_table_address_per_layout():
@@ -118,11 +128,19 @@ def test_tables_in_the_newer_order_vectors():
     assert kallsyms.count_positions(b"\x03\0\0\0\0\0\0\0\x07\0\0\0\x03\0\0\0\x03\0\0\0", 3, 8) == [0, 16]
 
 
-def test_offsets_shape():
+def test_array_shapes():
     growing = struct.pack("<64I", *range(0, 64 * 48, 48))
     percpu_then_text = struct.pack("<64i", *range(0, 32 * 0x1000, 0x1000), *range(-1, -32 * 64, -64))
     assert kallsyms.looks_like_offsets(growing) and kallsyms.looks_like_offsets(percpu_then_text)
+    aliases = struct.pack("<64i", *[-0x117E672] * 64)
+    assert kallsyms.offsets_in_order(aliases), "thousands of symbols may share one address (Linux 5.10)"
+    assert not kallsyms.looks_like_offsets(aliases), "but a probe does not start from one repeated value"
     assert not kallsyms.looks_like_offsets(bytes(256)), "one repeated value"
+    pointers = struct.pack("<32Q", *range(BASE_64, BASE_64 + 32 * 0x40, 0x40))
+    assert kallsyms.looks_like_addresses(pointers, 8, BASE_64 + 0x1000)
+    assert not kallsyms.looks_like_addresses(pointers, 8, BASE_64 + (1 << 31)), "far from the kernel text"
+    assert not kallsyms.looks_like_addresses(pointers[::-1], 8, BASE_64 + 0x1000)
+    assert kallsyms.pointers_in_order(struct.pack("<32Q", *range(0, 32 * 0x1000, 0x1000)), 8), "per-CPU symbols"
     assert not kallsyms.looks_like_offsets(b"kallsyms_token_table" * 13), "text"
     assert not kallsyms.looks_like_offsets(struct.pack("<64I", *range(64 * 48, 0, -48))), "shrinking"
     assert not kallsyms.looks_like_offsets(struct.pack("<64I", *range(0, 64 << 25, 1 << 25))), "wider than a kernel"
@@ -183,9 +201,8 @@ def test_round_trip_through_the_tables(entries, layout, seqs_width, pointer_mark
     encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width, pointer_markers)
     at = 0x200000
     image = Image(at, encoded.data + bytes(0x2000))  # .rodata goes on after the tables
-    header = Header(pointer_size, at + encoded.labels["kallsyms_relative_base"], base, len(symbols))
-    assert header.offsets_address == at + encoded.labels["kallsyms_offsets"]
-    assert header.names_address == at + encoded.labels["kallsyms_names"]
+    header = Header(pointer_size, at + encoded.labels["kallsyms_offsets"], len(symbols), base,
+                    at + encoded.labels["kallsyms_names"])
     assert read_tables(image, header) == symbols
 
 
@@ -210,7 +227,7 @@ def test_round_trip_of_absolute_addresses(entries, pointer_size):
 
 
 def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, pointer_markers: bool = False,
-                 reordered: bool = False, count: int = 20001):
+                 reordered: bool = False, relative: bool = True, count: int = 20001):
     """A kernel-like image: 'text' from the base, then other read-only data, then the tables
     (more symbols than STRIDE / 4, as any real kernel has), then more data. Returns the
     image, its symbols, a handler address in its text and where each table is."""
@@ -219,7 +236,8 @@ def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, poin
         if absolute_percpu else []
     symbols += [KallsymsSymbol(base + 0x100 * number, "tT"[number % 2], f"function_{number}_{number * 7919 % 1000}")
                 for number in range(count)]
-    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width, pointer_markers, reordered)
+    encoded = kallsyms.encode(symbols, pointer_size, base if relative else None, absolute_percpu, seqs_width,
+                              pointer_markers, reordered)
     text = bytes(range(256)) * (0x300000 // 256)
     rodata = b"rodata: strings and tables\0" * 5000
     rodata += bytes(-(len(text) + len(rodata)) % 8)
@@ -238,6 +256,15 @@ def test_search_finds_the_tables_after_the_text(pointer_size, absolute_percpu, s
                                               reordered)
     assert find_kallsyms(image, handler, pointer_size) == symbols
     assert image.reads < 100, f"{image.reads} reads: the search must probe, not scan"
+
+
+@pytest.mark.parametrize(("pointer_size", "percpu"), [(8, True), (4, False)])
+def test_search_finds_absolute_address_tables(pointer_size, percpu):
+    """Kernels before 4.6 (and any built without base-relative kallsyms) keep
+    kallsyms_addresses; on x86-64 SMP the per-CPU symbols come first, near 0."""
+    image, symbols, handler, _ = kernel_image(pointer_size, percpu, 0, pointer_markers=True, relative=False)
+    assert find_kallsyms(image, handler, pointer_size) == symbols
+    assert image.reads < 100
 
 
 def test_search_without_tables_is_one_clear_error():
