@@ -1,18 +1,20 @@
 """A running Linux kernel's own symbol table, read from its memory (kallsyms).
 
 A distribution kernel ships without its vmlinux, but it carries every symbol
-in its read-only data (see model/kallsyms.py for the layout). They are found
+in its read-only data (see model/kallsyms.py for the layouts). They are found
 without scanning megabytes through a 2 KiB-per-packet gdbstub:
 
 1. the IDT's interrupt and trap gates point into the kernel's text, and
    kallsyms lives in ``.rodata``, which the linker puts after ``.text``
    (arch/x86/kernel/vmlinux.lds.S);
 2. one small probe every STRIDE bytes after the lowest handler looks for
-   kallsyms_offsets: growing 32-bit offsets, 4 bytes a symbol, so the array is
-   longer than STRIDE on any kernel of more than 16384 symbols;
-3. from a probe inside the array, further probes find its end, where
-   kallsyms_relative_base and kallsyms_num_syms are; from there every table's
-   address follows, and each is read in one go.
+   kallsyms_offsets (growing 32-bit offsets, 4 bytes a symbol, so the array is
+   longer than STRIDE on any kernel of more than 16384 symbols) or, on kernels
+   before 4.6, kallsyms_addresses (growing pointers near the text);
+3. from a probe inside the array, further probes find its ends; the count and
+   the base lie just past it, or in the newer order the token index ends where
+   it starts; from there every table's address follows, and each is read in
+   one go.
 
 The kernel image is physically contiguous, so reads go to physical memory at
 the handler's own virtual-to-physical distance: they work whatever page
@@ -22,8 +24,6 @@ unmapped gaps between the kernel's sections read as whatever RAM holds there.
 
 from __future__ import annotations
 
-import struct
-
 from ..errors import DecodeError, TargetError
 from ..model import kallsyms
 from ..model.gate import Gate, GateKind
@@ -31,14 +31,14 @@ from ..model.idt import CpuMode
 from ..model.kallsyms import Header, KallsymsSymbol
 from ..symbols import Symbol, SymbolTable
 from ..target.base import Target
+from .memory import walk_for_cpu
+from .tables import read_idt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-from .memory import walk_for_cpu
-from .tables import read_idt
 
-#: bytes read by one probe for kallsyms_offsets
+#: bytes read by one probe for kallsyms_offsets or kallsyms_addresses
 PROBE = 256
 #: distance between probes
 STRIDE = 64 * 1024
@@ -264,11 +264,11 @@ def _read_reordered(memory: KernelMemory, offsets: bytes, offsets_at: int, count
                     tokens: tuple[str, ...], pointer_size: int) -> list[KallsymsSymbol]:
     """Decode tables in the newer order; ``offsets`` holds kallsyms_offsets and, last,
     kallsyms_relative_base."""
-    (relative_base,) = struct.unpack_from("<Q" if pointer_size == 8 else "<I", offsets, len(offsets) - pointer_size)
+    relative_base = kallsyms.pointer_at(offsets, len(offsets) - pointer_size, pointer_size)
     addresses = kallsyms.decode_offsets(offsets, count, relative_base)
     markers_at = kallsyms.align_down(table_at - 4 * kallsyms.marker_count(count), pointer_size)
     markers = memory.read(markers_at, 4 * kallsyms.marker_count(count))
-    (last_marker,) = struct.unpack_from("<I", markers, len(markers) - 4)
+    last_marker = kallsyms.pointer_at(markers, len(markers) - 4, 4)
     window = kallsyms.align_down(markers_at - last_marker - NAMES_TAIL, pointer_size)
     data = memory.read(window, markers_at - window)
     for position in kallsyms.count_positions(data[:len(data) - last_marker], count, pointer_size):

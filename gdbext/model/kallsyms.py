@@ -102,11 +102,29 @@ def token_table_address(markers_end: int, count: int, seqs_width: int, alignment
     return align_up(align_up(markers_end, alignment) + seqs_width * count, alignment)
 
 
+def pointer_format(pointer_size: int) -> str:
+    return "<Q" if pointer_size == 8 else "<I"
+
+
+def pointer_at(data: bytes, position: int, pointer_size: int) -> int:
+    return struct.unpack_from(pointer_format(pointer_size), data, position)[0]
+
+
+def _words(data: bytes, size: int, signed: bool = False) -> tuple[int, ...]:
+    """``data`` as little-endian words of ``size`` bytes (a partial last word dropped)."""
+    kind = {4: "I", 8: "Q"}[size]
+    return struct.unpack(f"<{len(data) // size}{kind.lower() if signed else kind}", data[:len(data) // size * size])
+
+
+def _varied(values: tuple[int, ...]) -> bool:
+    """Not mostly one repeated value, as padding is: one distinct value per 8 at least."""
+    return len(set(values)) >= len(values) // 8
+
+
 def offsets_in_order(data: bytes) -> bool:
     """Whether ``data`` (whole 32-bit words) could be part of kallsyms_offsets: growing
     addresses under either rule, a kernel's span apart (many symbols may share one address)."""
-    values = struct.unpack(f"<{len(data) // 4}i", data[:len(data) // 4 * 4])
-    keys = [offset_key(value) for value in values]
+    keys = [offset_key(value) for value in _words(data, 4, signed=True)]
     if len(keys) < 8 or any(later < earlier for earlier, later in zip(keys, keys[1:])):
         return False
     relative = [key for key in keys if key >= 1 << 31] or keys
@@ -114,8 +132,8 @@ def offsets_in_order(data: bytes) -> bool:
 
 
 def looks_like_offsets(data: bytes) -> bool:
-    """offsets_in_order, and not mostly one repeated value (as padding is): a probe's test."""
-    return offsets_in_order(data) and len(set(data[index:index + 4] for index in range(0, len(data), 4))) >= len(data) // 32
+    """offsets_in_order and varied: a probe's test for kallsyms_offsets."""
+    return offsets_in_order(data) and _varied(_words(data, 4))
 
 
 def symbol_address(offset: int, relative_base: int, absolute_percpu: bool) -> int:
@@ -133,9 +151,8 @@ def find_header(data: bytes, address: int, pointer_size: int, covers: int, insid
     (an address found to hold offsets) and whose last symbol lies at or past
     ``inside`` (an address of kernel text), and its base must not be past ``inside``.
     """
-    pointer = "<Q" if pointer_size == 8 else "<I"
     for position in range(0, len(data) - pointer_size - 4 + 1, pointer_size):
-        (base,) = struct.unpack_from(pointer, data, position)
+        base = pointer_at(data, position, pointer_size)
         (count,) = struct.unpack_from("<I", data, position + pointer_size)
         if not 0 < count <= MAX_SYMBOLS or base > inside:
             continue
@@ -152,19 +169,16 @@ def find_header(data: bytes, address: int, pointer_size: int, covers: int, insid
 
 def pointers_in_order(data: bytes, pointer_size: int) -> bool:
     """Whether ``data`` could be part of kallsyms_addresses: growing pointers."""
-    values = struct.unpack(f"<{len(data) // pointer_size}{'Q' if pointer_size == 8 else 'I'}",
-                           data[:len(data) // pointer_size * pointer_size])
+    values = _words(data, pointer_size)
     return len(values) >= 8 and all(earlier <= later for earlier, later in zip(values, values[1:]))
 
 
 def looks_like_addresses(data: bytes, pointer_size: int, inside: int) -> bool:
-    """pointers_in_order within a kernel's span of text address ``inside``, not mostly one
-    repeated value: a probe's test for kallsyms_addresses (kernels that are not base-relative)."""
-    if not pointers_in_order(data, pointer_size):
-        return False
-    values = struct.unpack(f"<{len(data) // pointer_size}{'Q' if pointer_size == 8 else 'I'}",
-                           data[:len(data) // pointer_size * pointer_size])
-    return len(set(values)) >= len(values) // 8 and inside - MAX_SPAN < values[0] and values[-1] < inside + MAX_SPAN
+    """pointers_in_order, varied and within a kernel's span of text address ``inside``: a
+    probe's test for kallsyms_addresses (kernels that are not base-relative)."""
+    values = _words(data, pointer_size)
+    return (pointers_in_order(data, pointer_size) and _varied(values)
+            and inside - MAX_SPAN < values[0] and values[-1] < inside + MAX_SPAN)
 
 
 def find_address_header(data: bytes, address: int, pointer_size: int, covers: int, inside: int) -> Header | None:
@@ -172,13 +186,12 @@ def find_address_header(data: bytes, address: int, pointer_size: int, covers: in
     end of kallsyms_addresses, which must reach back over ``covers`` and end at or past
     text address ``inside``. The count was a pointer before Linux 4.20; since, ALGN
     pads it to one with zeros."""
-    pointer = "<Q" if pointer_size == 8 else "<I"
     for position in range(pointer_size, len(data) - pointer_size + 1, pointer_size):
-        (count,) = struct.unpack_from(pointer, data, position)
+        count = pointer_at(data, position, pointer_size)
         addresses_address = address + position - pointer_size * count
         if not 0 < count <= MAX_SYMBOLS or addresses_address > covers:
             continue
-        (last,) = struct.unpack_from(pointer, data, position - pointer_size)
+        last = pointer_at(data, position - pointer_size, pointer_size)
         if 0 <= last - inside < MAX_SPAN:
             return Header(pointer_size, addresses_address, count, None, address + position + pointer_size)
     return None
@@ -187,11 +200,9 @@ def find_address_header(data: bytes, address: int, pointer_size: int, covers: in
 def base_candidates(data: bytes, address: int, pointer_size: int, inside: int) -> list[int]:
     """Addresses in ``data`` (read at pointer-aligned ``address``) of pointers that could
     be kallsyms_relative_base: at most MAX_SPAN below kernel text address ``inside``."""
-    pointer = "<Q" if pointer_size == 8 else "<I"
     found = []
     for position in range(0, len(data) - pointer_size + 1, pointer_size):
-        (value,) = struct.unpack_from(pointer, data, position)
-        if 0 <= inside - value < MAX_SPAN:
+        if 0 <= inside - pointer_at(data, position, pointer_size) < MAX_SPAN:
             found.append(address + position)
     return found
 
@@ -244,8 +255,7 @@ def decode_addresses(data: bytes, count: int, pointer_size: int) -> list[int]:
     """The addresses of ``count`` symbols from kallsyms_addresses (kernels that are not base-relative)."""
     if len(data) < pointer_size * count:
         raise DecodeError(f"kallsyms_addresses holds {count} pointers, got {len(data)} bytes")
-    kind = "Q" if pointer_size == 8 else "I"
-    return _sorted_addresses(list(struct.unpack(f"<{count}{kind}", data[:pointer_size * count])))
+    return _sorted_addresses(list(_words(data[:pointer_size * count], pointer_size)))
 
 
 def _sorted_addresses(addresses: list[int]) -> list[int]:
@@ -330,7 +340,7 @@ def check_markers(markers: bytes, starts: Sequence[int], width: int = 4) -> None
     wanted = starts[::MARKER_STRIDE]
     if len(markers) < width * len(wanted):
         raise DecodeError(f"kallsyms_markers holds {len(wanted)} markers, got {len(markers)} bytes")
-    found = struct.unpack_from(f"<{len(wanted)}{'Q' if width == 8 else 'I'}", markers)
+    found = _words(markers[:width * len(wanted)], width)
     if list(found) != wanted:
         raise DecodeError("kallsyms_markers do not match the names: not a kallsyms table")
 
@@ -361,7 +371,7 @@ def encode(symbols: Sequence[KallsymsSymbol], pointer_size: int, relative_base: 
     (absolute) ones. ``seqs_width``: 0, 3 or 4 (see SEQS_WIDTHS). ``pointer_markers``:
     kallsyms_num_syms and kallsyms_markers as pointers, as before Linux 4.20.
     ``reordered``: the newer order (offsets and base after the token index)."""
-    pointer = "<Q" if pointer_size == 8 else "<I"
+    pointer = pointer_format(pointer_size)
     count_format = pointer if pointer_markers else "<I"
     texts = [(symbol.type + symbol.name).encode("latin-1") for symbol in symbols]
     codes, tokens = _compress(texts)
