@@ -191,39 +191,24 @@ class Image:
         return self.data[address - self.address:address - self.address + size]
 
 
-@settings(max_examples=80, deadline=None)
-@given(symbol_lists, st.sampled_from([(8, True), (8, False), (4, False)]), st.sampled_from(kallsyms.SEQS_WIDTHS),
-       st.booleans())
+@settings(max_examples=100, deadline=None)
+@given(symbol_lists, st.sampled_from([(8, True, True), (8, False, True), (4, False, True), (8, False, False),
+                                      (4, False, False)]),
+       st.sampled_from(kallsyms.SEQS_WIDTHS), st.booleans())
 def test_round_trip_through_the_tables(entries, layout, seqs_width, pointer_markers):
-    pointer_size, absolute_percpu = layout
+    """Offsets (with or without --absolute-percpu) or absolute addresses; every layout of
+    the markers and of kallsyms_seqs_of_names."""
+    pointer_size, absolute_percpu, relative = layout
     base = BASE_64 if pointer_size == 8 else BASE_32
     symbols = synthetic(entries, pointer_size, absolute_percpu, base)
-    encoded = kallsyms.encode(symbols, pointer_size, base, absolute_percpu, seqs_width, pointer_markers)
+    encoded = kallsyms.encode(symbols, pointer_size, base if relative else None, absolute_percpu, seqs_width,
+                              pointer_markers)
     at = 0x200000
     image = Image(at, encoded.data + bytes(0x2000))  # .rodata goes on after the tables
-    header = Header(pointer_size, at + encoded.labels["kallsyms_offsets"], len(symbols), base,
-                    at + encoded.labels["kallsyms_names"])
+    labels = {name: at + offset for name, offset in encoded.labels.items()}
+    header = Header(pointer_size, labels["kallsyms_offsets" if relative else "kallsyms_addresses"], len(symbols),
+                    base if relative else None, labels["kallsyms_names"])
     assert read_tables(image, header) == symbols
-
-
-@settings(max_examples=30, deadline=None)
-@given(symbol_lists, st.sampled_from([8, 4]))
-def test_round_trip_of_absolute_addresses(entries, pointer_size):
-    base = BASE_64 if pointer_size == 8 else BASE_32
-    symbols = synthetic(entries, pointer_size, False, base)
-    encoded = kallsyms.encode(symbols, pointer_size, None, seqs_width=0)
-    data, labels = encoded.data, encoded.labels
-    count = struct.unpack_from("<I", data, labels["kallsyms_num_syms"])[0]
-    assert count == len(symbols)
-    addresses = kallsyms.decode_addresses(data[labels["kallsyms_addresses"]:], count, pointer_size)
-    names_data = data[labels["kallsyms_names"]:labels["kallsyms_markers"]]
-    walked, extent = kallsyms.walk_names(names_data, count)
-    assert walked == count and names_data[extent:] == bytes(len(names_data) - extent)
-    assert len(names_data) - extent < pointer_size, "only ALGN's padding before the markers"
-    tokens = kallsyms.decode_token_table(data[labels["kallsyms_token_table"]:], pointer_size)
-    expanded, starts = kallsyms.decode_names(names_data, count, tokens)
-    kallsyms.check_markers(data[labels["kallsyms_markers"]:], starts)
-    assert kallsyms.decode_symbols(addresses, expanded) == symbols
 
 
 def kernel_image(pointer_size: int, absolute_percpu: bool, seqs_width: int, pointer_markers: bool = False,
