@@ -4,7 +4,10 @@ The other guests' tables are ours; these are Linux's, built by code idtscope
 was not written against. Truth comes from outside idtscope: the kernel's own
 ``/proc/kallsyms``, which the initramfs prints to COM1 between
 ``SYMBOLS_BEGIN`` and ``SYMBOLS_END``, and facts of the Linux 6.1 source that
-``tests/live/test_linux*.py`` cite.
+``tests/live/test_linux*.py`` cite. Booted with ``all_symbols``, ``/init`` then
+also prints the whole ``/proc/kallsyms``, gzipped and in base64 to keep COM1
+short (about 1 MB for the amd64 kernel), between ``ALL_SYMBOLS_BEGIN`` and
+``ALL_SYMBOLS_END``; ``all_kallsyms(serial)`` gives it back as text.
 
 Two kernels, one per ``arch``:
 - ``amd64``: ``linux-image-<abi>-cloud-amd64`` (IA-32e, IST stacks, PTI);
@@ -20,8 +23,10 @@ page faults (demand paging of each new process) happen all the time.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import fcntl
+import gzip
 import os
 import re
 import shutil
@@ -36,6 +41,10 @@ from tests.guests.run import RunningGuest
 METAPACKAGES = {"amd64": "linux-image-cloud-amd64", "i386": "linux-image-686"}
 SYMBOLS_BEGIN = "@@kallsyms-begin@@"
 SYMBOLS_END = "@@kallsyms-end@@"
+ALL_SYMBOLS_BEGIN = "@@kallsyms-all-begin@@"
+ALL_SYMBOLS_END = "@@kallsyms-all-end@@"
+#: a kernel parameter with "=" that the kernel does not know reaches /init as an environment variable
+ALL_SYMBOLS_PARAMETER = "idtscope_kallsyms=all"
 #: the kallsyms lines worth printing: interrupt entry points and the idle loop
 SYMBOL_PATTERN = r" [Tt] (asm_|entry_|irq_entries_start|spurious_entries_start|early_idt_handler_array|default_idle)"
 #: quiet: COM1 carries little else; ``nokaslr`` is added unless a test boots as distributions do
@@ -46,17 +55,23 @@ INIT = f"""#!/bin/busybox sh
 /bin/busybox echo {SYMBOLS_BEGIN}
 /bin/busybox grep -E '{SYMBOL_PATTERN}' /proc/kallsyms
 /bin/busybox echo {SYMBOLS_END}
+if [ -n "$idtscope_kallsyms" ]; then
+    /bin/busybox echo {ALL_SYMBOLS_BEGIN}
+    /bin/busybox gzip -c /proc/kallsyms | /bin/busybox base64
+    /bin/busybox echo {ALL_SYMBOLS_END}
+fi
 while :; do /bin/busybox true; /bin/busybox sleep 1; done
 """
 
 _S_IFDIR, _S_IFREG, _S_IFCHR = 0o040000, 0o100000, 0o020000
 
 
-def linux_image(arch: str = "amd64", kaslr: bool = False) -> GuestImage:
+def linux_image(arch: str = "amd64", kaslr: bool = False, all_symbols: bool = False) -> GuestImage:
     """The kernel and initramfs of ``arch``, fetched and written once into tests/guests/build/linux-ARCH/.
 
     ``kaslr``: boot as distributions do, with the kernel at a random slide; otherwise
-    ``nokaslr`` keeps every kernel address at its link-time value.
+    ``nokaslr`` keeps every kernel address at its link-time value. ``all_symbols``:
+    /init prints the whole /proc/kallsyms too.
     """
     build_dir = BUILD_ROOT / f"linux-{arch}"
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -67,22 +82,24 @@ def linux_image(arch: str = "amd64", kaslr: bool = False) -> GuestImage:
         initrd = build_dir / "initramfs.cpio"
         if not initrd.exists() or initrd.stat().st_mtime < Path(__file__).stat().st_mtime:
             initrd.write_bytes(initramfs(INIT, apt.unpacked("busybox-static") / "bin" / "busybox"))
+    append = " ".join([APPEND] + ([] if kaslr else ["nokaslr"]) + ([ALL_SYMBOLS_PARAMETER] if all_symbols else []))
     layout = {"name": f"linux-{arch}", "smp": 2, "qemu_memory": "256M",
-              "boot": {"method": "linux", "initrd": str(initrd), "append": APPEND if kaslr else APPEND + " nokaslr"}}
+              "boot": {"method": "linux", "initrd": str(initrd), "append": append}}
     return GuestImage(f"linux-{arch}", None, kernel, None, layout, build_dir)
 
 
 @contextlib.contextmanager
 def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = (), timeout: float = 180,
-                 kaslr: bool = False) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
+                 kaslr: bool = False, all_symbols: bool = False) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
     """Linux of ``arch`` running under QEMU (``extra``: more QEMU options) after /init
-    printed its symbols: about 4 s of boot under TCG for amd64, 16 s for i386.
+    printed its symbols: about 4 s of boot under TCG for amd64, 16 s for i386
+    (``all_symbols``: after it printed the whole /proc/kallsyms too).
 
     Yields the guest (running: a debugger that attaches stops it), the System.map
     written into ``directory``, and the same symbols as a name -> address dict.
     """
-    with RunningGuest(linux_image(arch, kaslr), extra=extra, stopped=False) as guest:
-        serial = guest.wait_for_serial(SYMBOLS_END, timeout=timeout)
+    with RunningGuest(linux_image(arch, kaslr, all_symbols), extra=extra, stopped=False) as guest:
+        serial = guest.wait_for_serial(ALL_SYMBOLS_END if all_symbols else SYMBOLS_END, timeout=timeout)
         text = kallsyms(serial)
         path = directory / "System.map"
         path.write_text(text)
@@ -136,6 +153,15 @@ def kallsyms(serial: str) -> str:
         raise RuntimeError(f"the guest did not print its symbols; serial so far:\n{serial[-2000:]}")
     lines = serial[begin + len(SYMBOLS_BEGIN):end].replace("\r", "").splitlines()
     return "\n".join(line for line in lines if re.fullmatch(r"(?:[0-9a-f]{8}){1,2} [A-Za-z] \S+", line)) + "\n"
+
+
+def all_kallsyms(serial: str) -> str:
+    """The whole /proc/kallsyms text that /init printed when booted with ``all_symbols``."""
+    begin, end = serial.find(ALL_SYMBOLS_BEGIN), serial.find(ALL_SYMBOLS_END)
+    if begin < 0 or end < begin:
+        raise RuntimeError(f"the guest did not print all its symbols; serial so far:\n{serial[-2000:]}")
+    encoded = "".join(serial[begin + len(ALL_SYMBOLS_BEGIN):end].split())
+    return gzip.decompress(base64.b64decode(encoded)).decode()
 
 
 def initramfs(init: str, busybox: Path) -> bytes:
