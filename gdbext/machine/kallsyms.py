@@ -74,7 +74,7 @@ def read_guest_kallsyms(target: Target, cpu: int | None = None) -> SymbolTable:
 def symbol_table(symbols: list[KallsymsSymbol]) -> SymbolTable:
     """The code and data symbols as a SymbolTable, as a System.map of them would load."""
     kept = [Symbol(symbol.address, 0, symbol.name, symbol.type) for symbol in symbols if ord(symbol.type) in KEPT_TYPES]
-    return SymbolTable(kept, spans=[], source=f"kallsyms in guest memory ({len(symbols)} symbols)")
+    return SymbolTable(kept, spans=[], source="guest memory", kind="kallsyms")
 
 
 def guest_kallsyms(target: Target, cpu: int | None = None) -> list[KallsymsSymbol]:

@@ -113,13 +113,13 @@ class SymbolTable:
     """Sorted symbols and how to name an address from them (module docstring)."""
 
     def __init__(self, symbols: Sequence[Symbol | tuple], spans: list[tuple[int, int]], source: str,
-                 is_elf: bool = False) -> None:
+                 is_elf: bool = False, kind: str = "symbols") -> None:
         """``symbols``: Symbol records or plain ``(address, size, name[, type])`` tuples."""
         rows = sorted(((s.address, s.size, s.name, s.type) if isinstance(s, Symbol) else (*s, "T")[:4]
                        for s in symbols), key=itemgetter(0))
         self._set(array("Q", map(itemgetter(0), rows)), array("Q", map(itemgetter(1), rows)),
                   bytes(flags_of(name, kind.islower()) for _, _, name, kind in rows),
-                  ListNames(map(itemgetter(2), rows)), spans, source, is_elf, "symbols")
+                  ListNames(map(itemgetter(2), rows)), spans, source, is_elf, kind)
 
     @classmethod
     def from_arrays(cls, addresses: array, sizes: array, flags: bytes, names: Sequence[str],
@@ -133,7 +133,7 @@ class SymbolTable:
              spans: list[tuple[int, int]], source: str, is_elf: bool, kind: str) -> None:
         self.source = source
         self.is_elf = is_elf
-        #: "ELF", "System.map" (also kallsyms text) or "symbols" (handed in)
+        #: "ELF", "System.map" (also kallsyms text), "kallsyms" (read from guest memory) or "symbols" (handed in)
         self.kind = kind
         self.slide = 0
         #: how the slide was found (fit.Fit), None until the table is placed

@@ -114,6 +114,17 @@ def log_json(command: str) -> dict:
     return json.loads(run.stdout)
 
 
+def json_documents(text: str) -> list:
+    """The JSON documents that one-shot commands printed one after another."""
+    decoder, documents = json.JSONDecoder(), []
+    position = len(text) - len(text.lstrip())
+    while position < len(text):
+        document, position = decoder.raw_decode(text, position)
+        documents.append(document)
+        position = len(text) - len(text[position:].lstrip())
+    return documents
+
+
 def shell_json(session: Session, command: str) -> dict:
     return json.loads(session.run(f"{command} --json"))
 

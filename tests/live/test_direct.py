@@ -1,11 +1,10 @@
 """One-shot read-only commands talk to QEMU's gdbstub without gdb; they must
 print the same JSON as the gdb-driven shell."""
 
-import json
 import subprocess
 import sys
 
-from tests.live.harness import shell_json, shell_session
+from tests.live.harness import json_documents, shell_json, shell_session
 
 COMMANDS = ["regs --cpu 1", "cpu", "idt --all", "gdt", "tss --cpu 1", "ist", "lapic --cpu 0", "pic", "lint"]
 
@@ -19,13 +18,7 @@ def test_direct_one_shot_matches_the_gdb_shell(long64):
             argv += ["-c", f"{command} --json"]
         run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    decoder = json.JSONDecoder()
-    text, position, direct = run.stdout, 0, []
-    while position < len(text.rstrip()):
-        value, position = decoder.raw_decode(text, position)
-        direct.append(value)
-        while position < len(text) and text[position].isspace():
-            position += 1
+    direct = json_documents(run.stdout)
     for command, left, right in zip(COMMANDS, direct, through_gdb.values()):
         if command.startswith(("regs", "cpu", "lapic")):
             for key in ("rip", "rip_symbol", "rsp", "rflags", "halted", "cpus", "irr", "isr", "vectors", "timer",

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from tests.guests.linux import booted_linux
-from tests.live.harness import attached_shell, gdb_run, linux_boot_log, linux_shell, shell_json
+from tests.live.harness import attached_shell, gdb_run, json_documents, linux_boot_log, linux_shell, shell_json
 
 KERNEL_CS, USER_CS, USER_DS, TSS_SELECTOR = 0x10, 0x33, 0x2B, 0x40  # asm/segment.h (64-bit)
 CPU_ENTRY_AREA_RO_IDT = 0xFFFFFE0000000000  # asm/pgtable_64_types.h, asm/cpu_entry_area.h
@@ -219,12 +219,7 @@ def test_one_shot_without_gdb_reads_what_the_shell_reads(tmp_path):
             argv += ["-c", f"{command} --json"]
         run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
-        decoder = json.JSONDecoder()
-        direct, position = [], 0
-        while len(direct) < len(commands):
-            document, position = decoder.raw_decode(run.stdout, position)
-            direct.append(document)
-            position = len(run.stdout) - len(run.stdout[position:].lstrip())
+        direct = json_documents(run.stdout)
         with attached_shell(guest.port, system_map) as session:
             via_gdb = [shell_json(session, command) for command in commands]
     assert direct == via_gdb

@@ -11,6 +11,9 @@ without it, through the direct gdbstub client and through a real gdb.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from gdbext.errors import TargetError
@@ -19,7 +22,7 @@ from gdbext.machine.tables import read_idt
 from gdbext.target.rsp import RspTarget
 from shell.session import Session
 from tests.guests.linux import all_kallsyms, booted_linux
-from tests.live.harness import shell_session
+from tests.live.harness import json_documents, shell_session
 
 
 def proc_kallsyms(text: str) -> list[tuple[int, str, str]]:
@@ -43,6 +46,16 @@ def test_every_symbol_equals_proc_kallsyms_with_kaslr(tmp_path, arch):
             idt = read_idt(target, 0)
         finally:
             target.close()
+        command = subprocess.run([sys.executable, "-m", "shell.cli", "--attach", f"127.0.0.1:{guest.port}",
+                                  "-c", "symbols --guest --json", "-c", "idt --json"],
+                                 capture_output=True, text=True, timeout=120)
+    assert command.returncode == 0, command.stderr
+    placed, gates = json_documents(command.stdout)
+    assert placed["format"] == "kallsyms" and placed["slide"] == 0
+    text_names = {address: name for address, kind, name in proc if kind in "tT"}
+    named = [gate for gate in gates["gates"] if gate["handler"] in text_names]
+    assert len(named) > 200
+    assert all(gate["symbol"] == text_names[gate["handler"]] for gate in named)
     assert len(proc) > 40000, "the whole /proc/kallsyms, not the entry symbols"
     assert as_rows(read) == proc
     names = {address: name for address, kind, name in proc if kind in "tT"}
