@@ -160,7 +160,7 @@ def _check_symbol_file() -> None:
     if not _unchecked or thread is None or not thread.is_stopped() or _context.target.symbols is not None:
         return
     path = _unchecked.pop()
-    from .commands.symbols import place_reader
+    from .machine.placement import place_reader
     from .symbols.fit import fit
 
     def address_of(name: str) -> int | None:

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import TargetError, UsageError
-from ..model.gate import Gate, GateKind
+from ..errors import UsageError
+from ..machine.placement import place
 from ..symbols import SymbolTable
 from .base import Context, Result
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
 
@@ -35,40 +34,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="an ELF, a System.map, or /proc/kallsyms text (default: show the table in use)")
     parser.add_argument("--guest", action="store_true",
                         help="read the running Linux kernel's own symbol table (kallsyms) from guest memory")
-
-
-def gate_handlers(target: Any, cpu: int) -> dict[int, int]:
-    """vector -> where an interrupt or trap gate of ``cpu``'s IDT enters."""
-    from ..machine.tables import read_idt
-
-    view = read_idt(target, cpu)
-    return {slot.vector: slot.entry.offset for slot in view.slots
-            if isinstance(slot.entry, Gate) and slot.entry.present
-            and slot.entry.kind in (GateKind.INTERRUPT, GateKind.TRAP)}
-
-
-def place_reader(target: Any) -> tuple[dict[int, int], Callable[[int, int], bytes | None]]:
-    """What fit.py compares a table with: the selected vCPU's gate entries, and a memory reader."""
-    cpu = target.selected_cpu()
-
-    def read(address: int, size: int) -> bytes | None:
-        try:
-            return target.read_memory(address, size, cpu)
-        except TargetError:
-            return None
-
-    return gate_handlers(target, cpu), read
-
-
-def place(target: Any, table: SymbolTable) -> None:
-    """Fit ``table`` to the running kernel (fit.py) and give it the slide found."""
-    from ..symbols.fit import fit
-
-    handlers, read = place_reader(target)
-    try:
-        table.place(fit(table.address_of, handlers, read, table.source))
-    except UsageError as error:
-        raise UsageError(f"{error}; nothing is named from it") from None
 
 
 def describe(table: SymbolTable | None) -> dict[str, Any]:

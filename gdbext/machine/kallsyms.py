@@ -65,6 +65,41 @@ class KernelMemory:
         return self.target.read_memory(address - self.distance, size, self.cpu, physical=True)
 
 
+#: where x86-64 Linux (4.15 on) maps its IDT read-only: CPU_ENTRY_AREA_RO_IDT, the base of
+#: the cpu_entry_area (arch/x86/include/asm/pgtable_64_types.h, CPU_ENTRY_AREA_PGD = -4)
+LINUX_IDT_64 = 0xFFFFFE0000000000
+#: the vectors i386 Linux sets up its own way (arch/x86/kernel/idt.c): #DF through a task
+#: gate (doublefault_32.c), the int 0x80 system call through a DPL 3 gate
+DOUBLE_FAULT, INT80 = 8, 0x80
+
+
+def looks_like_linux(target: Target, cpu: int) -> bool:
+    """Whether ``cpu``'s IDT has Linux's shape, from the IDT alone (one read, cached):
+    in long mode the IDT at the cpu_entry_area, in protected mode a task gate for #DF
+    and a DPL 3 gate for int 0x80."""
+    view = read_idt(target, cpu)
+    if view.mode is CpuMode.LONG:
+        return view.base == LINUX_IDT_64
+    if view.mode is not CpuMode.PROTECTED or len(view.slots) <= INT80:
+        return False
+    double_fault, int80 = view.slots[DOUBLE_FAULT].entry, view.slots[INT80].entry
+    return (isinstance(double_fault, Gate) and double_fault.present and double_fault.kind is GateKind.TASK
+            and isinstance(int80, Gate) and int80.present and int80.dpl == 3)
+
+
+def own_symbols(target: Target) -> SymbolTable:
+    """The guest's own table when its IDT has Linux's shape, placed as a file's would be:
+    what names addresses when no table was given. TargetError or UsageError says why not."""
+    from .placement import place
+
+    cpu = target.selected_cpu()
+    if not looks_like_linux(target, cpu):
+        raise TargetError(f"the IDT of vCPU {cpu} does not have Linux's shape, so no kallsyms was looked for")
+    table = read_guest_kallsyms(target, cpu)
+    place(target, table)
+    return table
+
+
 def read_guest_kallsyms(target: Target, cpu: int | None = None) -> SymbolTable:
     """The running Linux kernel's symbols, from its kallsyms tables; TargetError if the
     guest runs no such kernel or the tables are not found."""
