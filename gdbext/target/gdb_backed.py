@@ -110,8 +110,7 @@ class GdbBackedTarget(Target):
     def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
         if size <= 0:
             return b""
-        if address < 0 or address + size > 1 << 64:
-            raise TargetError(f"address range {address:#x}+{size:#x} is outside the 64-bit space")
+        self.check_range(address, size)
         key = ("mem", address, size, None if physical else cpu)
         return self.cache.get(key, lambda: self._read_uncached(address, size, cpu, physical))
 
