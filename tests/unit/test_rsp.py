@@ -12,6 +12,8 @@ import itertools
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -23,24 +25,24 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "tests" / "fixtures" / "snapshots" / "linux-amd64.json"
 
 
-def idtscope(*argv: str, stdin: str | None = None) -> tuple[int, str, str, float, int]:
-    """(exit status, stdout, stderr, seconds, peak resident KiB) of one idtscope run."""
-    start = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "shell", *argv], cwd=ROOT, text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = process.communicate(stdin, timeout=30)
-    finally:
-        process.kill()
-    _, status, usage = os.wait4(process.pid, 0) if process.returncode is None else (0, 0, None)
-    peak = usage.ru_maxrss if usage is not None else _peak_of_reaped()
-    return process.returncode, out, err, time.monotonic() - start, peak
-
-
-def _peak_of_reaped() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def idtscope(*argv: str) -> tuple[int, str, str, float, int]:
+    """(exit status, stdout, stderr, seconds, peak resident KiB) of one idtscope run, killed
+    after 30 s; the peak is the child's own (wait4), not the largest of all children."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        process = subprocess.Popen([sys.executable, "-m", "shell", *argv], cwd=ROOT, text=True,
+                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        killer = threading.Timer(30, process.kill)
+        killer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        finally:
+            killer.cancel()
+        seconds = time.monotonic() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return process.returncode, out.read(), err.read(), seconds, usage.ru_maxrss
 
 
 def on(request: str, *pieces, then=None):
