@@ -234,7 +234,9 @@ class MiClient:
             chunk = os.read(self.proc.stdout.fileno(), 65536)
             if not chunk:
                 self.proc.wait()
-                raise TargetError(f"gdb exited (status {self.proc.returncode}) while {what}")
+                code = self.proc.returncode
+                how = f"was killed by signal {-code}" if code < 0 else f"exited (status {code})"
+                raise TargetError(f"gdb {how} while {what}")
             self._buffer += chunk
 
 

@@ -4,6 +4,7 @@ the same session then attaches to a real QEMU and works."""
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 
@@ -12,6 +13,11 @@ from tests.guests.run import RunningGuest
 from tests.live.harness import ROOT
 from tests.unit.rsp_stub import StubServer, frame
 from tests.unit.test_rsp import SNAPSHOT, on
+
+def no_core_files() -> None:
+    """gdb 13 aborts on a stub that never answers qSupported: keep its core out of the tree."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
 
 HOSTILE = [on("qfThreadInfo", frame("mzz,-1")), on("qSupported"), on("?", frame("OK") * 1000)]
 
@@ -23,7 +29,7 @@ def test_the_shell_survives_hostile_stubs_and_attaches_again():
             script = "".join(f"attach {stub.address}\n" for stub in stubs)
             script += f"attach 127.0.0.1:{guest.port}\nidt 3 --json\n"
             run = subprocess.run([sys.executable, "-m", "shell"], input=script, capture_output=True, text=True,
-                                 timeout=120, cwd=ROOT)
+                                 timeout=120, cwd=ROOT, preexec_fn=no_core_files)
     finally:
         for stub in stubs:
             stub.close()
