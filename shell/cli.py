@@ -186,32 +186,56 @@ def main(argv: list[str] | None = None) -> int:
         return SUBCOMMANDS[argv[0]](argv[1:])
     args = build_parser().parse_args(argv)
     spare = early_gdb(args)
-    from .session import Session, report, want_color
+    from .session import Session, want_color
 
     session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb or "gdb",
                       warmup=lambda: preload(args.commands), spare_client=spare)
     guest = None
+    status = EXIT_ERROR
     try:
-        try:
-            guest = connect(session, args)
-        except IdtscopeError as error:
-            report(error)
-            return EXIT_ERROR
+        guest, status = serve(session, args)
+    finally:
+        status = leave(session, guest, status)
+    return status
+
+
+def serve(session, args: argparse.Namespace) -> tuple[object | None, int]:
+    """Connect as asked, then run the commands, the stdin script or the prompt: (demo guest, exit status)."""
+    from .session import report
+
+    guest = None
+    try:
+        guest = connect(session, args)
         if args.commands:
-            return run_commands(session, args.commands)
+            return guest, run_commands(session, args.commands)
         if not sys.stdin.isatty():
-            return run_script(session, sys.stdin)
+            return guest, run_script(session, sys.stdin)
         from .repl import interact
 
-        return interact(session)
+        return guest, interact(session)
+    except IdtscopeError as error:
+        report(error)
+        return guest, EXIT_ERROR
     except KeyboardInterrupt:
-        return 130
+        return guest, 130
     except BrokenPipeError:
-        return 0
-    finally:
+        return guest, 0
+
+
+def leave(session, guest, status: int) -> int:
+    """Let go of the target (and stop the demo guest); a failure to leave the guest as
+    found is one more line and a non-zero status."""
+    from .session import report
+
+    try:
         session.close()
+    except IdtscopeError as error:
+        report(error)
+        status = status or EXIT_ERROR
+    finally:
         if guest is not None:
             guest.stop()
+    return status
 
 
 if __name__ == "__main__":

@@ -83,6 +83,8 @@ class Session:
         try:
             width = self.width()
             result, as_json = dispatch.execute(self.context, argv)
+            if self.context.target is not None and self.context.target.failure is not None:
+                raise self.context.target.failure
             if as_json:
                 import json
 
@@ -175,10 +177,10 @@ class Session:
             return f"{target.label} ?"
 
     def close(self) -> None:
-        target = self.context.target
-        if target is not None and hasattr(target, "close"):
+        """Let go of the target (a TargetError says how it was left; the session is free either way)."""
+        target, self.context.target = self.context.target, None
+        if target is not None:
             target.close()
-        self.context.target = None
 
     def help(self, args: list[str]) -> str:
         if args and args[0] in SHELL_COMMANDS:

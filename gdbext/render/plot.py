@@ -7,12 +7,11 @@ busiest column of that row; the total of each row is printed on its right.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from ..errors import UsageError
+from ..errors import TargetError, UsageError
+from ..target.snapshot import write_atomically
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,20 +32,14 @@ INTERRUPT_COLOUR = "#2471a3"  # NMI and vectors 32-255 (external interrupts and 
 
 
 def write_plot(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data['timeline']`` to ``path`` (.svg, or .html with the SVG inline) via a temp file + rename."""
+    """Write ``data['timeline']`` to ``path`` (.svg, or .html with the SVG inline) via a temp file + rename,
+    with the permissions the user's umask gives (as a snapshot is written)."""
     svg = timeline_svg(data)
     text = svg if path.suffix.lower() == ".svg" else _html(data["file"], svg)
-    temporary = None
     try:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp", delete=False) as handle:
-            temporary = Path(handle.name)
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError as error:
-        if temporary is not None:
-            temporary.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {error.strerror or error}") from None
+        write_atomically(path, text)
+    except TargetError as error:
+        raise UsageError(str(error)) from None
 
 
 def timeline_svg(data: dict[str, Any]) -> str:

@@ -43,6 +43,9 @@ class Target(ABC):
     label: str = "target"
     #: True for a saved file: nothing runs, nothing can be changed
     is_snapshot: bool = False
+    #: the error that ended the connection (a peer that broke the protocol): every later
+    #: answer would be a guess, so a command that ran into it fails with it
+    failure: TargetError | None = None
 
     def __init__(self) -> None:
         self.cache = StopCache()
@@ -70,6 +73,15 @@ class Target(ABC):
     @abstractmethod
     def symbolize(self, address: int) -> str | None:
         """``name`` or ``name+offset`` for an address, or None."""
+
+    def close(self) -> None:
+        """Let go of the guest, leaving it as it was found (nothing to do for most targets)."""
+
+    @staticmethod
+    def check_range(address: int, size: int) -> None:
+        """A TargetError unless ``address``..``address + size`` lies in the 64-bit space."""
+        if address < 0 or address + size > 1 << 64:
+            raise TargetError(f"address range {address:#x}+{size:#x} is outside the 64-bit space")
 
     def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
         """``symbolize`` for many addresses; targets may answer in one round trip."""

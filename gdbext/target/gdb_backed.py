@@ -1,7 +1,7 @@
 """What the two gdb targets share: monitor texts, physical reads, vCPU switching
 and per-stop caching, built on four primitives a gdb front end provides.
 
-QEMU facts used here (DESIGN.md): gdb thread number = vCPU index + 1; the
+QEMU 7.2 facts used here: gdb thread number = vCPU index + 1; the
 monitor is reached with ``monitor CMD`` (qRcmd) and answers with ``\\r\\n``
 line ends; ``maint packet Qqemu.PhyMemMode:1`` switches gdbstub memory
 accesses to physical addresses until ``:0``.
@@ -110,8 +110,7 @@ class GdbBackedTarget(Target):
     def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
         if size <= 0:
             return b""
-        if address < 0 or address + size > 1 << 64:
-            raise TargetError(f"address range {address:#x}+{size:#x} is outside the 64-bit space")
+        self.check_range(address, size)
         key = ("mem", address, size, None if physical else cpu)
         return self.cache.get(key, lambda: self._read_uncached(address, size, cpu, physical))
 

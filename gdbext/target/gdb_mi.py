@@ -6,6 +6,7 @@ Stop and run records from gdb drop the per-stop cache.
 
 from __future__ import annotations
 
+import re
 import time
 
 from ..errors import TargetError
@@ -74,7 +75,9 @@ class GdbMiTarget(GdbBackedTarget):
             reply = self.client.command(f"-break-insert {'-h ' if hardware else ''}*{address:#x}")
         except MiError as error:
             raise TargetError(f"cannot set a breakpoint at {address:#x}: {error}") from None
-        number = str((reply.payload or {}).get("bkpt", {}).get("number"))
+        number = _field(_field(reply.payload, "bkpt", dict), "number", str)
+        if number is None:
+            raise TargetError(f"gdb set a breakpoint at {address:#x} but did not say its number")
         self._ours[number] = address
         return number
 
@@ -114,10 +117,11 @@ class GdbMiTarget(GdbBackedTarget):
         breakpoint was set at, and reports a plain SIGTRAP: the linear
         CS.base + IP is checked against our addresses then.
         """
-        thread = str(payload.get("thread-id", "1"))
+        thread = _field(payload, "thread-id", str) or "1"
         cpu = int(thread) - 1 if thread.isdigit() else 0
-        if payload.get("reason") == "breakpoint-hit" and payload.get("bkptno") in self._ours:
-            return self._ours[payload["bkptno"]], cpu
+        number = _field(payload, "bkptno", str)
+        if payload.get("reason") == "breakpoint-hit" and number in self._ours:
+            return self._ours[number], cpu
         if payload.get("reason") == "signal-received" and payload.get("signal-name") == "SIGTRAP" and self._ours:
             from ..machine.cpu import registers
 
@@ -150,15 +154,15 @@ class GdbMiTarget(GdbBackedTarget):
 
     def describe_stop(self, payload: dict[str, Any]) -> str:
         """One line for a ``*stopped`` record: why, where, on which vCPU."""
-        reason = payload.get("reason", "stopped")
-        frame = payload.get("frame") or {}
-        address = int(frame.get("addr", "0"), 16) if frame.get("addr") else None
+        reason = _field(payload, "reason", str) or "stopped"
+        text = _field(_field(payload, "frame", dict), "addr", str)
+        address = int(text, 16) if text and re.fullmatch(r"0x[0-9a-fA-F]{1,16}", text) else None
         where = ""
         if address is not None:
             symbol = self.symbolize(address)
             where = f" at {address:#x}" + (f" <{symbol}>" if symbol else "")
-        thread = payload.get("thread-id")
-        cpu = f" on CPU {int(thread) - 1}" if thread and thread.isdigit() else ""
+        thread = _field(payload, "thread-id", str)
+        cpu = f" on CPU {int(thread) - 1}" if thread and thread.isdigit() and int(thread) > 0 else ""
         if reason == "breakpoint-hit":
             return f"gdb breakpoint {payload.get('bkptno', '?')}{where}{cpu}"
         if reason == "handler-entry":
@@ -183,7 +187,7 @@ class GdbMiTarget(GdbBackedTarget):
         names: dict[int, str | None] = dict.fromkeys(addresses)
         for line in text.splitlines():
             address, _, answer = line.partition("|")
-            if answer:
+            if answer and re.fullmatch(r"0x[0-9a-f]+", address) and int(address, 16) in names:
                 names[int(address, 16)] = parse_gdb_info_symbol(answer)
         return names
 
@@ -198,26 +202,32 @@ class GdbMiTarget(GdbBackedTarget):
             reply = self.client.command(f"-data-read-memory-bytes {address:#x} {size}")
         except MiError:
             raise TargetError(f"cannot read {size} bytes at {address:#x} (not mapped)") from None
-        chunks = reply.payload.get("memory", []) if isinstance(reply.payload, dict) else []
-        data = b"".join(bytes.fromhex(chunk.get("contents", "")) for chunk in chunks)
+        chunks = _field(reply.payload, "memory", list) or []
+        contents = [_field(chunk, "contents", str) for chunk in chunks]
+        try:
+            data = b"".join(bytes.fromhex(text) for text in contents if text is not None)
+        except ValueError:
+            raise TargetError(f"gdb answered a read at {address:#x} with contents that are not hex") from None
         if len(data) != size:
             raise TargetError(f"cannot read {size} bytes at {address:#x} (only {len(data)} readable)")
         return data
 
     def _thread_numbers(self) -> tuple[int, ...]:
         reply = self.client.command("-thread-list-ids")
-        ids = (reply.payload or {}).get("thread-ids") or {}
-        values = ids.get("thread-id", []) if isinstance(ids, dict) else []
+        values = _field(reply.payload, "thread-ids", dict) or {}
+        values = values.get("thread-id", [])
         if isinstance(values, str):
             values = [values]
         if not values:
             raise TargetError("gdb reports no threads: is the guest connected?")
+        if not isinstance(values, list) or not all(isinstance(v, str) and v.isdigit() and len(v) < 9 for v in values):
+            raise TargetError(f"gdb listed threads idtscope cannot read ({str(values)[:60]})")
         return tuple(int(v) for v in values)
 
     def _selected_thread(self) -> int:
         reply = self.client.command("-thread-list-ids")
-        current = (reply.payload or {}).get("current-thread-id")
-        if current is None:
+        current = _field(reply.payload, "current-thread-id", str)
+        if current is None or not current.isdigit() or len(current) > 8:
             raise TargetError("gdb has no selected thread: is the guest connected?")
         return int(current)
 
@@ -230,3 +240,9 @@ class GdbMiTarget(GdbBackedTarget):
     def is_running(self) -> bool:
         self.client.poll()
         return self.client.running
+
+
+def _field(record: object, name: str, kind: type) -> Any:
+    """``record[name]`` when ``record`` is an MI tuple holding a ``kind`` there, else None."""
+    value = record.get(name) if isinstance(record, dict) else None
+    return value if isinstance(value, kind) else None

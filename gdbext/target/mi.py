@@ -1,9 +1,13 @@
 """A gdb subprocess spoken to in GDB/MI (mi3), for the standalone shell.
 
-pygdbmi parses each MI line; the reading is our own: every command carries a
-token and we read until its result record, so a reply costs one round trip
-instead of a fixed settling delay. Asynchronous records (``*stopped``,
+Each MI line is read by our own bounded parser (mi_parse.py); every command
+carries a token and we read until its result record, so a reply costs one round
+trip instead of a fixed settling delay. Asynchronous records (``*stopped``,
 ``*running``) are recorded and handed to listeners.
+
+gdb may hang, die or print what MI did not promise: each wait has one deadline,
+a line or a reply's stream output has a size bound, and a result line that
+breaks the grammar fails its command; all of it as TargetError.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ if TYPE_CHECKING:
     from typing import Any, Callable
 
 DEFAULT_TIMEOUT = 15.0
+#: the longest line read (a 4 KiB memory read is an 8 KiB line)
+MAX_LINE = 4 << 20
+#: the most stream output (console, target, log) one command may bring
+MAX_OUTPUT = 16 << 20
 
 
 @dataclass
@@ -32,6 +40,8 @@ class MiReply:
     console: list[str] = field(default_factory=list)
     target: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    #: characters of stream output so far
+    size: int = 0
 
     @property
     def text(self) -> str:
@@ -60,6 +70,7 @@ class MiClient:
         self._buffer = b""
         self._pending: dict[int, tuple[MiReply, str]] = {}
         self._done: dict[int, MiReply] = {}
+        self._failed: dict[int, TargetError] = {}
         try:
             self.proc = subprocess.Popen(
                 [gdb, "--nx", "--quiet", "--interpreter=mi3"],
@@ -68,9 +79,9 @@ class MiClient:
             )
         except OSError as error:
             raise TargetError(f"cannot start gdb ({gdb}): {error.strerror}") from None
-        from pygdbmi import gdbmiparser  # after the spawn: gdb boots while this loads
+        from .mi_parse import parse_record  # after the spawn: gdb boots while this loads
 
-        self._parse = gdbmiparser.parse_response
+        self._parse = parse_record
         for setting in ("mi-async on", "pagination off", "confirm off", "width 0", "height 0",
                         "style enabled off", "print pretty off"):
             self.send(f"-gdb-set {setting}")
@@ -122,11 +133,18 @@ class MiClient:
         """Read until ``token``'s result; the reply (MiError on ^error when ``check``)."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while token in self._pending:
-            oldest, what = next(iter(self._pending.values()))
+            oldest_token = next(iter(self._pending))
+            oldest, what = self._pending[oldest_token]
             record = self._next_record(deadline, what)
             kind = record.get("type")
             if kind in ("console", "target", "log"):
                 getattr(oldest, kind).append(record.get("payload") or "")
+                oldest.size += len(record.get("payload") or "")
+                if oldest.size > MAX_OUTPUT:
+                    self._fail(oldest_token, f"gdb printed more than {MAX_OUTPUT >> 20} MiB for `{what}`")
+            elif kind == "malformed" and record.get("token") in self._pending:
+                self._fail(record["token"], f"gdb answered `{self._pending[record['token']][1]}` with a line "
+                                            f"that is not GDB/MI ({record['payload'][:60]!r})")
             elif kind == "result" and record.get("token") in self._pending:
                 reply, _ = self._pending.pop(record["token"])
                 reply.result = record.get("message") or ""
@@ -136,11 +154,18 @@ class MiClient:
                 self._done[record["token"]] = reply
             elif kind == "notify":
                 self._async(record)
+        if token in self._failed:
+            raise self._failed.pop(token)
         reply = self._done.pop(token)
         if check and reply.result == "error":
             message = reply.payload.get("msg", "error") if isinstance(reply.payload, dict) else "error"
-            raise MiError(" ".join(message.split()))
+            raise MiError(" ".join(str(message).split())[:500])
         return reply
+
+    def _fail(self, token: int, message: str) -> None:
+        """``token``'s command gets ``message`` as its error; what gdb still sends for it is dropped."""
+        self._pending.pop(token)
+        self._failed[token] = TargetError(message)
 
     def wait_for_stop(self, timeout: float) -> dict[str, Any] | None:
         """Read records until ``*stopped`` (returned) or until ``timeout`` (None)."""
@@ -186,6 +211,9 @@ class MiClient:
         while True:
             newline = self._buffer.find(b"\n")
             if newline < 0:
+                if len(self._buffer) > MAX_LINE:
+                    self._buffer = b""
+                    raise TargetError(f"gdb printed a line longer than {MAX_LINE >> 20} MiB (not GDB/MI)")
                 return None
             line = self._buffer[:newline].decode(errors="replace").rstrip("\r")
             self._buffer = self._buffer[newline + 1:]
@@ -206,7 +234,9 @@ class MiClient:
             chunk = os.read(self.proc.stdout.fileno(), 65536)
             if not chunk:
                 self.proc.wait()
-                raise TargetError(f"gdb exited (status {self.proc.returncode}) while {what}")
+                code = self.proc.returncode
+                how = f"was killed by signal {-code}" if code < 0 else f"exited (status {code})"
+                raise TargetError(f"gdb {how} while {what}")
             self._buffer += chunk
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -119,12 +120,52 @@ def save(recording: RecordingTarget, path: Path) -> dict[str, Any]:
     return document
 
 
+#: the largest file read (a 2-vCPU Linux snapshot is about 200 KB)
+MAX_FILE = 64 << 20
+MAX_CPUS = 4096
+_HEX = re.compile("[0-9a-fA-F]*")
+
+
+def _is_int(value: object, low: int = 0, high: int = 1 << 64) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value < high
+
+
+def damage(document: dict[str, Any]) -> str | None:
+    """What makes ``document`` unusable as a snapshot (every field's type and range), or None."""
+    for key, kind in (("cpus", list), ("selected_cpu", int), ("monitor", dict), ("memory", list),
+                      ("symbols", dict)):
+        if not isinstance(document.get(key), kind) or isinstance(document.get(key), bool):
+            return f'"{key}" is missing or not a JSON {kind.__name__.replace("dict", "object")}'
+    cpus = document["cpus"]
+    if not cpus or len(cpus) > MAX_CPUS or not all(_is_int(cpu, 0, MAX_CPUS) for cpu in cpus) \
+            or len(set(cpus)) != len(cpus):
+        return f'"cpus" must list 1 to {MAX_CPUS} distinct vCPU numbers below {MAX_CPUS}'
+    if document["selected_cpu"] not in cpus:
+        return f"selected vCPU {document['selected_cpu']} is not listed"
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in document["monitor"].items()):
+        return '"monitor" must map command texts to output texts'
+    for index, entry in enumerate(document["memory"]):
+        if not isinstance(entry, dict) or not isinstance(entry.get("data"), str) \
+                or not _is_int(entry.get("address")) \
+                or not (entry.get("cpu") is None or _is_int(entry.get("cpu")) and entry.get("cpu") in cpus):
+            return f"memory range {index} needs a listed \"cpu\" (or null), an \"address\" and hex \"data\""
+        if len(entry["data"]) % 2 or not _HEX.fullmatch(entry["data"]) \
+                or entry["address"] + len(entry["data"]) // 2 > 1 << 64:
+            return f"memory range {index} has data that is not hex bytes within the 64-bit space"
+    for address, name in document["symbols"].items():
+        if not (address.isascii() and address.isdigit() and len(address) <= 20) \
+                or not (name is None or isinstance(name, str)):
+            return f"symbol {address[:24]!r} must be a decimal address naming a text or null"
+    return None
+
+
 class SnapshotTarget(Target):
     """A saved session: answers from the file, nothing runs."""
 
     is_snapshot = True
 
     def __init__(self, document: dict[str, Any], path: str) -> None:
+        """``document`` as ``open`` checked it (see the module docstring for the format)."""
         super().__init__()
         self.path = path
         self.label = f"snapshot {Path(path).name}"
@@ -140,25 +181,28 @@ class SnapshotTarget(Target):
     def open(cls, path: str | Path) -> SnapshotTarget:
         path = Path(path)
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as stream:
+                raw = stream.read(MAX_FILE + 1)
         except OSError as error:
             raise ParseError(f"cannot read {path}: {error.strerror}") from None
+        if len(raw) > MAX_FILE:
+            raise ParseError(f"{path} is larger than {MAX_FILE >> 20} MiB: not a snapshot idtscope wrote")
         try:
             document = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ParseError(f"{path} is not an idtscope snapshot (not JSON: {error})") from None
+        except (RecursionError, ValueError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error).split(":")[0]
+            raise ParseError(f"{path} is not an idtscope snapshot (JSON {reason})") from None
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ParseError(f"{path} is not an idtscope snapshot (no \"format\": \"{FORMAT}\")")
-        if document.get("version") != VERSION:
-            raise ParseError(f"{path} is snapshot version {document.get('version')!r}; this idtscope reads "
-                             f"version {VERSION}")
-        try:
-            target = cls(document, str(path))
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ParseError(f"{path} is a damaged snapshot ({type(error).__name__}: {error})") from None
-        if target._selected not in target._cpus:
-            raise ParseError(f"{path} is a damaged snapshot (selected vCPU {target._selected} is not listed)")
-        return target
+        if document.get("version") != VERSION or isinstance(document.get("version"), bool):
+            raise ParseError(f"{path} is snapshot version {str(document.get('version'))[:20]}; this idtscope "
+                             f"reads version {VERSION}")
+        problem = damage(document)
+        if problem is not None:
+            raise ParseError(f"{path} is a damaged snapshot ({problem})")
+        return cls(document, str(path))
 
     def cpus(self) -> tuple[int, ...]:
         return self._cpus
