@@ -2,7 +2,7 @@
 result type, and the context a command runs in.
 
 A command module defines ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
-``run(context, args) -> Result``; the dispatcher adds ``--json``.
+``run(context, args) -> Result``; the session core (gdbext/session.py) adds ``--json``.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ class Context:
     def __init__(self, target: Any = None, symbols: Any = None) -> None:
         self.target = target
         self.symbols = symbols
-        self.state: dict[str, Any] = {}
+        #: the vector breakpoints of the target (a BreakpointManager), once `break` made one
+        self.breakpoints: Any = None
 
     def require_target(self) -> Any:
         if self.target is None:

@@ -18,20 +18,12 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import IdtscopeError, UsageError
-from ..machine.breakpoints import BreakpointTable, VectorBreakpoint, handler_of, wants_hardware
-from ..machine.frames import read_stop_frame
+from ..errors import UsageError
+from ..machine.breakpoints import BreakpointManager, handler_of
 from ..machine.tables import read_idt
 from ..model.numbers import parse_int
 from ..model.vectors import lookup
 from .base import Context, Result, add_cpu_argument
-from .stops import stop_data
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Any
-
-STATE_KEY = "breakpoints"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,120 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
 
 
-class BreakpointManager:
-    """The vector breakpoints of one target, and the report of the last matching hit."""
-
-    def __init__(self, context: Context) -> None:
-        self.context = context
-        self.target = context.target
-        self.table = BreakpointTable()
-        self.last_report: Result | None = None
-        self.notices: list[str] = []
-        self.target.hit_filter = self.on_hit
-
-    def add(self, vector: int, args: argparse.Namespace, mask: int | None, value: int | None) -> VectorBreakpoint:
-        view = read_idt(self.target, args.cpu)
-        address, raw, why = handler_of(self.target, view, vector)
-        if address is None:
-            raise UsageError(f"cannot break on vector {vector:#04x}: {why}")
-        entry = view.slots[vector].entry
-        hardware = args.hw or wants_hardware(address, entry)
-        breakpoint = VectorBreakpoint(self.table.next_number, vector, address, args.cpu, args.origin, mask, value,
-                                      hardware, raw, view.base)
-        breakpoint.handle = self._handle_for(address, hardware)
-        return self.table.add(breakpoint)
-
-    def _handle_for(self, address: int, hardware: bool) -> object:
-        for other in self.table.entries.values():
-            if other.address == address and other.handle is not None and not other.stale:
-                return other.handle
-        return self.target.insert_breakpoint(address, hardware)
-
-    def delete(self, number: int) -> VectorBreakpoint:
-        breakpoint = self.table.entries.pop(number, None)
-        if breakpoint is None:
-            raise UsageError(f"no vector breakpoint {number} (see `break list`)")
-        self._release(breakpoint)
-        return breakpoint
-
-    def _release(self, breakpoint: VectorBreakpoint) -> None:
-        shared = any(other.handle == breakpoint.handle for other in self.table.entries.values()
-                     if other is not breakpoint)
-        if breakpoint.handle is not None and not shared:
-            self.target.remove_breakpoint(breakpoint.handle)
-        breakpoint.handle = None
-
-    def on_hit(self, address: int, cpu: int) -> bool:
-        """At a hit: decode, count, and say whether it matches (a stop) or not (go on)."""
-        candidates = [bp for bp in self.table.at(address) if bp.cpu in (None, cpu)]
-        if not candidates:
-            return not self.table.at(address)
-        try:
-            stop = read_stop_frame(self.target, cpu, candidates[0].vector)
-        except IdtscopeError as error:
-            self.last_report = Result("message", {"text": f"breakpoint {candidates[0].number} hit on CPU {cpu}, "
-                                                          f"but the frame cannot be decoded: {error}"})
-            return True
-        matched = None
-        for breakpoint in candidates:
-            breakpoint.hits += 1
-            if matched is None and breakpoint.matches(stop):
-                matched = breakpoint
-        if matched is None:
-            return False
-        matched.matched += 1
-        data = stop_data(self.target, stop)
-        data["breakpoint"] = {"number": matched.number, "vector": matched.vector, "hits": matched.hits,
-                              "matched": matched.matched, "filters": matched.describe_filters() or None}
-        self.last_report = Result("stop", data)
-        return True
-
-    def take_report(self) -> Result | None:
-        report, self.last_report = self.last_report, None
-        return report
-
-    def refresh(self) -> list[str]:
-        """Re-resolve every breakpoint through the IDT as it is now; one line per change."""
-        changes = []
-        for breakpoint in self.table.entries.values():
-            try:
-                view = read_idt(self.target, breakpoint.cpu)
-            except IdtscopeError as error:
-                changes.append(f"breakpoint {breakpoint.number}: cannot read the IDT ({error})")
-                continue
-            address, raw, why = handler_of(self.target, view, breakpoint.vector)
-            if why:
-                if breakpoint.stale != why:
-                    changes.append(f"breakpoint {breakpoint.number} (vector {breakpoint.vector:#04x}) is stale: {why}")
-                breakpoint.stale = why
-                continue
-            if address != breakpoint.address or breakpoint.stale:
-                old = breakpoint.address
-                self._release(breakpoint)
-                breakpoint.address, breakpoint.gate_bytes, breakpoint.idtr_base = address, raw, view.base
-                breakpoint.stale = None
-                breakpoint.handle = self._handle_for(address, breakpoint.hardware)
-                breakpoint.note = f"moved from {old:#x}"
-                changes.append(f"breakpoint {breakpoint.number} (vector {breakpoint.vector:#04x}) moved: "
-                               f"the IDT now sends it to {address:#x} (was {old:#x})")
-        return changes
-
-    def rows(self) -> list[dict[str, Any]]:
-        rows = []
-        for breakpoint in sorted(self.table.entries.values(), key=lambda bp: bp.number):
-            rows.append({"number": breakpoint.number, "vector": breakpoint.vector, "address": breakpoint.address,
-                         "symbol": self.target.symbolize(breakpoint.address), "hardware": breakpoint.hardware,
-                         "filters": breakpoint.describe_filters() or None, "hits": breakpoint.hits,
-                         "matched": breakpoint.matched, "stale": breakpoint.stale, "note": breakpoint.note})
-        return rows
-
-
 def manager(context: Context) -> BreakpointManager:
     """The context's breakpoint manager (a new one after attaching to another target)."""
-    current = context.state.get(STATE_KEY)
+    current = context.breakpoints
     if current is None or current.target is not context.require_target():
-        current = BreakpointManager(context)
-        context.state[STATE_KEY] = current
+        current = BreakpointManager(context.target)
+        context.breakpoints = current
     return current
 
 
@@ -194,7 +78,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         for vector in range(32):
             address, _, why = handler_of(context.target, view, vector)
             (vectors if address is not None else skipped).append(vector)
-    added = [breakpoints.add(vector, args, mask, value) for vector in dict.fromkeys(vectors)]
+    added = [breakpoints.add(vector, args.cpu, args.origin, mask, value, args.hw) for vector in dict.fromkeys(vectors)]
     data = {"breakpoints": breakpoints.rows(), "changes": [], "added": [bp.number for bp in added],
             "skipped": skipped}
     return Result("breakpoints", data)

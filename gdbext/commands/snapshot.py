@@ -36,16 +36,16 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         raise UsageError("this is already a snapshot; attach to a live guest to save one")
     recording = RecordingTarget(target)
     target.cache.clear()
-    replay = Context(target=recording)
+    from ..session import SessionCore, split
+
+    replay = SessionCore(recording)
     commands = [c.format(cpu=cpu) for cpu in target.cpus() for c in PER_CPU] + list(ONCE)
     skipped = []
-    from .dispatch import execute, split
-
     for command in commands:
         if split(command)[0] not in registry.names():
             continue
         try:
-            execute(replay, split(command))
+            replay.execute(split(command))
         except IdtscopeError as error:
             if split(command)[0] not in OPTIONAL:
                 skipped.append(f"{command}: {error}")

@@ -26,12 +26,13 @@ PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"
 class GdbBackedTarget(Target):
     """A target whose answers come from a gdb connected to QEMU's gdbstub.
 
-    ``hit_filter(address, cpu)`` is asked at each hit of a breakpoint this
-    target inserted; False means "not a stop for the user": the guest goes on.
+    ``hit_filter(target, cpu, address)`` is asked at each hit of a breakpoint
+    this target inserted (address None: a plain stop that may be one); False
+    means "not a stop for the user": the guest goes on; None, "not ours".
     """
 
     symbols: SymbolTable | None = None
-    hit_filter: Callable[[int, int], bool] | None = None
+    hit_filter: Callable[[Target, int, int | None], bool | None] | None = None
     #: True while a hit is being judged: gdb still calls the thread running then, but it is stopped
     judging_hit: bool = False
 
@@ -43,14 +44,14 @@ class GdbBackedTarget(Target):
     def remove_breakpoint(self, handle: object) -> None:
         """Delete a breakpoint set by insert_breakpoint."""
 
-    def on_hit(self, address: int, cpu: int) -> bool:
-        """Whether a hit of our breakpoint at ``address`` is a stop (asks ``hit_filter``)."""
+    def on_hit(self, cpu: int, address: int | None = None) -> bool | None:
+        """Whether a stop of ``cpu`` at our breakpoint ``address`` is a stop for the user (asks ``hit_filter``)."""
         self.cache.clear()
         if self.hit_filter is None:
-            return True
+            return None if address is None else True
         self.judging_hit = True
         try:
-            return self.hit_filter(address, cpu)
+            return self.hit_filter(self, cpu, address)
         finally:
             self.judging_hit = False
 
