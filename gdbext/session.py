@@ -105,12 +105,12 @@ class SessionCore:
 
     def _report(self, hit: Any) -> Result:
         if hit.stop is None:
-            return Result("message", {"text": hit.problem})
+            return Result("frame.message", {"text": hit.problem})
         from .commands.stops import stop_data
 
         data = stop_data(self.target, hit.stop)
         data["breakpoint"] = hit.breakpoint
-        return Result("stop", data)
+        return Result("frame.stop", data)
 
     def stop_text(self, stop: Stop, errors: bool = True) -> str:
         """The stop as text: its line, the breakpoint changes, errors (unless the front end

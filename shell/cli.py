@@ -105,16 +105,19 @@ def preload(commands: list[str]) -> None:
             registry.module(name)
 
 
-#: commands that only read: a one-shot run of these alone needs no gdb
-READ_ONLY = frozenset({"explain", "vectors", "decode", "regs", "cpu", "idt", "gdt", "ldt", "tss", "ist", "lapic",
-                       "ioapic", "pic", "frame", "walk", "lint", "snapshot", "symbols", "help"})
+def read_only(command: str) -> bool:
+    """Whether a command line only reads: a one-shot run of such lines alone needs no gdb."""
+    from gdbext.commands import registry
+
+    name = command.split(maxsplit=1)[0]
+    return name == "help" or (name in registry.names() and registry.read_only(name))
 
 
 def direct(args: argparse.Namespace) -> bool:
     """One-shot read-only commands talk to QEMU's gdbstub directly: gdb's own
     start-up would be most of their run time."""
     return bool(args.attach and args.commands and args.gdb is None
-                and all(c.split(maxsplit=1)[0] in READ_ONLY for c in args.commands if c.strip()))
+                and all(read_only(c) for c in args.commands if c.strip()))
 
 
 def early_gdb(args: argparse.Namespace) -> object | None:

@@ -67,7 +67,8 @@ class CommandParser(argparse.ArgumentParser):
 
 @record
 class Result:
-    """What a command returns: ``kind`` names the text renderer, ``data`` is the JSON document."""
+    """What a command returns: ``kind`` names its text renderer (``module.function`` in gdbext/render/),
+    ``data`` is the JSON document."""
 
     kind: str
     data: Any

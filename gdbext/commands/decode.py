@@ -29,6 +29,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 MODES = ("64", "32", "16")
 _VALUE_KINDS = {
     "pf": "page-fault error code",
@@ -94,14 +97,14 @@ def _json_flag(sub: argparse.ArgumentParser) -> None:
 def run(context: Context, args: argparse.Namespace) -> Result:
     if args.what in _VALUE_KINDS:
         value = parse_int(args.value, _VALUE_KINDS[args.what])
-        return Result(f"decode-{_value_renderer(args.what)}", _decode_value(args.what, value))
+        return Result(_VALUE_RENDERERS.get(args.what, "errors.register_flags"), _decode_value(args.what, value))
     from .decode_bytes import decode_bytes
 
     return decode_bytes(args)
 
 
-def _value_renderer(kind: str) -> str:
-    return kind if kind in ("pf", "selector", "cp") else "flags"
+#: the renderer of each value kind; the rest are register flags
+_VALUE_RENDERERS = {"pf": "errors.page_fault", "selector": "errors.selector", "cp": "errors.control_protection"}
 
 
 def _decode_value(kind: str, value: int) -> dict[str, Any]:

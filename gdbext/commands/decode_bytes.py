@@ -26,12 +26,12 @@ def decode_bytes(args: argparse.Namespace) -> Result:
     word_size = args.word_size or _default_word_size(args.what, mode)
     data = read_bytes(args.hex, word_size)
     if args.what == "gate":
-        return Result("decode-gate", _gates(data, mode, parse_int(args.first, "first vector")))
+        return Result("tables.gates", _gates(data, mode, parse_int(args.first, "first vector")))
     if args.what == "desc":
-        return Result("decode-desc", _descriptors(data, mode))
+        return Result("tables.descriptors", _descriptors(data, mode))
     if args.what == "tss":
-        return Result("decode-tss", _tss(data, mode, args))
-    return Result("frame", _frame(data, mode, args))
+        return Result("tables.tss", _tss(data, mode, args))
+    return Result("frame.frame", _frame(data, mode, args))
 
 
 def read_bytes(tokens: list[str], word_size: int) -> bytes:

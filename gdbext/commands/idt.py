@@ -32,6 +32,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("which", nargs="?", metavar="VECTOR|LO-HI", help="one vector or a range")
@@ -136,4 +139,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     data["absent"] = None if view.slots else (
         f"the IDTR limit {view.limit:#x} covers no whole {view.mode.gate_size}-byte entry: the table is empty, "
         "so any interrupt or exception raises #GP, which cannot be delivered either: #DF, then a triple fault")
-    return Result("idt", data)
+    return Result("live.idt", data)

@@ -32,6 +32,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 _DELIVERS_VECTOR = (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
 _NO_GATE = {"name": None, "present": None, "handler": None, "symbol": None, "problem": None}
 
@@ -85,5 +88,5 @@ def ioapic_document(state: PicState, cpu: int, lands: Sequence[Landing],
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
-    return Result("ioapic", ioapic_document(read_pic(target), cpu, landings(read_idt(target, cpu)),
+    return Result("controllers.ioapic", ioapic_document(read_pic(target), cpu, landings(read_idt(target, cpu)),
                                             target.symbolize_many))

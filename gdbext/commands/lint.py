@@ -22,6 +22,9 @@ from ..machine.lint import lint
 from ..model.record import as_dict
 from .base import Context, Result, add_cpu_argument
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
@@ -35,4 +38,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     counts = {level: sum(1 for f in findings if f["severity"] == level) for level in ("error", "warning", "info")}
     guest = None if kind is None else {"kind": kind.name, "user_mode": list(kind.user_mode),
                                        "stacks": list(kind.stacks)}
-    return Result("lint", {"cpu": cpu, "guest": guest, "findings": findings, "counts": counts})
+    return Result("frame.lint", {"cpu": cpu, "guest": guest, "findings": findings, "counts": counts})

@@ -33,6 +33,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
+#: changes what the guest or session does (a one-shot run goes through gdb)
+READ_ONLY = False
+
 CHUNK_BYTES = 1 << 20
 PROGRESS_MIN_BYTES = 16 << 20
 PROGRESS_INTERVAL = 0.2
@@ -75,7 +78,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
 
         write_plot(plot, data)
         data["plot"] = str(plot)
-    return Result("log", data)
+    return Result("log.log", data)
 
 
 def guest_handlers(snapshot: str | None, symbols: str | None) -> tuple[dict[int, str | None] | None,

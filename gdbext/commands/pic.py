@@ -35,6 +35,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
@@ -96,5 +99,5 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     boot_cpu = target.cpus()[0]
     regs = registers(target, boot_cpu)
     interrupted = CpuPlace(boot_cpu, regs.linear_pc, None, regs.halted)
-    return Result("pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many,
+    return Result("controllers.pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many,
                                       interrupted))

@@ -17,6 +17,9 @@ from ..target.snapshot import RecordingTarget, save
 from . import registry
 from .base import Context, Result
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 #: the commands whose reads a snapshot keeps, per vCPU ({cpu} is filled in)
 PER_CPU = ("regs --cpu {cpu}", "idt --all --disasm 4 --cpu {cpu}", "gdt --cpu {cpu}", "ldt --cpu {cpu}",
            "tss --cpu {cpu}", "ist --cpu {cpu}", "lapic --cpu {cpu}", "frame --cpu {cpu}")
@@ -51,7 +54,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
                 skipped.append(f"{command}: {error}")
     document = save(recording, Path(args.file))
     size = sum(len(entry["data"]) // 2 for entry in document["memory"])
-    return Result("message", {"text": f"saved {args.file}: {len(document['cpus'])} vCPUs, "
+    return Result("frame.message", {"text": f"saved {args.file}: {len(document['cpus'])} vCPUs, "
                                       f"{len(document['monitor'])} monitor texts, {len(document['memory'])} memory "
                                       f"ranges ({size} bytes), {len(document['symbols'])} symbols"
                                       + "".join(f"\n  not saved: {line}" for line in skipped),

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", nargs="?",
@@ -80,8 +83,8 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     if target.is_snapshot:
         raise UsageError(f"{target.label} keeps the names it was saved with")
     if args.file is None:
-        return Result("symbols", describe(target.symbols))
+        return Result("symbols.symbols", describe(target.symbols))
     table = SymbolTable.load(args.file)
     place(target, table)
     target.load_symbols(table)
-    return Result("symbols", describe(table))
+    return Result("symbols.symbols", describe(table))

@@ -23,6 +23,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--selector", help="a GDT selector of a TSS descriptor (default: TR)")
@@ -48,4 +51,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     selector = parse_int(args.selector, "selector") if args.selector else None
     port = parse_int(args.port, "I/O port") if args.port else None
-    return Result("decode-tss", tss_data(read_tss(target, args.cpu, selector), port))
+    return Result("tables.tss", tss_data(read_tss(target, args.cpu, selector), port))

@@ -20,6 +20,9 @@ from ..model.numbers import parse_int
 from ..model.paging import Access, walk
 from .base import Context, Result, add_cpu_argument
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("address", metavar="ADDR", help="the linear address (or a symbol of the loaded table)")
@@ -39,4 +42,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     cr3 = parse_int(args.cr3, "CR3") if args.cr3 else regs.cr3
     access = Access(write=args.write, user=args.user, fetch=args.fetch)
     result = walk(PhysicalPages(target), address, cr3, regs.cr0, regs.cr4, regs.efer or 0, access)
-    return Result("walk", walk_data(result) | {"cr3": cr3})
+    return Result("frame.walk", walk_data(result) | {"cr3": cr3})

@@ -25,6 +25,9 @@ from ..model.numbers import parse_int
 from ..model.vectors import lookup
 from .base import Context, Result, add_cpu_argument
 
+#: changes what the guest or session does (a one-shot run goes through gdb)
+READ_ONLY = False
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", nargs="*", metavar="VECTOR | list | delete N",
@@ -61,14 +64,14 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     breakpoints = manager(context)
     words = args.what
     if words[:1] == ["list"] or (not words and not args.exceptions):
-        return Result("breakpoints", {"breakpoints": breakpoints.rows(), "changes": breakpoints.refresh()})
+        return Result("frame.breakpoints", {"breakpoints": breakpoints.rows(), "changes": breakpoints.refresh()})
     if words[:1] == ["delete"]:
         if len(words) != 2:
             raise UsageError("break delete N (or: break delete all)")
         numbers = list(breakpoints.table.entries) if words[1] == "all" else [parse_int(words[1], "breakpoint")]
         for number in numbers:
             breakpoints.delete(number)
-        return Result("breakpoints", {"breakpoints": breakpoints.rows(), "changes": [],
+        return Result("frame.breakpoints", {"breakpoints": breakpoints.rows(), "changes": [],
                                       "deleted": numbers})
     mask, value = _error_filter(args.error_code)
     vectors = [lookup(" ".join(words)).number] if words else []
@@ -81,4 +84,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     added = [breakpoints.add(vector, args.cpu, args.origin, mask, value, args.hw) for vector in dict.fromkeys(vectors)]
     data = {"breakpoints": breakpoints.rows(), "changes": [], "added": [bp.number for bp in added],
             "skipped": skipped}
-    return Result("breakpoints", data)
+    return Result("frame.breakpoints", data)
