@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 from ..machine.controllers import read_pic
 from ..machine.diagnose import Landing, gate_symbol_addresses, ioapic_diagnoses, landings
 from ..machine.tables import read_idt
-from ..model.apic import isa_irq_for_ioapic_pin
+from ..model.apic import DeliveryMode
+from ..model.ioapic import IoapicPin, Polarity, TriggerMode, isa_irq_for_ioapic_pin
 from ..model.vectors import LEGACY_IRQS
-from ..target.qemu_text import DeliveryMode, IoapicPin, PicState, Polarity, TriggerMode
+from ..target.qemu_text import PicState
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
 

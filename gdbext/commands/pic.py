@@ -24,10 +24,10 @@ from ..machine.controllers import read_pic
 from ..machine.cpu import registers
 from ..machine.diagnose import CpuPlace, Landing, gate_symbol_addresses, landings, pic_diagnoses
 from ..machine.tables import read_idt
-from ..model.apic import CASCADE_IRQ, PicLine, chip_lines
+from ..model.pic8259 import CASCADE_IRQ, I8259State, PicLine, chip_lines
 from ..model.record import replace
 from ..model.vectors import LEGACY_IRQS
-from ..target.qemu_text import I8259State, PicState
+from ..target.qemu_text import PicState
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
 

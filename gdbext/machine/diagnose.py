@@ -33,20 +33,20 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ..model.apic import (
     ESR_MEANINGS,
+    DeliveryMode,
     EsrFlag,
     LvtKind,
     LvtRegister,
-    PicLine,
     Svr,
     TimerMode,
     held_back,
-    pic_priority,
     processor_priority,
 )
 from ..model.gate import GateKind
 from ..model.idt import IvtEntry
+from ..model.ioapic import IoapicPin, TriggerMode
+from ..model.pic8259 import PicLine, pic_priority
 from ..model.record import record
-from ..target.qemu_text import DeliveryMode, IoapicPin, TriggerMode
 from .tables import IdtView
 
 #: how far past a handler's entry RIP may be, without symbols, to count as inside it

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-from ..commands.base import Result
 from .style import Style
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..commands.base import Result
 
 def render(result: Result, color: bool = False, width: int = 100) -> str:
     """The text of a result: its ``kind`` names the renderer as ``module.function`` of this package."""

@@ -15,18 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gdbext.errors import ParseError
+from gdbext.model.apic import DeliveryMode
 from gdbext.model.idt import CpuMode
+from gdbext.model.ioapic import DestinationMode, IoapicPin, Polarity, TriggerMode
 from gdbext.model.record import replace
-from gdbext.target.qemu_text import (
-    DeliveryMode,
-    DestinationMode,
-    IoapicPin,
-    Polarity,
-    TriggerMode,
-    parse_info_lapic,
-    parse_info_pic,
-    parse_info_registers,
-)
+from gdbext.target.qemu_text import parse_info_lapic, parse_info_pic, parse_info_registers
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "qemu"
 
