@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.guests.build import build  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
+import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/, finds prot32 and real16)
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 
 GDB = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off"]
 

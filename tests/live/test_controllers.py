@@ -9,7 +9,7 @@ import pytest
 
 from gdbext.errors import TargetError
 from shell.session import Session
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 from tests.live.harness import gdb_batch, gdb_json, shell_json, shell_session
 
 MISSING_EOI_SCENARIO = 9

@@ -8,7 +8,7 @@ import time
 
 from gdbext.symbols import SymbolTable
 from shell.session import Session
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 
 
 def test_log_of_the_long_mode_guest(long64, tmp_path):

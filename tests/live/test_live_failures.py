@@ -9,7 +9,7 @@ import pytest
 
 from gdbext.errors import IdtscopeError, TargetError
 from shell.session import Session
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 from tests.live.harness import shell_json, shell_session
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from gdbext.symbols import SymbolTable
-from tests.guests.build import build
+from shell.guests.build import build
 from tests.live.harness import gdb_batch, shell_json, shell_session
 
 

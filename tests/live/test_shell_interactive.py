@@ -19,7 +19,7 @@ from gdbext.symbols import SymbolTable
 from shell.completion import ShellCompleter
 from shell.repl import interact
 from shell.session import Session
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 
 
 def completions(text):

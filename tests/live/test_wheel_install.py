@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_FILES = ("pyproject.toml", "README.md", "gdbext", "shell")
