@@ -21,11 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gdbext.symbols import SymbolTable  # noqa: E402
-from shell.session import Session  # noqa: E402
 import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/, finds prot32 and real16)
+from gdbext.symbols import SymbolTable  # noqa: E402
 from shell.guests.build import build  # noqa: E402
 from shell.guests.run import RunningGuest  # noqa: E402
+from shell.session import Session  # noqa: E402
 
 
 def in_gdb(image, runs: int) -> float:

@@ -23,9 +23,10 @@ import time
 from pathlib import Path
 
 from ..errors import ParseError, UsageError
-from ..model.numbers import parse_int
+from ..model.exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
 from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogReport, Malformed, require_events
-from ..model.triplefault import SELECTOR_ERROR_VECTORS, ChainStep, TripleFault
+from ..model.numbers import parse_int
+from ..model.triplefault import ChainStep, TripleFault
 from . import shapes
 from .base import Context, Result
 
@@ -288,7 +289,7 @@ def _error_summary(event: IntEvent) -> str | None:
     """The error code in words, for #PF and the selector-format exceptions."""
     if not event.pushes_error_code:
         return None
-    if event.vector == shapes.PAGE_FAULT_VECTOR:
+    if event.vector == ExceptionVector.PF:
         return shapes.page_fault(event.error_code)["summary"]
     if event.vector in SELECTOR_ERROR_VECTORS:
         return shapes.selector_error(event.error_code)["summary"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..errors import DecodeError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, descriptor_kind, entry_for_selector
 from ..model.errcode import ErrorCodeTable, PageFaultCode, SelectorErrorCode
+from ..model.exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
 from ..model.paging import Access, Walk
@@ -25,7 +26,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SELECTOR_VECTORS = {10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP"}
 ERROR_BITS = 0x3F
 
 
@@ -55,11 +55,11 @@ def walk_data(result: Walk) -> dict[str, Any]:
 
 
 def explain_stop(target: Target, stop: StopFrame) -> dict[str, Any] | None:
-    if stop.vector == 14 and stop.frame.error_code is not None:
+    if stop.vector == ExceptionVector.PF and stop.frame.error_code is not None:
         return _page_fault(target, stop)
-    if stop.vector in SELECTOR_VECTORS and stop.frame.error_code is not None:
+    if stop.vector in SELECTOR_ERROR_VECTORS and stop.frame.error_code is not None:
         return _selector_fault(target, stop)
-    if stop.vector == 8:
+    if stop.vector == ExceptionVector.DF:
         return _double_fault(stop)
     return None
 
@@ -96,7 +96,7 @@ def _page_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
 
 def _selector_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
     code = SelectorErrorCode.from_int(stop.frame.error_code & 0xFFFFFFFF)
-    mnemonic = SELECTOR_VECTORS[stop.vector]
+    mnemonic = f"#{ExceptionVector(stop.vector).name}"
     data: dict[str, Any] = {"kind": "selector", "error_code": code.to_int(), "table": code.table.value,
                             "index": code.index, "external": code.external}
     if code.null:
@@ -142,9 +142,9 @@ def _software_vector(target: Target, stop: StopFrame) -> int | None:
     if not rows:
         return None
     mnemonic, _, operand = rows[0]["text"].partition(" ")
-    fixed = {"int3": 3, "into": 4, "int1": 1}
+    fixed = {"int3": ExceptionVector.BP, "into": ExceptionVector.OF, "int1": ExceptionVector.DB}
     if mnemonic in fixed:
-        return fixed[mnemonic]
+        return int(fixed[mnemonic])
     if mnemonic == "int":
         try:
             return int(operand, 0)

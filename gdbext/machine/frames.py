@@ -9,11 +9,13 @@ against the TSS (IST n and RSPn for 64-bit; SDM 3A 6.14.4, 6.14.5).
 from __future__ import annotations
 
 from ..errors import TargetError, UsageError
+from ..model.exception_vectors import ExceptionVector
 from ..model.frame import InterruptFrame, stack_used
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode, IvtEntry
 from ..model.record import record
-from ..model.vectors import ErrorCodeFormat, vector as vector_row
+from ..model.vectors import ErrorCodeFormat
+from ..model.vectors import vector as vector_row
 from ..target.base import Target
 from .cpu import registers
 from .tables import read_idt
@@ -108,7 +110,7 @@ def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None =
     ist = gate.ist if isinstance(gate, Gate) else 0
     stack = stack_used(mode, ist, frame.from_cpl, to_cpl)
     check = _check_stack(target, cpu, mode, stack, address, frame)
-    cr2 = regs.cr2 if vector == 14 else None
+    cr2 = regs.cr2 if vector == ExceptionVector.PF else None
     return StopFrame(cpu, vector, mode, address, frame, to_cpl, stack, check, cr2, gate, tuple(warnings))
 
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from gdbext.errors import DecodeError, TargetError, UsageError
 from gdbext.model.control import Cr0, Cr4, Efer
+from gdbext.model.exception_vectors import ExceptionVector
 from gdbext.model.record import record, replace
 
 
@@ -58,8 +59,6 @@ _PF_RSVD = 1 << 3
 _PF_ID = 1 << 4
 _PF_PK = 1 << 5
 
-_PF_VECTOR = 14
-_GP_VECTOR = 13
 
 _KIB = 1 << 10
 _MIB = 1 << 20
@@ -417,7 +416,7 @@ def _canonical_fault(linear: int, top: int) -> Fault | None:
             f"bit {top}): #GP(0), not #PF"
         ),
         bit="canonical",
-        vector=_GP_VECTOR,
+        vector=ExceptionVector.GP,
         error_code=None,
     )
 
@@ -644,7 +643,7 @@ def _page_fault(
         code |= _PF_U
     if access.fetch and (ctx.cr4 & Cr4.SMEP or ctx.nxe):
         code |= _PF_ID
-    return Fault(level=level, reason=reason, bit=bit, vector=_PF_VECTOR, error_code=code)
+    return Fault(level=level, reason=reason, bit=bit, vector=ExceptionVector.PF, error_code=code)
 
 
 def _first(steps: tuple[WalkStep, ...], attribute: str, value: bool) -> WalkStep | None:
