@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..errors import TargetError, UsageError
 from ..model.exception_vectors import ExceptionVector
-from ..model.frame import InterruptFrame, stack_used
+from ..model.frame import SLOT_SIZE, InterruptFrame, stack_used
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode, IvtEntry
 from ..model.record import record
@@ -20,8 +20,6 @@ from ..target.base import Target
 from .cpu import registers
 from .tables import read_idt
 from .tss import read_tss
-
-SLOT = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
 
 
 @record
@@ -144,7 +142,7 @@ def _read_frame(target: Target, cpu: int, address: int, mode: CpuMode) -> bytes:
     A frame sits at the top of its stack, so reading past it may touch an
     unmapped page: try the longest layout first, then shorter ones.
     """
-    slot = SLOT[mode]
+    slot = SLOT_SIZE[mode]
     counts = {CpuMode.LONG: (6, 5), CpuMode.PROTECTED: (10, 6, 5, 4, 3), CpuMode.REAL: (3,)}[mode]
     error: TargetError | None = None
     for count in counts:

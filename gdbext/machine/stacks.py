@@ -18,6 +18,7 @@ from ..errors import DecodeError, TargetError
 from ..model.frame import InterruptFrame
 from ..model.gate import Gate
 from ..model.idt import CpuMode
+from ..model.paging import PAGE_SIZE
 from ..model.record import record
 from ..model.vectors import ErrorCodeFormat, vector
 from ..target.base import Target
@@ -25,7 +26,6 @@ from .memory import walk_for_cpu
 from .tables import read_idt
 from .tss import TssView
 
-PAGE = 4096
 MAX_PAGES = 16
 FRAME_SLOTS = 5
 
@@ -56,10 +56,10 @@ def _extent(target: Target, cpu: int, top: int,
     The walk down also stops at a page holding another stack's top: that
     stack begins there, so this one has no guard page.
     """
-    page = (top - 1) & ~(PAGE - 1)
+    page = (top - 1) & ~(PAGE_SIZE - 1)
     lowest = None
     for _ in range(MAX_PAGES + 1):
-        neighbour = next((t for t in other_tops if lowest is not None and page < t <= page + PAGE), None)
+        neighbour = next((t for t in other_tops if lowest is not None and page < t <= page + PAGE_SIZE), None)
         if neighbour is not None:
             return lowest, None, None, f"the page below, {page:#x}, is mapped: it holds the stack whose top is {neighbour:#x}"
         result = walk_for_cpu(target, cpu, page)
@@ -75,7 +75,7 @@ def _extent(target: Target, cpu: int, top: int,
                 return None, None, None, f"the top page {page:#x} is read-only: the first push faults"
             return lowest, page, "read-only", None
         lowest = page
-        page -= PAGE
+        page -= PAGE_SIZE
     return None, None, None, f"mapped for more than {MAX_PAGES} pages below the top: no guard page found"
 
 

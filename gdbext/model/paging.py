@@ -14,6 +14,7 @@ from typing import Protocol
 
 from gdbext.errors import DecodeError, TargetError, UsageError
 from gdbext.model.control import Cr0, Cr4, Efer
+from gdbext.model.errcode import PageFaultError
 from gdbext.model.exception_vectors import ExceptionVector
 from gdbext.model.record import record, replace
 
@@ -52,18 +53,13 @@ class EntryBit(IntFlag):
     XD = 1 << 63
 
 
-_PF_P = 1 << 0
-_PF_W = 1 << 1
-_PF_U = 1 << 2
-_PF_RSVD = 1 << 3
-_PF_ID = 1 << 4
-_PF_PK = 1 << 5
 
 
 _KIB = 1 << 10
 _MIB = 1 << 20
 _GIB = 1 << 30
-_PAGE = 4 * _KIB
+#: the size of a 4-KByte page, the smallest a translation maps (SDM 3A 4.1)
+PAGE_SIZE = 4 * _KIB
 
 
 def _bits(high: int, low: int) -> int:
@@ -140,11 +136,11 @@ class Access:
         """
         if not 0 <= code < 1 << 32:
             raise DecodeError(f"page-fault error code {code:#x} does not fit in 32 bits")
-        if code & _PF_W and code & _PF_ID:
+        if code & PageFaultError.WR and code & PageFaultError.ID:
             raise DecodeError(
                 f"page-fault error code {code:#x} has both W/R and I/D set, which no CPU pushes"
             )
-        return cls(write=bool(code & _PF_W), user=bool(code & _PF_U), fetch=bool(code & _PF_ID))
+        return cls(write=bool(code & PageFaultError.WR), user=bool(code & PageFaultError.US), fetch=bool(code & PageFaultError.ID))
 
     @property
     def kind(self) -> str:
@@ -416,7 +412,7 @@ def _canonical_fault(linear: int, top: int) -> Fault | None:
             f"bit {top}): #GP(0), not #PF"
         ),
         bit="canonical",
-        vector=ExceptionVector.GP,
+        vector=int(ExceptionVector.GP),
         error_code=None,
     )
 
@@ -516,7 +512,7 @@ def _decode_8byte(
     present = bool(raw & EntryBit.P)
     large = level.large_page is not None and bool(raw & EntryBit.PS)
     leaf = large or level.name == "PTE"
-    size = level.large_page if large and level.large_page else _PAGE
+    size = level.large_page if large and level.large_page else PAGE_SIZE
     reserved = 0
     if present:
         top = 51 if ctx.long_mode else 62
@@ -586,7 +582,7 @@ def _stop_fault(ctx: _Context, step: WalkStep, access: Access) -> Fault | None:
         return _page_fault(ctx, step.level, f"{step.level} not present (P=0)", "P", access, 0)
     if step.reserved_bits_set:
         return _page_fault(ctx, step.level, _reserved_reason(ctx, step), "RSVD", access,
-                           _PF_P | _PF_RSVD)
+                           PageFaultError.P | PageFaultError.RSVD)
     return None
 
 
@@ -629,7 +625,7 @@ def _rsvd_note(stop: Fault | None) -> tuple[str, ...]:
     """QEMU's TCG pushes a reserved-bit #PF without the P bit (target/i386 excp_helper.c)."""
     if stop is None or stop.bit != "RSVD" or stop.error_code is None:
         return ()
-    return (f"QEMU (TCG) pushes error code {stop.error_code & ~_PF_P:#x} for this fault: it leaves P clear "
+    return (f"QEMU (TCG) pushes error code {stop.error_code & ~int(PageFaultError.P):#x} for this fault: it leaves P clear "
             "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
 
 
@@ -638,12 +634,12 @@ def _page_fault(
 ) -> Fault:
     """A #PF with the W, U/S and I/D bits the access adds to ``code`` (SDM 3A 4.7)."""
     if access.write:
-        code |= _PF_W
+        code |= PageFaultError.WR
     if access.user:
-        code |= _PF_U
+        code |= PageFaultError.US
     if access.fetch and (ctx.cr4 & Cr4.SMEP or ctx.nxe):
-        code |= _PF_ID
-    return Fault(level=level, reason=reason, bit=bit, vector=ExceptionVector.PF, error_code=code)
+        code |= PageFaultError.ID
+    return Fault(level=level, reason=reason, bit=bit, vector=int(ExceptionVector.PF), error_code=int(code))
 
 
 def _first(steps: tuple[WalkStep, ...], attribute: str, value: bool) -> WalkStep | None:
@@ -696,7 +692,7 @@ def _check_rights(
 
 def _page_size(ctx: _Context, leaf: WalkStep) -> int:
     if not leaf.page_size:
-        return _PAGE
+        return PAGE_SIZE
     size = next(level.large_page for level in _LEVELS[ctx.mode] if level.name == leaf.level)
     assert size is not None
     return size
@@ -754,7 +750,7 @@ def _rights_fault(
     if refusal is None:
         return None
     level, reason, bit = refusal
-    code = _PF_P | (_PF_PK if pk_denies is not None else 0)
+    code = PageFaultError.P | (PageFaultError.PK if pk_denies is not None else 0)
     return _page_fault(ctx, level, reason, bit, access, code)
 
 
