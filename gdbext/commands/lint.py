@@ -34,7 +34,8 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
     kind, found = lint(target, cpu)
-    findings = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in found]
+    findings = [as_dict(finding) | {"severity": finding.severity.value, "vectors": list(finding.vectors)}
+                for finding in found]
     counts = {level: sum(1 for f in findings if f["severity"] == level) for level in ("error", "warning", "info")}
     guest = None if kind is None else {"kind": kind.name, "user_mode": list(kind.user_mode),
                                        "stacks": list(kind.stacks)}

@@ -300,7 +300,7 @@ def _step_data(step: ChainStep) -> dict[str, Any]:
     return {
         "vector": step.vector,
         "mnemonic": step.mnemonic,
-        "kind": step.kind,
+        "kind": step.kind.value,
         "error_code": step.error_code,
         "cs": step.cs,
         "rip": step.rip,

@@ -1,4 +1,4 @@
-"""The architectural exception vectors, by mnemonic (Intel SDM Vol. 3A, 6.3.1
+"""Where an event comes from, and the architectural exception vectors by mnemonic (Intel SDM Vol. 3A, 6.3.1
 "External Interrupts" and Table 6-1 "Protected-Mode Exceptions and Interrupts";
 #VC and #HV: AMD APM Vol. 2, 8.2). Vectors 15 and 22-27 are reserved.
 
@@ -8,7 +8,7 @@ vector table (vectors.py) and its data.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 
 class ExceptionVector(IntEnum):
@@ -36,6 +36,20 @@ class ExceptionVector(IntEnum):
     HV = 28
     VC = 29
     SX = 30
+
+
+
+class EventKind(Enum):
+    """Where an event came from (SDM Vol. 3A 6.3 "Sources of Interrupts"); the value is its JSON word.
+
+    In QEMU's ``-d int`` log: "Servicing hardware INT" precedes an IRQ (an external
+    interrupt or NMI), check_exception an exception; a software event is INT n,
+    INT3 or INTO (i=1).
+    """
+
+    IRQ = "irq"
+    EXCEPTION = "exception"
+    SOFTWARE = "software"
 
 
 #: the first vector software may use for its own interrupts

@@ -39,7 +39,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 from ..errors import ParseError
-from .exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
+from .exception_vectors import SELECTOR_ERROR_VECTORS, EventKind, ExceptionVector
 from .intlog_split import continuation, split
 from .record import record, replace
 from .triplefault import (
@@ -81,14 +81,6 @@ _VECTOR_TEXTS = frozenset(b"%02x" % v for v in range(256))
 # the hot loop keeps them (EventKind values).
 _EVENT_TAG, _CHECK_TAG, _SERVICING_TAG, _MARK_TAG, _MALFORMED_TAG = range(5)
 _IRQ, _EXCEPTION, _SOFTWARE = "irq", "exception", "software"
-
-
-class EventKind(enum.Enum):
-    """Where an event came from (SDM Vol. 3A 6.3 "Sources of Interrupts")."""
-
-    IRQ = "irq"  # external interrupt or NMI: "Servicing hardware INT" precedes it
-    EXCEPTION = "exception"  # processor-detected: check_exception precedes it
-    SOFTWARE = "software"  # INT n, INT3, INTO (i=1)
 
 
 class Mark(enum.Enum):
@@ -724,7 +716,8 @@ class LogAnalysis:
         for item in items:
             if item[0] != _EVENT_TAG:
                 tag = item[0]
-                if tag == _SERVICING_TAG or (tag == _CHECK_TAG and item[2] != ExceptionVector.DF and self._open is None):
+                plain_check = tag == _CHECK_TAG and item[2] != ExceptionVector.DF
+                if tag == _SERVICING_TAG or (plain_check and self._open is None):
                     continue
                 self._total, self._matched, self._chain_length, self._last_seq = total, matched, chain_length, last_seq
                 self._other(item)

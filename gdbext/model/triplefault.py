@@ -19,7 +19,7 @@ appear as steps with ``logged`` False and no error code.
 from __future__ import annotations
 
 from .errcode import PageFaultCode, SelectorErrorCode
-from .exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
+from .exception_vectors import SELECTOR_ERROR_VECTORS, EventKind, ExceptionVector
 from .record import record
 from .vectors import DoubleFaultClass, vector
 
@@ -59,7 +59,7 @@ class ChainStep:
     """
 
     vector: int
-    kind: str  # "irq", "exception" or "software"
+    kind: EventKind
     error_code: int | None
     cs: int | None
     rip: int | None
@@ -73,12 +73,12 @@ class ChainStep:
 
     @classmethod
     def from_event(cls, event: IntEvent) -> ChainStep:
-        return cls(event.vector, event.kind.value, event.error_code if event.pushes_error_code else None,
+        return cls(event.vector, event.kind, event.error_code if event.pushes_error_code else None,
                    event.cs, event.rip, event.ss, event.rsp, event.cr2, event.cpl, event.seq, event.line, True)
 
     @classmethod
     def unlogged(cls, vector_number: int, line: int) -> ChainStep:
-        return cls(vector_number, "exception", None, None, None, None, None, None, None, None, line, False)
+        return cls(vector_number, EventKind.EXCEPTION, None, None, None, None, None, None, None, None, line, False)
 
     @property
     def mnemonic(self) -> str:
@@ -151,9 +151,9 @@ def explain(fault: TripleFault) -> str:
 
 def _first(step: ChainStep) -> str:
     where = _where(step)
-    if step.kind == "software":
+    if step.kind is EventKind.SOFTWARE:
         return f"INT {step.vector:#04x} ({step.mnemonic}) at {where}"
-    if step.kind == "irq":
+    if step.kind is EventKind.IRQ:
         return f"external interrupt {step.vector:#04x} at {where}"
     return f"{step.mnemonic} at {where}{_details(step)}"
 
