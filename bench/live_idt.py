@@ -92,10 +92,15 @@ def main() -> None:
         memory = [p for p in sent if p.startswith("m")]
         monitor = [p for p in sent if p.startswith("qRcmd")]
         others = [p for p in sent if not p.startswith(("qRcmd", "m"))]
-        print(f"packets for one `x86 idt`: {len(sent)} in all: {len(monitor)} monitor command(s), "
-              f"{len(memory)} memory read(s) {memory}, other: {others}; goal: 1 + ceil({size}/2048) = {1 + -(-size // 2048)}")
+        print(
+            f"packets for one `x86 idt`: {len(sent)} in all: {len(monitor)} monitor command(s), "
+            f"{len(memory)} memory read(s) {memory}, other: {others}; "
+            f"goal: 1 + ceil({size}/2048) = {1 + -(-size // 2048)}"
+        )
         raw, ours = in_gdb_ratio(guest.port, image.elf, base, runs)
-        print(f"in gdb: x/512gx {raw * 1000:.1f} ms, x86 idt {ours * 1000:.1f} ms, ratio {ours / raw:.2f} (goal <= 1.5)")
+        print(
+            f"in gdb: x/512gx {raw * 1000:.1f} ms, x86 idt {ours * 1000:.1f} ms, ratio {ours / raw:.2f} (goal <= 1.5)"
+        )
         shell = [sys.executable, "-m", "shell", "--attach", f"127.0.0.1:{guest.port}", "-c", "idt"]
         plain = GDB + ["-ex", f"target remote 127.0.0.1:{guest.port}", "-ex", f"x/512gx {base:#x}"]
         wall(shell)

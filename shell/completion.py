@@ -12,7 +12,6 @@ from gdbext.commands.completion import matches
 
 from .session import SHELL_COMMANDS, Session
 
-
 #: commands whose first argument is an address, so symbol names complete there
 ADDRESS_COMMANDS = {"x", "walk"}
 MAX_SYMBOLS = 200

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import pydoc
-from datetime import datetime
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from prompt_toolkit import PromptSession

@@ -86,7 +86,9 @@ def add_arguments_for(parser: argparse.ArgumentParser, words: list[str]) -> None
                                help="the frame starts with an error code")
             group.add_argument("--no-error-code", dest="has_error_code", action="store_false",
                                help="the frame has no error code")
-            sub.add_argument("--cpl", default="0", help="the handler's CPL (32-bit: decides whether SS:ESP were pushed)")
+            sub.add_argument(
+                "--cpl", default="0", help="the handler's CPL (32-bit: decides whether SS:ESP were pushed)"
+            )
         _json_flag(sub)
 
 

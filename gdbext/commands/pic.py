@@ -99,5 +99,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     boot_cpu = target.cpus()[0]
     regs = registers(target, boot_cpu)
     interrupted = CpuPlace(boot_cpu, regs.linear_pc, None, regs.halted)
-    return Result("controllers.pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many,
-                                      interrupted))
+    return Result(
+        "controllers.pic",
+        pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many, interrupted),
+    )

@@ -180,7 +180,9 @@ def _descriptor_reason(target: Target, stop: StopFrame, code: SelectorErrorCode,
     if view is None:
         return {"summary": f"selector {code.selector:#06x} points into the LDT, but LDTR is null"}
     if code.index * 8 + 7 > view.limit:
-        return {"summary": f"selector {code.selector:#06x}: index {code.index} lies beyond the {name} limit {view.limit:#x}"}
+        return {
+            "summary": f"selector {code.selector:#06x}: index {code.index} lies beyond the {name} limit {view.limit:#x}"
+        }
     entry = entry_for_selector(view.entries, code.index)
     if entry is None or entry.descriptor is None:
         why = entry.error if entry is not None else "the middle of a 16-byte system descriptor"

@@ -77,7 +77,9 @@ def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None =
     mode = regs.mode
     warnings: list[str] = []
     if vector is None:
-        candidates = vectors_at(target, cpu, regs.rip if mode is not CpuMode.REAL else (regs.cs.selector << 4) + regs.rip)
+        candidates = vectors_at(
+            target, cpu, regs.rip if mode is not CpuMode.REAL else (regs.cs.selector << 4) + regs.rip
+        )
         if not candidates:
             raise UsageError(f"RIP {regs.rip:#x} is not the entry of any gate's handler; give --vector N "
                              "(and --at ADDR if the frame is not at the stack pointer)")

@@ -61,7 +61,12 @@ def _extent(target: Target, cpu: int, top: int,
     for _ in range(MAX_PAGES + 1):
         neighbour = next((t for t in other_tops if lowest is not None and page < t <= page + PAGE_SIZE), None)
         if neighbour is not None:
-            return lowest, None, None, f"the page below, {page:#x}, is mapped: it holds the stack whose top is {neighbour:#x}"
+            return (
+                lowest,
+                None,
+                None,
+                f"the page below, {page:#x}, is mapped: it holds the stack whose top is {neighbour:#x}",
+            )
         result = walk_for_cpu(target, cpu, page)
         if result.unreadable:
             return lowest, None, None, f"page tables unreadable at {page:#x}: {result.unreadable}"
@@ -79,7 +84,9 @@ def _extent(target: Target, cpu: int, top: int,
     return None, None, None, f"mapped for more than {MAX_PAGES} pages below the top: no guard page found"
 
 
-def _last_frame(target: Target, cpu: int, top: int, vectors: tuple[int, ...]) -> tuple[InterruptFrame | None, int | None]:
+def _last_frame(
+    target: Target, cpu: int, top: int, vectors: tuple[int, ...]
+) -> tuple[InterruptFrame | None, int | None]:
     formats = {vector(v).error_code is not ErrorCodeFormat.NONE for v in vectors if v < 32} or {False}
     if len(formats) != 1:
         return None, None

@@ -140,7 +140,11 @@ class Access:
             raise DecodeError(
                 f"page-fault error code {code:#x} has both W/R and I/D set, which no CPU pushes"
             )
-        return cls(write=bool(code & PageFaultError.WR), user=bool(code & PageFaultError.US), fetch=bool(code & PageFaultError.ID))
+        return cls(
+            write=bool(code & PageFaultError.WR),
+            user=bool(code & PageFaultError.US),
+            fetch=bool(code & PageFaultError.ID),
+        )
 
     @property
     def kind(self) -> str:
@@ -625,8 +629,10 @@ def _rsvd_note(stop: Fault | None) -> tuple[str, ...]:
     """QEMU's TCG pushes a reserved-bit #PF without the P bit (target/i386 excp_helper.c)."""
     if stop is None or stop.bit != "RSVD" or stop.error_code is None:
         return ()
-    return (f"QEMU (TCG) pushes error code {stop.error_code & ~int(PageFaultError.P):#x} for this fault: it leaves P clear "
-            "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
+    return (
+        f"QEMU (TCG) pushes error code {stop.error_code & ~int(PageFaultError.P):#x} for this fault: it leaves P clear "
+        "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",
+    )
 
 
 def _page_fault(

@@ -15,6 +15,14 @@ only needs immutable records.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing_extensions import dataclass_transform
+else:
+    def dataclass_transform(**_options: object):
+        """Tells a type checker that ``@record`` makes dataclass-like classes (PEP 681); nothing at run time."""
+        return lambda decorator: decorator
+
 _MUTABLE_DEFAULTS = (list, dict, set, bytearray)
 
 
@@ -22,6 +30,7 @@ class FrozenRecordError(AttributeError):
     """An assignment to a field of a record after construction."""
 
 
+@dataclass_transform(frozen_default=True)
 def record(cls: type | None = None, /, *, slots: bool = False):
     """Class decorator: ``@record`` or ``@record(slots=True)``."""
     if cls is None:

@@ -50,7 +50,15 @@ class Tss64:
         if len(data) < TSS64_SIZE:
             raise DecodeError(f"a 64-bit TSS is {TSS64_SIZE} bytes, got {len(data)}")
         fields = struct.unpack("<I3QQ7QQHH", data[:TSS64_SIZE])
-        res0, rsp, res1, ist, res2, res3, iopb = fields[0], fields[1:4], fields[4], fields[5:12], fields[12], fields[13], fields[14]
+        res0, rsp, res1, ist, res2, res3, iopb = (
+            fields[0],
+            fields[1:4],
+            fields[4],
+            fields[5:12],
+            fields[12],
+            fields[13],
+            fields[14],
+        )
         return cls(tuple(rsp), tuple(ist), iopb, (res0, res1, res2, res3, 0))
 
     def to_bytes(self) -> bytes:

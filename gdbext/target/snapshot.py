@@ -86,8 +86,12 @@ class RecordingTarget(Target):
             "cpus": list(self.inner.cpus()),
             "selected_cpu": self.inner.selected_cpu(),
             "monitor": self.monitor_texts,
-            "memory": [{"cpu": cpu, "address": address, "data": data.hex()}
-                       for (cpu, address), data in sorted(self.ranges.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1]))],
+            "memory": [
+                {"cpu": cpu, "address": address, "data": data.hex()}
+                for (cpu, address), data in sorted(
+                    self.ranges.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1])
+                )
+            ],
             "symbols": {str(address): name for address, name in sorted(self.names.items())},
         }
 
@@ -173,7 +177,9 @@ class SnapshotTarget(Target):
         try:
             return self._monitor[command]
         except KeyError:
-            raise TargetError(f"the snapshot has no answer to `monitor {command}` (it was not asked when saved)") from None
+            raise TargetError(
+                f"the snapshot has no answer to `monitor {command}` (it was not asked when saved)"
+            ) from None
 
     def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
         for start, data in self._ranges.get(None if physical else cpu, ()):
