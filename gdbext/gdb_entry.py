@@ -108,7 +108,7 @@ def _report_stop(event: object) -> None:
 _unchecked: list[str] = []
 
 
-def _new_objfile(event: object) -> None:
+def _new_objfile(event: gdb.NewObjFileEvent) -> None:
     """gdb loaded a symbol file (``file``, ``symbol-file``): check it before the next prompt,
     stop or x86 command, once gdb has applied its ``-o`` offset (not yet applied here)."""
     _unchecked[:] = [event.new_objfile.filename]

@@ -9,6 +9,12 @@ from gdbext import __version__
 from gdbext.commands.base import help_formatter
 from gdbext.errors import IdtscopeError, UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gdbext.target.mi import MiClient
+
+    from .guests.run import RunningGuest
+
 EXIT_ERROR = 2
 
 
@@ -71,12 +77,12 @@ def run_script(session, stream) -> int:
     return status
 
 
-def connect(session, args: argparse.Namespace, greet: bool | None = None) -> object | None:
+def connect(session, args: argparse.Namespace, greet: bool | None = None) -> RunningGuest | None:
     """Attach as the options ask; return the demo guest to stop at exit, if any.
 
     The demo greets with the first commands to try unless told (default: only when
     there are no -c commands)."""
-    guest = None
+    guest: RunningGuest | None = None
     if args.demo:
         from .demo import start
 
@@ -120,7 +126,7 @@ def direct(args: argparse.Namespace) -> bool:
                 and all(read_only(c) for c in args.commands if c.strip()))
 
 
-def early_gdb(args: argparse.Namespace) -> object | None:
+def early_gdb(args: argparse.Namespace) -> MiClient | None:
     """For one-shot attach, start gdb before anything else is imported, so that
     it boots while Python loads the rest."""
     if not (args.attach and args.commands) or direct(args):
@@ -153,7 +159,7 @@ def mcp_main(argv: list[str]) -> int:
     from .session import Session, report
 
     session = Session(gdb=args.gdb or "gdb")
-    guest = None
+    guest: RunningGuest | None = None
     try:
         try:
             guest = connect(session, args, greet=False)
@@ -193,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
 
     session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb or "gdb",
                       warmup=lambda: preload(args.commands), spare_client=spare)
-    guest = None
+    guest: RunningGuest | None = None
     try:
         try:
             guest = connect(session, args)

@@ -35,6 +35,8 @@ class ShellCompleter(Completer):
             yield Completion(_quote(word), start_position=-len(current))
 
     def _symbols(self, prefix: str) -> list[str]:
+        if self.session is None:
+            return []
         target = self.session.context.target
         table = getattr(target, "symbols", None)
         if table is None:

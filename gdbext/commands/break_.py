@@ -75,7 +75,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
                                       "deleted": numbers})
     mask, value = _error_filter(args.error_code)
     vectors = [lookup(" ".join(words)).number] if words else []
-    skipped = []
+    skipped: list[int] = []
     if args.exceptions:
         view = read_idt(context.target, args.cpu)
         for vector in range(32):

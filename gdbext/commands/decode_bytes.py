@@ -58,11 +58,13 @@ def read_bytes(tokens: list[str], word_size: int) -> bytes:
 def _default_word_size(kind: str, mode: CpuMode) -> int:
     if kind in ("gate", "desc"):
         return 4 if mode is CpuMode.REAL else 8
-    return {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}[mode]
+    from ..model.frame import SLOT_SIZE
+
+    return SLOT_SIZE[mode]
 
 
 def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
-    from ..model.idt import decode_table
+    from ..model.idt import IvtEntry, decode_table
 
     size = mode.gate_size
     if len(data) % size:
@@ -75,7 +77,7 @@ def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
     rows = []
     for offset, entry in enumerate(entries):
         vector = first + offset
-        if mode is CpuMode.REAL:
+        if isinstance(entry, IvtEntry):
             rows.append(shapes.ivt_entry(vector, entry))
         else:
             rows.append(shapes.gate(vector, entry))

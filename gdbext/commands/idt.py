@@ -109,7 +109,9 @@ def _task(context: Context, cpu: int, gate: Gate) -> dict[str, Any]:
     view = read_tss(context.target, cpu, gate.selector)
     if view.tss is None:
         return {"tss_selector": gate.selector, "error": view.error, "eip": None}
-    body = shapes.tss32(view.tss) if view.width == 32 else shapes.tss64(view.tss)
+    body = shapes.tss32(view.tss32) if view.tss32 is not None else {}
+    if view.tss64 is not None:
+        body = shapes.tss64(view.tss64)
     return {"tss_selector": gate.selector, "base": view.base, "limit": view.limit, "busy": view.busy,
             "error": view.error} | body
 

@@ -40,11 +40,11 @@ def run(context: Context, args: argparse.Namespace) -> Result:
                               "absent": f"{view.absent}: interrupts stay on the stack they arrive on"})
     if view.tss is None:
         raise TargetError(f"the TSS TR names could not be read: {view.error}")
-    if view.width != 64:
+    if view.tss32 is not None:
         return Result("live.ist", {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": [],
                               "absent": f"a {view.width}-bit TSS has no IST: outside IA-32e mode only a "
                                         f"privilege change switches stacks, to SS0:ESP0 "
-                                        f"({view.tss.ss0:#06x}:{view.tss.esp0:#x}; see tss)"})
+                                        f"({view.tss32.ss0:#06x}:{view.tss32.esp0:#x}; see tss)"})
     stacks = []
     for stack in read_stacks(target, cpu, view):
         frame = None

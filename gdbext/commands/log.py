@@ -100,7 +100,8 @@ def guest_handlers(snapshot: str | None, symbols: str | None) -> tuple[dict[int,
         view = read_idt(target, target.selected_cpu())
         points = {slot.vector: entry_point(target, view.cpu, slot.entry)[0] for slot in view.slots}
         names = target.symbolize_many([address for address in points.values() if address is not None])
-        return {vector: names.get(address) for vector, address in points.items()}, pic_bases(target)
+        return ({vector: None if address is None else names.get(address) for vector, address in points.items()},
+                pic_bases(target))
     if symbols is not None:
         from ..model.vectors import VECTORS
         from ..symbols import SymbolTable

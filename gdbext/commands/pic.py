@@ -76,11 +76,12 @@ def pic_document(state: PicState, cpu: int, lands: Sequence[Landing],
     symbols = symbolize(gate_symbol_addresses(lands, [line.vector for line in lines]) + extra)
     if interrupted is not None:
         interrupted = replace(interrupted, rip_symbol=symbols.get(interrupted.rip))
-    rotation = tuple(chip.priority_add if chip is not None else 0 for chip in (state.master, state.slave))
+    rotation = (state.master.priority_add if state.master is not None else 0,
+                state.slave.priority_add if state.slave is not None else 0)
     rows: dict[str, list[dict[str, Any]]] = {"master": [], "slave": []}
     for line in lines:
         rows[line.chip].append(_line_row(line, vector_info(line.vector, lands, symbols, []), cascaded))
-    data = {
+    data: dict[str, Any] = {
         "cpu": cpu,
         "master": _chip(state.master, rows["master"]),
         "slave": _chip(state.slave, rows["slave"]),

@@ -39,7 +39,10 @@ def tss_data(view: TssView, port: int | None = None) -> dict[str, Any]:
                             "descriptor_error": view.descriptor_error, "absent": view.absent}
     if view.tss is None:
         return data
-    data |= shapes.tss64(view.tss) if view.width == 64 else shapes.tss32(view.tss)
+    if view.tss64 is not None:
+        data |= shapes.tss64(view.tss64)
+    elif view.tss32 is not None:
+        data |= shapes.tss32(view.tss32)
     limit = view.limit if view.limit is not None else len(view.data) - 1
     data["allowed_ports"] = [[r.start, r.stop - 1] for r in allowed_ports(view.data, limit, view.tss.iopb)]
     if port is not None:

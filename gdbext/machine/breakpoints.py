@@ -207,6 +207,7 @@ class BreakpointManager:
                     changes.append(f"breakpoint {breakpoint.number} (vector {breakpoint.vector:#04x}) is stale: {why}")
                 breakpoint.stale = why
                 continue
+            assert address is not None  # handler_of gives an address or why there is none
             if address != breakpoint.address or breakpoint.stale:
                 old = breakpoint.address
                 self._release(breakpoint)

@@ -291,5 +291,5 @@ def _pic_in_service(in_service: list[PicLine], lands: Sequence[Landing], place: 
 
 def gate_symbol_addresses(lands: Sequence[Landing], vectors: Iterable[int]) -> list[int]:
     """The handler entry points of ``vectors`` that have one (to symbolize in one round trip)."""
-    return sorted({lands[v].handler for v in vectors if lands[v].handler is not None})
+    return sorted({handler for v in vectors if (handler := lands[v].handler) is not None})
 

@@ -55,23 +55,23 @@ def walk_data(result: Walk) -> dict[str, Any]:
 
 
 def explain_stop(target: Target, stop: StopFrame) -> dict[str, Any] | None:
-    if stop.vector == ExceptionVector.PF and stop.frame.error_code is not None:
-        return _page_fault(target, stop)
-    if stop.vector in SELECTOR_ERROR_VECTORS and stop.frame.error_code is not None:
-        return _selector_fault(target, stop)
+    code = stop.frame.error_code
+    if stop.vector == ExceptionVector.PF and code is not None and stop.cr2 is not None:
+        return _page_fault(target, stop, code & 0xFFFFFFFF, stop.cr2)
+    if stop.vector in SELECTOR_ERROR_VECTORS and code is not None:
+        return _selector_fault(target, stop, code & 0xFFFFFFFF, ExceptionVector(stop.vector))
     if stop.vector == ExceptionVector.DF:
         return _double_fault(stop)
     return None
 
 
-def _page_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
-    code = stop.frame.error_code & 0xFFFFFFFF
+def _page_fault(target: Target, stop: StopFrame, code: int, cr2: int) -> dict[str, Any]:
     try:
         access = Access.from_error_code(code)
     except DecodeError as error:
         return {"kind": "page-fault", "summary": f"the error code {code:#x} is not a valid #PF code: {error}"}
-    result = walk_for_cpu(target, stop.cpu, stop.cr2, write=access.write, user=access.user, fetch=access.fetch)
-    data = {"kind": "page-fault", "cr2": stop.cr2, "error_code": code, "walk": walk_data(result)}
+    result = walk_for_cpu(target, stop.cpu, cr2, write=access.write, user=access.user, fetch=access.fetch)
+    data = {"kind": "page-fault", "cr2": cr2, "error_code": code, "walk": walk_data(result)}
     pushed = PageFaultCode(code)
     if result.unreadable:
         data["agrees"] = None
@@ -94,9 +94,9 @@ def _page_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
     return data
 
 
-def _selector_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
-    code = SelectorErrorCode.from_int(stop.frame.error_code & 0xFFFFFFFF)
-    mnemonic = f"#{ExceptionVector(stop.vector).name}"
+def _selector_fault(target: Target, stop: StopFrame, error_code: int, vector: ExceptionVector) -> dict[str, Any]:
+    code = SelectorErrorCode.from_int(error_code)
+    mnemonic = f"#{vector.name}"
     data: dict[str, Any] = {"kind": "selector", "error_code": code.to_int(), "table": code.table.value,
                             "index": code.index, "external": code.external}
     if code.null:

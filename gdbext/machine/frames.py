@@ -50,9 +50,9 @@ def entry_point(target: Target, cpu: int, entry: Gate | IvtEntry | None) -> tupl
         return entry.offset, None
     if entry.kind is GateKind.TASK:
         view = read_tss(target, cpu, entry.selector)
-        if view.tss is None or view.width != 32:
+        if view.tss32 is None:
             return None, f"its TSS {entry.selector:#06x} is unusable ({view.error or 'not a 32-bit TSS'})"
-        return view.tss.eip, None
+        return view.tss32.eip, None
     return None, f"a {entry.type_name} is not an interrupt, trap or task gate"
 
 
@@ -123,18 +123,19 @@ def _task_frame(target: Target, cpu: int, vector: int, gate: Gate, address: int,
     code, if any, is pushed on the new task's stack (SDM 3A 8.3, 6.12.2).
     """
     current = read_tss(target, cpu)
-    if current.tss is None or current.width != 32:
+    if current.tss32 is None:
         raise TargetError(f"stopped in the task of gate {vector:#04x}, but its TSS is unreadable: {current.error}")
-    previous = read_tss(target, cpu, current.tss.link)
-    if previous.tss is None:
-        raise TargetError(f"the previous task's TSS {current.tss.link:#06x} is unreadable: {previous.error}")
-    old = previous.tss
+    link = current.tss32.link
+    previous = read_tss(target, cpu, link)
+    if previous.tss32 is None:
+        raise TargetError(f"the previous task's TSS {link:#06x} is unreadable: {previous.error}")
+    old = previous.tss32
     error_code = None
     if has_error:
         error_code = int.from_bytes(target.read_memory(address, 4, cpu), "little")
     frame = InterruptFrame(CpuMode.PROTECTED, error_code, old.eip, old.cs, old.eflags, old.esp, old.ss)
-    check = (f"task switch from TSS {current.tss.link:#06x} to TSS {current.selector:#06x} "
-             f"(link field {current.tss.link:#06x}); the interrupted state is the old TSS's")
+    check = (f"task switch from TSS {link:#06x} to TSS {current.selector:#06x} "
+             f"(link field {link:#06x}); the interrupted state is the old TSS's")
     return StopFrame(cpu, vector, CpuMode.PROTECTED, address, frame, to_cpl, "task", check, None, gate, ())
 
 
@@ -168,10 +169,10 @@ def _check_stack(target: Target, cpu: int, mode: CpuMode, stack: str, address: i
     view = read_tss(target, cpu)
     if view.tss is None or view.width != width:
         return f"cannot check: {view.error or f'no {width}-bit TSS'}"
-    if width == 32:
+    if view.tss64 is None:
         top = getattr(view.tss, stack)
     else:
-        top = view.tss.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss.rsp[int(stack[3:])]
+        top = view.tss64.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss64.rsp[int(stack[3:])]
     name = stack.upper()
     if not top:
         return f"TSS.{name} is 0: the CPU would have faulted switching to it"

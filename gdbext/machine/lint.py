@@ -245,7 +245,8 @@ def _code_segment_problem(gdt, selector: Selector, mode: CpuMode) -> str | None:
 
 
 def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate], cr4: int) -> list[Finding]:
-    live, dormant = [], []
+    live: list[tuple[int, int, str]] = []
+    dormant: list[tuple[int, int, str]] = []
     for vector, gate in sorted(gates.items()):
         if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
             continue
@@ -337,14 +338,14 @@ def _privilege_stack(target: Target, cpu: int) -> list[Finding]:
     view = read_tss(target, cpu)
     if view.tss is None:
         return []
-    if view.width == 64:
-        if view.tss.rsp[0]:
+    if view.tss64 is not None:
+        if view.tss64.rsp[0]:
             return []
         where, field = "RSP0 is 0", "TSS.RSP0"
-    else:
-        if view.tss.esp0 and view.tss.ss0 & ~3:
+    elif view.tss32 is not None:
+        if view.tss32.esp0 and view.tss32.ss0 & ~3:
             return []
-        where, field = f"SS0:ESP0 is {view.tss.ss0:#06x}:{view.tss.esp0:#x}", "TSS.SS0:ESP0"
+        where, field = f"SS0:ESP0 is {view.tss32.ss0:#06x}:{view.tss32.esp0:#x}", "TSS.SS0:ESP0"
     return [Finding("ring0-stack-missing", Severity.ERROR, f"TSS {view.selector:#06x}: {where}",
                     "an interrupt or exception from user mode switches to this stack before it pushes its "
                     "frame: a null SS0 raises #TS, a zero stack pointer pushes below address 0 (#PF or #SS), "

@@ -30,7 +30,7 @@ class PhysicalPages:
         return bytes(out)
 
 
-def walk_for_cpu(target: Target, cpu: int, linear: int, **access: object) -> Walk:
+def walk_for_cpu(target: Target, cpu: int, linear: int, **access: bool) -> Walk:
     """Walk ``linear`` through the paging structures ``cpu`` uses now (its CR3, CR0, CR4, EFER)."""
     from ..model.paging import Access
 

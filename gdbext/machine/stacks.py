@@ -102,15 +102,18 @@ def _last_frame(
     return frame, vectors[0] if len(vectors) == 1 else None
 
 
-def read_stacks(target: Target, cpu: int, tss: TssView) -> tuple[StackView, ...]:
-    """RSP0 and every IST slot that is set or used by a gate (``tss`` must be a decoded 64-bit TSS)."""
+def read_stacks(target: Target, cpu: int, view: TssView) -> tuple[StackView, ...]:
+    """RSP0 and every IST slot that is set or used by a gate (``view`` must hold a decoded 64-bit TSS)."""
+    tss = view.tss64
+    if tss is None:
+        raise TargetError(f"TSS {view.selector:#06x} is not a readable 64-bit TSS: it has no IST")
     idt = read_idt(target, cpu)
     users: dict[int, list[int]] = {}
     for slot in idt.slots:
         if isinstance(slot.entry, Gate) and slot.entry.present and slot.entry.ist:
             users.setdefault(slot.entry.ist, []).append(slot.vector)
-    named = [("rsp0", tss.tss.rsp[0], ())]
-    named += [(f"ist{i}", tss.tss.ist[i - 1], tuple(users.get(i, ()))) for i in range(1, 8)]
+    named: list[tuple[str, int, tuple[int, ...]]] = [("rsp0", tss.rsp[0], ())]
+    named += [(f"ist{i}", tss.ist[i - 1], tuple(users.get(i, ()))) for i in range(1, 8)]
     measured = []
     for name, top, used_by in named:
         if not top and not used_by:

@@ -368,6 +368,7 @@ class IntLogReader:
         cut in two, and what does not parse."""
         line = lines.at(start)
         whole = _LINE_END.match(text, start, end)
+        assert whole is not None  # _LINE_END matches any text, up to its line end
         if whole.group()[:1] in b" -0123456789":
             records = self._cut_event(line, whole.group(), text, start)
             if records is not None:
@@ -535,6 +536,7 @@ def _event_from(item: tuple) -> IntEvent:
     """The IntEvent of a raw event tuple (parses its line again, fully)."""
     _, lines, position, stop, _, _, _, _, _, kind, promoted_from, nested = item
     match = _EVENT.match(lines.text, position, stop)
+    assert match is not None  # the tuple was made from this match
     seq, v, e, i, cpl, _, cs, rip, pc, _, ss, rsp, cr2, rax = match.groups()
     return IntEvent(lines.at(position), int(seq), int(v, 16), int(e, 16), i == b"1", int(cpl), int(cs, 16),
                     int(rip, 16), int(pc, 16), int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16),

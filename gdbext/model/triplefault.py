@@ -34,7 +34,7 @@ STACK_WINDOW = 0x1000  # a #PF this far below RSP is taken as a stack access
 
 # What a fault raised while the processor delivers an event usually means (SDM 3A
 # 6.12.1 "Exception- or Interrupt-Handler Procedures", 6.14 for 64-bit mode).
-_DELIVERY_CAUSES = {
+_DELIVERY_CAUSES: dict[int, str] = {
     ExceptionVector.TS: "the TSS it needs for a stack switch or an IST stack is invalid",
     ExceptionVector.NP: "the gate, or the code segment it names, is not present",
     ExceptionVector.SS: "the stack segment, or the stack pointer it loads, is invalid",
@@ -42,7 +42,7 @@ _DELIVERY_CAUSES = {
                          "or names a bad code segment"),
     ExceptionVector.PF: "the stack it pushes the frame on, or the IDT, GDT or handler page, is not mapped",
 }
-_ADVICE = {
+_ADVICE: dict[int, str] = {
     ExceptionVector.NP: "make IDT vector 8 a present interrupt gate whose code segment is present",
     ExceptionVector.GP: "make IDT vector 8 a valid interrupt gate inside the IDT limit (SDM 3A 6.10)",
     ExceptionVector.PF: "give #DF its own IST stack (SDM 3A 6.14.5) so a bad stack cannot take it down",

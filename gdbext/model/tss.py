@@ -18,6 +18,10 @@ from ..errors import DecodeError
 from .bits import require_range
 from .record import record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 TSS64_SIZE = 104
 TSS32_SIZE = 104
 TSS32_MIN_LIMIT = 0x67
@@ -118,7 +122,7 @@ class Tss32:
         if len(data) < TSS32_SIZE:
             raise DecodeError(f"a 32-bit TSS is {TSS32_SIZE} bytes, got {len(data)}")
         raw = iter(struct.unpack(_TSS32_FORMAT, data[:TSS32_SIZE]))
-        values: dict[str, int | bool] = {}
+        values: dict[str, Any] = {}
         reserved = []
         for name in _TSS32_FIELDS:
             values[name] = next(raw)

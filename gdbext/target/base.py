@@ -32,6 +32,9 @@ class StopCache:
     def __contains__(self, key: Any) -> bool:
         return key in self._values
 
+    def put(self, key: Any, value: Any) -> None:
+        self._values[key] = value
+
     def clear(self) -> None:
         self._values.clear()
 
@@ -43,6 +46,9 @@ class Target(ABC):
     label: str = "target"
     #: True for a saved file: nothing runs, nothing can be changed
     is_snapshot: bool = False
+    #: asked at each hit of a breakpoint this target set (machine/breakpoints.py): ``(target, cpu,
+    #: address)`` -> a stop (True), go on (False), not ours (None); unset, every hit is a stop
+    hit_filter: Callable[[Target, int, int | None], bool | None] | None = None
 
     def __init__(self) -> None:
         self.cache = StopCache()
@@ -74,6 +80,14 @@ class Target(ABC):
     def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
         """``symbolize`` for many addresses; targets may answer in one round trip."""
         return {address: self.symbolize(address) for address in addresses}
+
+    def insert_breakpoint(self, address: int, hardware: bool) -> object:
+        """Set a breakpoint at ``address``; a handle for remove_breakpoint."""
+        raise TargetError(f"{self.label} is read-only: nothing runs in it, so it takes no breakpoint")
+
+    def remove_breakpoint(self, handle: object) -> None:
+        """Delete a breakpoint set by insert_breakpoint."""
+        raise TargetError(f"{self.label} is read-only: it has no breakpoint")
 
     def check_cpu(self, cpu: int | None) -> int:
         """``cpu`` if it exists (default: the selected one), else a TargetError naming the choices."""

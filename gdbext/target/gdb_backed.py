@@ -15,10 +15,6 @@ from ..errors import TargetError
 from ..symbols import SymbolTable, parse_gdb_info_symbol
 from .base import Target
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Callable
-
 PHYS_ON = "maint packet Qqemu.PhyMemMode:1"
 PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"
 
@@ -32,7 +28,6 @@ class GdbBackedTarget(Target):
     """
 
     symbols: SymbolTable | None = None
-    hit_filter: Callable[[Target, int, int | None], bool | None] | None = None
     #: True while a hit is being judged: gdb still calls the thread running then, but it is stopped
     judging_hit: bool = False
 
@@ -151,7 +146,7 @@ class GdbBackedTarget(Target):
         missing = [a for a in dict.fromkeys(addresses) if ("sym", a) not in self.cache]
         if missing:
             for address, name in self._gdb_symbols(missing).items():
-                self.cache.get(("sym", address), lambda name=name: name)
+                self.cache.put(("sym", address), name)
         return {address: self.cache.get(("sym", address), lambda: None) for address in addresses}
 
     def _gdb_has_symbols(self) -> bool:
