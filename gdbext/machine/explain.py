@@ -33,7 +33,7 @@ def walk_data(result: Walk) -> dict[str, Any]:
     steps = []
     for step in result.steps:
         steps.append({
-            "level": step.level, "table": step.table_address, "index": step.index,
+            "level": step.level.value, "table": step.table_address, "index": step.index,
             "entry_address": step.entry_address, "entry": step.entry, "present": step.present,
             "writable": step.writable, "user": step.user, "nx": step.nx, "page_size": step.page_size,
             "reserved_bits": step.reserved_bits_set, "frame": step.frame, "unreadable": step.unreadable,
@@ -47,7 +47,8 @@ def walk_data(result: Walk) -> dict[str, Any]:
         "physical": result.physical,
         "page_size": result.page_size,
         "allowed": result.allowed,
-        "refused_by": None if fault is None else {"level": fault.level, "bit": fault.bit, "reason": fault.reason,
+        "refused_by": None if fault is None else {"level": None if fault.level is None else fault.level.value,
+                                                  "bit": fault.bit, "reason": fault.reason,
                                                   "vector": fault.vector, "error_code": fault.error_code},
         "notes": list(result.notes),
         "unreadable": result.unreadable,
