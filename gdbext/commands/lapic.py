@@ -78,7 +78,7 @@ def vector_info(vector: int, lands: Sequence[Landing], symbols: dict[int, str | 
 
 
 def diagnosis_rows(diagnoses: list[Diagnosis]) -> list[dict[str, Any]]:
-    return [{"code": d.code, "severity": d.severity, "vector": d.vector, "message": d.message} for d in diagnoses]
+    return [{"code": d.code, "severity": d.severity.value, "vector": d.vector, "message": d.message} for d in diagnoses]
 
 
 def _lvt_row(entry: LvtRegister) -> dict[str, Any]:

@@ -30,8 +30,6 @@ Rules and their manual sections:
 
 from __future__ import annotations
 
-from enum import Enum
-
 from ..errors import IdtscopeError, TargetError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
 from ..model.exception_vectors import ExceptionVector
@@ -44,6 +42,7 @@ from ..target.base import Target
 from .controllers import read_lapic, read_pic
 from .cpu import registers
 from .memory import walk_for_cpu
+from .severity import Severity
 from .stacks import read_stacks
 from .tables import read_gdt, read_idt, read_ldt
 from .tss import read_tss
@@ -57,14 +56,6 @@ USER_GATES = {ExceptionVector.BP: "int3 (#BP)", ExceptionVector.OF: "into (#OF)"
 LONG_MODE_USER_GATES = (ExceptionVector.BP, SYSCALL_VECTOR)
 #: handler symbols (lower case) that make gate 0x80 a system call entry
 SYSCALL_SYMBOL_PARTS = ("int80", "syscall")
-
-
-class Severity(Enum):
-    """How much a finding matters; the value is its JSON word."""
-
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
 
 
 @record

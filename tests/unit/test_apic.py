@@ -265,7 +265,7 @@ def test_missing_eoi_when_rip_is_outside_the_handler():
     lands = landings(idt({0x31, 0x40}))
     place = CpuPlace(0, 0x300010, "idle_loop+3", True)
     found = in_service_diagnoses(place, [0x31], lands, names([handler(0x31), place.rip]))
-    assert [(d.code, d.severity, d.vector) for d in found] == [("missing-eoi", "error", 0x31)]
+    assert [(d.code, d.severity.value, d.vector) for d in found] == [("missing-eoi", "error", 0x31)]
     assert "isr_31" in found[0].message and "idle_loop+3" in found[0].message and "0x3f" in found[0].message
 
 
