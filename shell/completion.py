@@ -38,7 +38,7 @@ class ShellCompleter(Completer):
         if self.session is None:
             return []
         target = self.session.context.target
-        table = getattr(target, "symbols", None)
+        table = None if target is None else target.symbols
         if table is None:
             return []
         return table.names_starting_with(prefix, MAX_SYMBOLS)

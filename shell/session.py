@@ -157,7 +157,7 @@ class Session:
 
     def close(self) -> None:
         target = self.context.target
-        if target is not None and hasattr(target, "close"):
+        if target is not None:
             target.close()
         self.context.target = None
 

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
-    table = getattr(target, "symbols", None)
+    table = target.symbols
     known = table.address_of(args.address) if table is not None else None
     address = known if known is not None else parse_int(args.address, "address")
     regs = registers(target, args.cpu)

@@ -15,6 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
 
+    from ..symbols import SymbolTable
+
 __all__ = ["Target", "TargetError", "StopCache"]
 
 
@@ -49,6 +51,8 @@ class Target(ABC):
     #: asked at each hit of a breakpoint this target set (machine/breakpoints.py): ``(target, cpu,
     #: address)`` -> a stop (True), go on (False), not ours (None); unset, every hit is a stop
     hit_filter: Callable[[Target, int, int | None], bool | None] | None = None
+    #: the table handler names come from (``symbols FILE``), None until one is loaded
+    symbols: SymbolTable | None = None
 
     def __init__(self) -> None:
         self.cache = StopCache()
@@ -80,6 +84,18 @@ class Target(ABC):
     def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
         """``symbolize`` for many addresses; targets may answer in one round trip."""
         return {address: self.symbolize(address) for address in addresses}
+
+    def load_symbols(self, table: SymbolTable) -> None:
+        """Name addresses from ``table``."""
+        self.symbols = table
+        self.cache.clear()
+
+    def is_running(self) -> bool:
+        """Whether the guest runs now (nothing can be read then); a file or a stopped stub never does."""
+        return False
+
+    def close(self) -> None:
+        """Let the guest go (it runs on); a file has nothing to let go."""
 
     def insert_breakpoint(self, address: int, hardware: bool) -> object:
         """Set a breakpoint at ``address``; a handle for remove_breakpoint."""

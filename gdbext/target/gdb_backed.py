@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from ..errors import TargetError
-from ..symbols import SymbolTable, parse_gdb_info_symbol
+from ..symbols import parse_gdb_info_symbol
 from .base import Target
 
 PHYS_ON = "maint packet Qqemu.PhyMemMode:1"
@@ -27,7 +27,6 @@ class GdbBackedTarget(Target):
     means "not a stop for the user": the guest goes on; None, "not ours".
     """
 
-    symbols: SymbolTable | None = None
     #: True while a hit is being judged: gdb still calls the thread running then, but it is stopped
     judging_hit: bool = False
 
@@ -128,11 +127,6 @@ class GdbBackedTarget(Target):
             return self._read(address, size)
         finally:
             self._switch_thread(current)
-
-    def load_symbols(self, table: SymbolTable) -> None:
-        """Name addresses from ``table`` rather than from gdb's own symbols."""
-        self.symbols = table
-        self.cache.clear()
 
     def symbolize(self, address: int) -> str | None:
         return self.symbolize_many([address])[address]

@@ -116,7 +116,6 @@ class RspTarget(Target):
         super().__init__()
         self.connection = connection
         self.label = connection.address
-        self.symbols = None
         self._selected: int | None = None
         self._memory_thread: int | None = None
         self._physical = False
@@ -132,13 +131,6 @@ class RspTarget(Target):
 
     def close(self) -> None:
         self.connection.close()
-
-    def load_symbols(self, table) -> None:
-        self.symbols = table
-        self.cache.clear()
-
-    def is_running(self) -> bool:
-        return False
 
     def cpus(self) -> tuple[int, ...]:
         def ask() -> tuple[int, ...]:
