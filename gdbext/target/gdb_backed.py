@@ -1,7 +1,7 @@
 """What the two gdb targets share: monitor texts, physical reads, vCPU switching
 and per-stop caching, built on four primitives a gdb front end provides.
 
-QEMU facts used here (DESIGN.md): gdb thread number = vCPU index + 1; the
+QEMU facts used here (checked on QEMU 7.2 with gdb 13.1): gdb thread number = vCPU index + 1; the
 monitor is reached with ``monitor CMD`` (qRcmd) and answers with ``\\r\\n``
 line ends; ``maint packet Qqemu.PhyMemMode:1`` switches gdbstub memory
 accesses to physical addresses until ``:0``.

@@ -8,7 +8,7 @@ two-digit hex checksum, acknowledged with ``+``; ``}`` escapes (x ^ 0x20) and
 (vCPUs), ``Hg`` (the thread memory reads use), ``m addr,len``, ``qRcmd`` (the
 QEMU monitor; output arrives in ``O`` packets before ``OK``),
 ``Qqemu.PhyMemMode`` (physical reads), ``D`` (detach: the guest runs on).
-QEMU stops the guest when a client connects (DESIGN.md: QEMU 7.2 facts).
+QEMU stops the guest when a client connects (checked on QEMU 7.2).
 """
 
 from __future__ import annotations
