@@ -56,7 +56,7 @@ import statistics, time, gdb
 from gdbext import gdb_entry
 times = []
 for _ in range({runs}):
-    gdb_entry._context.target.cache.clear()
+    gdb_entry._core.target.cache.clear()
     start = time.perf_counter(); gdb.execute("x86 lint", to_string=True); times.append(time.perf_counter() - start)
 print("RESULT", statistics.median(times))
 """)

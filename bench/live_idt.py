@@ -60,7 +60,7 @@ from gdbext import gdb_entry
 raw, ours = [], []
 for _ in range({runs}):
     t = time.perf_counter(); gdb.execute("x/512gx {base:#x}", to_string=True); raw.append(time.perf_counter() - t)
-    gdb_entry._context.target.cache.clear()
+    gdb_entry._core.target.cache.clear()
     t = time.perf_counter(); gdb.execute("x86 idt", to_string=True); ours.append(time.perf_counter() - t)
 print("RESULT", statistics.median(raw), statistics.median(ours))
 """

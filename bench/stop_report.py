@@ -37,7 +37,7 @@ import time, statistics, gdb
 from gdbext import gdb_entry
 times = []
 for _ in range({runs}):
-    gdb_entry._context.target.cache.clear()
+    gdb_entry._core.target.cache.clear()
     t = time.perf_counter(); gdb.execute("x86 frame", to_string=True); times.append(time.perf_counter() - t)
 print("RESULT", statistics.median(times))
 """)
