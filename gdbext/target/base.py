@@ -1,8 +1,10 @@
 """The Target interface: where bytes, monitor texts and symbols come from.
 
 A target is inside gdb (gdb_python), a gdb subprocess driven over MI (gdb_mi),
-or a snapshot file. Commands see only this interface. Everything a target
-reads while the guest is stopped is cached until the guest runs again.
+QEMU's gdbstub spoken to directly (rsp), or a snapshot file. Commands see only
+this interface. Each target provides a few primitives (``_list_cpus``,
+``_ask_monitor``, ``_read_memory``); this class checks ranges and caches what
+they answer while the guest is stopped, until the guest runs again.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ if TYPE_CHECKING:
 
     from ..symbols import SymbolTable
 
-__all__ = ["Target", "TargetError", "StopCache"]
+__all__ = ["Target", "TargetError", "StopCache", "split_address"]
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """HOST and PORT of a gdbstub's ``HOST:PORT``; a TargetError naming the form otherwise."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise TargetError(f"attach to HOST:PORT, got {address!r}")
+    return host, int(port)
 
 
 class StopCache:
@@ -57,9 +67,17 @@ class Target(ABC):
     def __init__(self) -> None:
         self.cache = StopCache()
 
-    @abstractmethod
+    def require_stopped(self) -> None:
+        """A TargetError while the guest runs (nothing can be read then)."""
+
     def cpus(self) -> tuple[int, ...]:
         """The vCPU indices (0-based; gdb thread number = index + 1)."""
+        self.require_stopped()
+        return self.cache.get("cpus", self._list_cpus)
+
+    @abstractmethod
+    def _list_cpus(self) -> tuple[int, ...]:
+        """The vCPU indices, asked of the guest."""
 
     @abstractmethod
     def selected_cpu(self) -> int:
@@ -69,13 +87,26 @@ class Target(ABC):
     def select_cpu(self, cpu: int) -> None:
         """Make ``cpu`` the default vCPU."""
 
-    @abstractmethod
     def monitor(self, command: str) -> str:
         """The text of a QEMU monitor (HMP) command, with plain ``\\n`` line ends."""
+        return self.cache.get(("monitor", command), lambda: self._ask_monitor(command))
 
     @abstractmethod
+    def _ask_monitor(self, command: str) -> str:
+        """A monitor command's text, asked of QEMU."""
+
     def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
         """``size`` bytes at a linear (as ``cpu`` sees it) or physical address."""
+        if size <= 0:
+            return b""
+        if address < 0 or address + size > 1 << 64:
+            raise TargetError(f"address range {address:#x}+{size:#x} is outside the 64-bit space")
+        key = ("mem", address, size, None if physical else cpu)
+        return self.cache.get(key, lambda: self._read_memory(address, size, cpu, physical))
+
+    @abstractmethod
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
+        """Memory read from the guest (``read_memory`` checked the range); TargetError when unreadable."""
 
     @abstractmethod
     def symbolize(self, address: int) -> str | None:

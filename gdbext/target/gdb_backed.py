@@ -77,9 +77,8 @@ class GdbBackedTarget(Target):
         if not self.judging_hit and self.is_running():
             raise TargetError("the guest is running; stop it first (`interrupt`, or Ctrl-C in gdb)")
 
-    def cpus(self) -> tuple[int, ...]:
-        self.require_stopped()
-        return self.cache.get("cpus", lambda: tuple(sorted(n - 1 for n in self._thread_numbers())))
+    def _list_cpus(self) -> tuple[int, ...]:
+        return tuple(sorted(n - 1 for n in self._thread_numbers()))
 
     def selected_cpu(self) -> int:
         self.require_stopped()
@@ -88,29 +87,18 @@ class GdbBackedTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self._switch_thread(self.check_cpu(cpu) + 1)
 
-    def monitor(self, command: str) -> str:
-        def ask() -> str:
-            self.require_stopped()
-            try:
-                text = self.console(f"monitor {command}")
-            except TargetError as error:
-                if "not supported" in str(error):
-                    raise TargetError(f"{error} idtscope reads GDTR/IDTR/TR and the APIC through QEMU's monitor: "
-                                      "connect gdb to QEMU's gdbstub (qemu -s, then target remote :1234)") from None
-                raise
-            return text.replace("\r\n", "\n").lstrip("\n")
+    def _ask_monitor(self, command: str) -> str:
+        self.require_stopped()
+        try:
+            text = self.console(f"monitor {command}")
+        except TargetError as error:
+            if "not supported" in str(error):
+                raise TargetError(f"{error} idtscope reads GDTR/IDTR/TR and the APIC through QEMU's monitor: "
+                                  "connect gdb to QEMU's gdbstub (qemu -s, then target remote :1234)") from None
+            raise
+        return text.replace("\r\n", "\n").lstrip("\n")
 
-        return self.cache.get(("monitor", command), ask)
-
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
-        if size <= 0:
-            return b""
-        if address < 0 or address + size > 1 << 64:
-            raise TargetError(f"address range {address:#x}+{size:#x} is outside the 64-bit space")
-        key = ("mem", address, size, None if physical else cpu)
-        return self.cache.get(key, lambda: self._read_uncached(address, size, cpu, physical))
-
-    def _read_uncached(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         self.require_stopped()
         if physical:
             self.console(PHYS_ON)

@@ -10,6 +10,7 @@ import time
 
 from ..errors import TargetError
 from ..symbols import SymbolTable, parse_gdb_info_symbol
+from .base import split_address
 from .gdb_backed import GdbBackedTarget
 from .mi import MiClient, MiError, c_string
 
@@ -32,11 +33,12 @@ class GdbMiTarget(GdbBackedTarget):
                meanwhile: Callable[[], None] | None = None, client: MiClient | None = None) -> GdbMiTarget:
         """Start gdb (or use ``client``, already started) and connect it; ``meanwhile``
         runs while gdb boots and connects."""
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
+        try:
+            split_address(address)
+        except TargetError:
             if client is not None:
                 client.close()
-            raise TargetError(f"attach to HOST:PORT, got {address!r}")
+            raise
         client = client or MiClient(gdb, timeout=timeout)
         token = client.send(f"-target-select remote {address}")
         if meanwhile is not None:

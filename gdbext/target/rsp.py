@@ -16,18 +16,15 @@ from __future__ import annotations
 import socket
 
 from ..errors import TargetError
-from .base import Target
+from .base import Target, split_address
 
 MAX_READ = 2048
 
 
 class RspConnection:
     def __init__(self, address: str, timeout: float = 10.0) -> None:
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
-            raise TargetError(f"attach to HOST:PORT, got {address!r}")
         try:
-            self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+            self.sock = socket.create_connection(split_address(address), timeout=timeout)
         except OSError as error:
             raise TargetError(f"cannot attach to {address}: {error.strerror or error}") from None
         self.sock.settimeout(timeout)
@@ -60,7 +57,8 @@ class RspConnection:
         self._position += 1
         return self._buffer[self._position - 1]
 
-    def _packet(self) -> str:
+    def receive(self) -> str:
+        """The next packet from the stub (acknowledged), with escapes and run-lengths undone."""
         while (byte := self._byte()) != ord("$"):
             if byte not in b"+-\x03":
                 raise TargetError(f"{self.address} does not speak the gdb remote protocol (got {bytes([byte])!r})")
@@ -85,9 +83,9 @@ class RspConnection:
             self.sock.sendall(self._frame(payload))
         except OSError as error:
             raise TargetError(f"cannot talk to {self.address}: {error}") from None
-        reply = self._packet()
+        reply = self.receive()
         while payload != "?" and reply[:1] in ("T", "S"):
-            reply = self._packet()
+            reply = self.receive()
         return reply
 
 
@@ -132,19 +130,16 @@ class RspTarget(Target):
     def close(self) -> None:
         self.connection.close()
 
-    def cpus(self) -> tuple[int, ...]:
-        def ask() -> tuple[int, ...]:
-            threads: list[int] = []
-            reply = self.connection.request("qfThreadInfo")
-            while reply.startswith("m"):
-                for item in reply[1:].split(","):
-                    threads.append(int(item.rsplit(".", 1)[-1], 16))
-                reply = self.connection.request("qsThreadInfo")
-            if not threads:
-                raise TargetError(f"the gdbstub lists no threads ({reply[:40]!r})")
-            return tuple(sorted(t - 1 for t in threads))
-
-        return self.cache.get("cpus", ask)
+    def _list_cpus(self) -> tuple[int, ...]:
+        threads: list[int] = []
+        reply = self.connection.request("qfThreadInfo")
+        while reply.startswith("m"):
+            for item in reply[1:].split(","):
+                threads.append(int(item.rsplit(".", 1)[-1], 16))
+            reply = self.connection.request("qsThreadInfo")
+        if not threads:
+            raise TargetError(f"the gdbstub lists no threads ({reply[:40]!r})")
+        return tuple(sorted(t - 1 for t in threads))
 
     def selected_cpu(self) -> int:
         if self._selected is None:
@@ -154,24 +149,17 @@ class RspTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self._selected = self.check_cpu(cpu)
 
-    def monitor(self, command: str) -> str:
-        def ask() -> str:
-            reply = self.connection.request("qRcmd," + command.encode().hex())
-            output = []
-            while reply.startswith("O") and reply != "OK":
-                output.append(bytes.fromhex(reply[1:]).decode(errors="replace"))
-                reply = self.connection._packet()
-            if reply.startswith("E"):
-                raise TargetError(f"QEMU refused `monitor {command}` ({reply})")
-            return "".join(output).replace("\r\n", "\n").lstrip("\n")
+    def _ask_monitor(self, command: str) -> str:
+        reply = self.connection.request("qRcmd," + command.encode().hex())
+        output = []
+        while reply.startswith("O") and reply != "OK":
+            output.append(bytes.fromhex(reply[1:]).decode(errors="replace"))
+            reply = self.connection.receive()
+        if reply.startswith("E"):
+            raise TargetError(f"QEMU refused `monitor {command}` ({reply})")
+        return "".join(output).replace("\r\n", "\n").lstrip("\n")
 
-        return self.cache.get(("monitor", command), ask)
-
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
-        key = ("mem", address, size, None if physical else cpu)
-        return self.cache.get(key, lambda: self._read(address, size, cpu, physical))
-
-    def _read(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         if physical != self._physical:
             self.connection.request(f"Qqemu.PhyMemMode:{int(physical)}")
             self._physical = physical

@@ -48,7 +48,7 @@ class RecordingTarget(Target):
         self.ranges: dict[tuple[int | None, int], bytes] = {}
         self.names: dict[int, str | None] = {}
 
-    def cpus(self) -> tuple[int, ...]:
+    def _list_cpus(self) -> tuple[int, ...]:
         return self.inner.cpus()
 
     def selected_cpu(self) -> int:
@@ -57,12 +57,12 @@ class RecordingTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self.inner.select_cpu(cpu)
 
-    def monitor(self, command: str) -> str:
+    def _ask_monitor(self, command: str) -> str:
         text = self.inner.monitor(command)
         self.monitor_texts[command] = text
         return text
 
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         data = self.inner.read_memory(address, size, cpu, physical)
         key = (None if physical else cpu, address)
         if len(self.ranges.get(key, b"")) < len(data):
@@ -164,7 +164,7 @@ class SnapshotTarget(Target):
             raise ParseError(f"{path} is a damaged snapshot (selected vCPU {target._selected} is not listed)")
         return target
 
-    def cpus(self) -> tuple[int, ...]:
+    def _list_cpus(self) -> tuple[int, ...]:
         return self._cpus
 
     def selected_cpu(self) -> int:
@@ -173,7 +173,7 @@ class SnapshotTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self._selected = self.check_cpu(cpu)
 
-    def monitor(self, command: str) -> str:
+    def _ask_monitor(self, command: str) -> str:
         try:
             return self._monitor[command]
         except KeyError:
@@ -181,7 +181,7 @@ class SnapshotTarget(Target):
                 f"the snapshot has no answer to `monitor {command}` (it was not asked when saved)"
             ) from None
 
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         for start, data in self._ranges.get(None if physical else cpu, ()):
             if start <= address and address + size <= start + len(data):
                 return data[address - start:address - start + size]
