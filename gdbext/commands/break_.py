@@ -41,9 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def manager(context: Context) -> BreakpointManager:
     """The context's breakpoint manager (a new one after attaching to another target)."""
+    target = context.require_target()
     current = context.breakpoints
-    if current is None or current.target is not context.require_target():
-        current = BreakpointManager(context.target)
+    if current is None or current.target is not target:
+        current = BreakpointManager(target)
         context.breakpoints = current
     return current
 

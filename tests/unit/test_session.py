@@ -46,9 +46,10 @@ def test_help_is_an_answer_and_a_mistake_one_line():
         split("idt 'unclosed")
 
 
-def test_a_live_command_offline_asks_for_a_guest():
+@pytest.mark.parametrize("command", ["idt", "break 14", "break list"])
+def test_a_live_command_offline_asks_for_a_guest(command):
     with pytest.raises(UsageError, match="needs a guest"):
-        SessionCore().run(["idt"])
+        SessionCore().run(split(command))
 
 
 def test_a_snapshot_says_so_above_its_text_but_not_in_json():
