@@ -14,6 +14,7 @@ from tests.live.harness import ROOT
 from tests.unit.rsp_stub import StubServer, frame
 from tests.unit.test_rsp import SNAPSHOT, on
 
+
 def no_core_files() -> None:
     """gdb 13 aborts on a stub that never answers qSupported: keep its core out of the tree."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))

@@ -74,8 +74,8 @@ HOSTILE = {
     "thread list of ever new threads": (thread_flood(), "more than 4096 threads"),
     "one byte every 3 s": (slow_drip, "within 5 s"),
     "silence": (on("qSupported"), "within 5 s"),
-    "a packet body that never ends": (on("qRcmd", then=lambda: itertools.chain([b"$O"], itertools.repeat(b"41" * 4096))),
-                                      "longer than"),
+    "a packet body that never ends": (
+        on("qRcmd", then=lambda: itertools.chain([b"$O"], itertools.repeat(b"41" * 4096))), "longer than"),
     "a 64 MB output packet": (on("qRcmd", b"$O", *itertools.repeat(b"41" * (1 << 19), 64), b"#00"), "longer than"),
     "a flood of stop replies": (on("Hg", then=lambda: itertools.repeat(frame("T05thread:01;"))), "stop replies"),
     "a flood of O packets": (on("qRcmd", then=lambda: itertools.repeat(frame("O41"))), "output packets"),
