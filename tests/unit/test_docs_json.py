@@ -138,8 +138,9 @@ def check(section: str, documents: list[dict]) -> None:
                 undocumented.add(f"{path}: {type_name(value)}")
                 continue
             for row in rows:
-                assert type_name(value) in documented[row], \
-                    f"{section}: {path} is {type_name(value)} ({value!r:.60}), json.md says {' or '.join(documented[row])}"
+                assert type_name(value) in documented[row], (
+                    f"{section}: {path} is {type_name(value)} ({value!r:.60}), "
+                    f"json.md says {' or '.join(documented[row])}")
                 met.add(row)
     assert not undocumented, f"{section}: keys missing from json.md: {sorted(undocumented)}"
     unseen = sorted(row for row in set(documented) - met if not inside_empty_list(row, met))

@@ -17,7 +17,8 @@ def test_long64_local_apics_are_programmed_as_the_layout_says():
         state = view.state
         assert view.apic_id == cpu["apic_id"]
         assert state.spiv.raw == registers["svr"] and state.spiv.vector == expected["lapic"]["spurious_vector"]
-        assert state.lvt_timer.raw == registers["lvt_timer"] and state.lvt_timer.vector == expected["lapic"]["timer"]["vector"]
+        assert state.lvt_timer.raw == registers["lvt_timer"]
+        assert state.lvt_timer.vector == expected["lapic"]["timer"]["vector"]
         assert state.lvt_timer.timer_mode == expected["lapic"]["timer"]["mode"]
         assert state.lvt_lint0.raw == registers["lvt_lint0"] and state.lvt_lint1.raw == registers["lvt_lint1"]
         assert state.lvt_error.raw == registers["lvt_error"]
