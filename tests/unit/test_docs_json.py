@@ -178,8 +178,20 @@ OFFLINE_DECODE_KINDS = ("pf", "selector", "cp", "rflags", "cr0", "cr4", "efer", 
 
 
 @pytest.mark.parametrize("section", sorted(OFFLINE))
-def test_offline_documents_match(section):
-    check(section, [offline_json(command) for command in OFFLINE[section]])
+def test_offline_documents_match(section, tmp_path):
+    documents = [offline_json(command) for command in OFFLINE[section]]
+    if section == "log":
+        documents.append(offline_json(f"log {damaged_log(tmp_path)}"))
+    check(section, documents)
+
+
+def damaged_log(directory: Path) -> Path:
+    """A -d int log with an event line that does not parse, cut in the middle of its last event."""
+    text = (ROOT / INTLOG / "events64.log").read_text()
+    text = text.replace("     3: v=80 e=0000 i=1", "     3: v=80 e=00zz i=1", 1)
+    path = directory / "damaged.log"
+    path.write_text(text[:text.rfind(" v=") + 40])
+    return path
 
 
 @pytest.mark.parametrize("section", sorted(ON_SNAPSHOTS))
