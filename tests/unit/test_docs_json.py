@@ -27,10 +27,10 @@ from pathlib import Path
 import pytest
 
 from shell.session import Session
+from tests.unit.snapshot_fixtures import SNAPSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "json.md"
-SNAPSHOTS = ROOT / "tests" / "fixtures" / "snapshots"
 INTLOG = "tests/fixtures/intlog"
 WALKS = json.loads((SNAPSHOTS / "walks.json").read_text())
 FIXTURES = sorted(WALKS)
