@@ -8,17 +8,15 @@ address), `frame` runs where the fixture stopped at a handler's entry. To accept
 a deliberate change, run with IDTSCOPE_UPDATE_GOLDEN=1 and review the diff.
 """
 
-import json
 from pathlib import Path
 
 import pytest
 
 from shell.session import Session
 from tests.golden.test_offline_golden import assert_golden, golden_name
+from tests.unit.snapshot_fixtures import SNAPSHOTS, WALKS
 
 HERE = Path(__file__).parent / "snapshots"
-SNAPSHOTS = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"
-WALKS = json.loads((SNAPSHOTS / "walks.json").read_text())
 COMMANDS = ["idt", "gdt", "tss", "ist", "lapic", "ioapic", "pic", "lint"]
 #: fixtures stopped at a handler's first instruction, where `frame` has a frame
 AT_A_HIT = ("long64-pf",)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from gdbext.target.snapshot import SnapshotTarget
 from tests.guests.layout import load_layout
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"
+#: fixture -> the `walk` arguments (a handler's address, a user address) whose pages make.py adds
+WALKS: dict[str, list[str]] = json.loads((SNAPSHOTS / "walks.json").read_text())
 #: fixture -> (guest, variant) it was saved from (tests/fixtures/snapshots/make.py)
 GUESTS = {"long64": ("long64", None), "long64-pf": ("long64", None), "long64-broken": ("long64", "broken"),
           "prot32": ("prot32", None), "prot32-pae": ("prot32", "pae"), "real16": ("real16", None)}

@@ -27,12 +27,11 @@ from pathlib import Path
 import pytest
 
 from shell.session import Session
-from tests.unit.snapshot_fixtures import SNAPSHOTS
+from tests.unit.snapshot_fixtures import SNAPSHOTS, WALKS
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "json.md"
 INTLOG = "tests/fixtures/intlog"
-WALKS = json.loads((SNAPSHOTS / "walks.json").read_text())
 FIXTURES = sorted(WALKS)
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "null": type(None), "object": dict, "list": list}
 #: sections checked live (tests/live/test_docs_json_live.py)
