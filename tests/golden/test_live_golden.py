@@ -14,12 +14,10 @@ import pytest
 
 from shell.session import Session
 from tests.golden.test_offline_golden import assert_golden, golden_name
-from tests.unit.snapshot_fixtures import SNAPSHOTS, WALKS
+from tests.unit.snapshot_fixtures import AT_A_HIT, SNAPSHOTS, WALKS
 
 HERE = Path(__file__).parent / "snapshots"
 COMMANDS = ["idt", "gdt", "tss", "ist", "lapic", "ioapic", "pic", "lint"]
-#: fixtures stopped at a handler's first instruction, where `frame` has a frame
-AT_A_HIT = ("long64-pf",)
 CASES = [(fixture, command) for fixture in sorted(WALKS)
          for command in COMMANDS + [f"walk {walk}" for walk in WALKS[fixture]]
          + (["frame"] if fixture in AT_A_HIT else [])]
