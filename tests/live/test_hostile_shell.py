@@ -8,8 +8,8 @@ import resource
 import subprocess
 import sys
 
-from tests.guests.build import build
-from tests.guests.run import RunningGuest
+from shell.guests.build import build
+from shell.guests.run import RunningGuest
 from tests.live.harness import ROOT
 from tests.unit.rsp_stub import StubServer, frame
 from tests.unit.test_rsp import SNAPSHOT, on

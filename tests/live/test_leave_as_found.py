@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from shell.guests.build import build
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.build import build
 from tests.guests.linux import booted_linux
-from tests.guests.run import RunningGuest
 from tests.live.harness import ROOT, gdb_run
 
 
