@@ -30,6 +30,7 @@ _MODULES = {
     "symbols": "symbols",
     "lint": "lint",
     "log": "log",
+    "why": "why",
 }
 
 

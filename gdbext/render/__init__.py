@@ -33,6 +33,7 @@ _RENDERERS = {
     "ioapic": ("controllers", "ioapic"),
     "pic": ("controllers", "pic"),
     "symbols": ("symbols", "symbols"),
+    "why": ("postmortem", "why"),
 }
 
 

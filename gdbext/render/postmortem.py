@@ -1,0 +1,49 @@
+"""Text for `why`: the triple-fault chain, the check each step failed, the faulting
+instruction, the lint findings that bear on it, and the fixes."""
+
+from __future__ import annotations
+
+from .style import Style
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+ROLES = {"raised": "why it was raised", "delivery": "why it could not be delivered"}
+
+
+def why(data: dict[str, Any], style: Style) -> str:
+    lines = [style.bad(f"triple fault on CPU {data['cpu']} ({data['mode']} mode), log line {data['line']}")
+             + (style.dim(f"  (the last of {data['triple_fault_count']})") if data["triple_fault_count"] > 1 else "")]
+    lines.append(f"chain: {data['explanation']}")
+    if data["steps"]:
+        lines.append("")
+        lines.append("step by step, against the tables now:")
+    for step in data["steps"]:
+        problem = step["problem"]
+        head = f"  {step['mnemonic']} (step {step['index'] + 1}), {ROLES[step['role']]}: "
+        if problem is None:
+            text = "the tables now show nothing wrong here" if step["role"] == "delivery" \
+                else "its cause is in the code that ran, not in the tables"
+            lines.append(head + style.dim(text))
+        else:
+            lines.append(head + problem["summary"] + style.dim(f"  [{problem['check']}]"))
+    if data["cause"] is not None:
+        lines.append("")
+        lines.append(style.bad("cause: ") + data["cause"]["summary"])
+    if data["instruction"]:
+        lines.append("")
+        lines.append("faulting instruction:")
+        for row in data["instruction"]:
+            symbol = f" <{row['symbol']}>" if row.get("symbol") else ""
+            lines.append(f"  {row['address']:#x}{symbol}: {row['text']}")
+    if data["lint"]:
+        lines.append("")
+        lines.append("lint findings that bear on it:")
+        for finding in data["lint"]:
+            lines.append(f"  {finding['severity']}: {finding['what']}  [{finding['id']}]")
+    if data["fixes"]:
+        lines.append("")
+        lines.append(style.good("fix:"))
+        lines.extend(f"  - {fix}" for fix in data["fixes"])
+    return "\n".join(lines)
