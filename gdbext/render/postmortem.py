@@ -33,7 +33,10 @@ def why(data: dict[str, Any], style: Style) -> str:
         lines.append(style.bad("cause: ") + data["cause"]["summary"])
     if data["instruction"]:
         lines.append("")
-        lines.append("faulting instruction:")
+        origin = data["origin"]
+        fetch = origin is not None and origin["check"] == "handler-not-executable"
+        lines.append("where it faulted: the handler's first fetch (these bytes never ran):" if fetch
+                     else "faulting instruction:")
         for row in data["instruction"]:
             symbol = f" <{row['symbol']}>" if row.get("symbol") else ""
             lines.append(f"  {row['address']:#x}{symbol}: {row['text']}")
