@@ -185,6 +185,9 @@ def _check_symbol_file() -> None:
 
 
 def register() -> None:
+    from .gdb.unwind import install
+
+    install(_context)
     X86Prefix()
     for name in registry.names():
         X86Command(name)

@@ -107,7 +107,7 @@ def preload(commands: list[str]) -> None:
 
 #: commands that only read: a one-shot run of these alone needs no gdb
 READ_ONLY = frozenset({"explain", "vectors", "decode", "regs", "cpu", "idt", "gdt", "ldt", "tss", "ist", "lapic",
-                       "ioapic", "pic", "frame", "walk", "lint", "snapshot", "symbols", "help", "why"})
+                       "ioapic", "pic", "frame", "walk", "lint", "snapshot", "symbols", "help", "why", "bt"})
 
 
 def direct(args: argparse.Namespace) -> bool:

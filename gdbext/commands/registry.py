@@ -31,6 +31,7 @@ _MODULES = {
     "lint": "lint",
     "log": "log",
     "why": "why",
+    "bt": "bt",
 }
 
 

@@ -34,6 +34,7 @@ _RENDERERS = {
     "pic": ("controllers", "pic"),
     "symbols": ("symbols", "symbols"),
     "why": ("postmortem", "why"),
+    "bt": ("postmortem", "backtrace"),
 }
 
 

@@ -50,3 +50,21 @@ def why(data: dict[str, Any], style: Style) -> str:
         lines.append(style.good("fix:"))
         lines.extend(f"  - {fix}" for fix in data["fixes"])
     return "\n".join(lines)
+
+
+def backtrace(data: dict[str, Any], style: Style) -> str:
+    """gdb's `bt` layout: frame #0 the handler, #1 the code the CPU interrupted."""
+    width = {"long": 16, "protected": 8, "real": 4}[data["mode"]]
+    handler, interrupted = data["frames"]
+    lines = []
+    for row in (handler, interrupted):
+        where = f" in {row['symbol']}" if row.get("symbol") else ""
+        lines.append(f"#{row['level']}  {row['pc']:#0{width + 2}x}{where}")
+    vector = handler["vector"]
+    error = "" if handler["error_code"] is None else f", error code {handler['error_code']:#x}"
+    lines[0] += style.dim(f"  (entry of vector {vector:#04x}{error})")
+    ss = "" if interrupted["ss"] is None else f" SS {interrupted['ss']:#06x}"
+    lines[1] += style.dim(f"  (interrupted at CPL {interrupted['from_cpl']}: CS {interrupted['cs']:#06x} "
+                          f"RFLAGS {interrupted['rflags']:#x} SP {interrupted['sp']:#x}{ss}; stack {interrupted['stack']})")
+    lines.extend(style.warn(f"note: {warning}") for warning in data["warnings"])
+    return "\n".join(lines)
