@@ -54,7 +54,8 @@ def main() -> None:
     print(f"scenario {scenario}, log {size / 1e6:.2f} MB, {runs} runs")
     print(f"log ends in 'Triple fault' {detect * 1000:.0f} ms after gdb's detach returned")
     print(f"live    why (one-shot attach, whole process): median {statistics.median(t for t, _ in live) * 1000:.0f} ms")
-    print(f"offline why (snapshot, whole process):        median {statistics.median(t for t, _ in offline) * 1000:.0f} ms")
+    offline_ms = statistics.median(t for t, _ in offline) * 1000
+    print(f"offline why (snapshot, whole process):        median {offline_ms:.0f} ms")
 
 
 if __name__ == "__main__":

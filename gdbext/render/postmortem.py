@@ -65,6 +65,7 @@ def backtrace(data: dict[str, Any], style: Style) -> str:
     lines[0] += style.dim(f"  (entry of vector {vector:#04x}{error})")
     ss = "" if interrupted["ss"] is None else f" SS {interrupted['ss']:#06x}"
     lines[1] += style.dim(f"  (interrupted at CPL {interrupted['from_cpl']}: CS {interrupted['cs']:#06x} "
-                          f"RFLAGS {interrupted['rflags']:#x} SP {interrupted['sp']:#x}{ss}; stack {interrupted['stack']})")
+                          f"RFLAGS {interrupted['rflags']:#x} SP {interrupted['sp']:#x}{ss}; "
+                          f"stack {interrupted['stack']})")
     lines.extend(style.warn(f"note: {warning}") for warning in data["warnings"])
     return "\n".join(lines)
