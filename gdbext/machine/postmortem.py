@@ -20,6 +20,7 @@ from ..model.delivery import (
     gate_problem,
     handler_problem,
     idt_vector,
+    missing_stack_problem,
     overflow_problem,
     stack_problem,
 )
@@ -71,7 +72,12 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
     for row in instruction:
         row["symbol"] = row["symbol"] or target.symbolize(row["address"])
     vectors = {step.vector for step in chain} | {problem["vector"] for problem in problems}
-    kind, findings = lint(target, cpu)
+    try:
+        kind, findings = lint(target, cpu)
+    except IdtscopeError as error:
+        kind, findings, lint_error = None, [], str(error)
+    else:
+        lint_error = None
     stacky = any(problem["check"] in STACK_CHECKS for problem in problems)
     bearing = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in findings
                if set(finding.vectors) & vectors or (stacky and finding.id in STACK_FINDINGS)]
@@ -91,6 +97,7 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
         "origin": steps[0]["problem"] if steps else None,
         "instruction": instruction,
         "lint": bearing,
+        "lint_error": lint_error,
         "guest": None if kind is None else kind.name,
         "fixes": fixes,
     }
@@ -198,14 +205,17 @@ def _label(vector: int) -> str:
 def _stack(target: Target, cpu: int, step: ChainStep, vector: int, gate: Gate, mode: CpuMode,
            cpl: int) -> DeliveryProblem | None:
     long_mode = mode is CpuMode.LONG
-    if long_mode and gate.ist:
-        stack = f"ist{gate.ist}"
-        tss = read_tss(target, cpu).tss
-        top = tss.ist_slot(gate.ist) if isinstance(tss, Tss64) else None
-    elif cpl > 0:
-        stack = "rsp0"
-        tss = read_tss(target, cpu).tss
-        top = None if tss is None else tss.rsp[0] if isinstance(tss, Tss64) else tss.esp0
+    if (long_mode and gate.ist) or cpl > 0:
+        stack = f"ist{gate.ist}" if long_mode and gate.ist else "rsp0"
+        view = read_tss(target, cpu)
+        tss = view.tss
+        if tss is None:
+            return missing_stack_problem(vector, stack, f"no TSS can be read ({view.absent or view.error})")
+        if long_mode != isinstance(tss, Tss64):
+            return missing_stack_problem(vector, stack, f"TR holds a {view.width}-bit TSS in {mode.value} mode")
+        top = tss.esp0 if not long_mode else tss.ist_slot(gate.ist) if stack != "rsp0" else tss.rsp[0]
+        if top == 0:
+            return missing_stack_problem(vector, stack, f"TSS.{stack.upper()} is 0")
     else:
         stack, top = "same", step.rsp
     if top is None:

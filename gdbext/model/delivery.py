@@ -116,6 +116,13 @@ def overflow_problem(rip: int | None, symbol: str | None, rsp: int | None, addre
                            f"({reason})", OVERFLOW_FIX)
 
 
+def missing_stack_problem(vector: int, stack: str, why: str) -> DeliveryProblem:
+    """The stack the frame needs has no top: an IST or RSP0 slot of 0, or no TSS to hold it."""
+    return DeliveryProblem(vector, "stack-not-mapped", f"the frame goes on {stack.upper()}, but {why}",
+                           f"load TR with a TSS whose {stack.upper()} holds the top of a mapped, writable stack "
+                           "(SDM 3A 7.7, 6.14.5)")
+
+
 def handler_problem(vector: int, handler: int, symbol: str | None, reason: str) -> DeliveryProblem:
     name = f" <{symbol}>" if symbol else ""
     mnemonic_label = "the #PF handler's" if vector == 14 else f"the handler of vector {vector:#04x}:"

@@ -45,6 +45,8 @@ def why(data: dict[str, Any], style: Style) -> str:
         lines.append("lint findings that bear on it:")
         for finding in data["lint"]:
             lines.append(f"  {finding['severity']}: {finding['what']}  [{finding['id']}]")
+    if data["lint_error"]:
+        lines.append(style.dim(f"(lint could not run: {data['lint_error']})"))
     if data["fixes"]:
         lines.append("")
         lines.append(style.good("fix:"))

@@ -9,6 +9,7 @@ from gdbext.model.delivery import (
     gate_address_problem,
     gate_problem,
     idt_vector,
+    missing_stack_problem,
     overflow_problem,
     stack_problem,
 )
@@ -69,3 +70,9 @@ def test_stack_problems_name_the_stack_and_fix():
     assert same.check == "stack-overflow" and "#DF gate has no IST" in same.summary and "IST" in same.fix
     push = overflow_problem(0x10116B, "scn_recurse", 0x21D000, 0x21CFF8, "PTE not present (P=0)")
     assert "0x10116b <scn_recurse>" in push.summary and "0x21cff8" in push.summary
+
+
+def test_a_stack_without_a_top_says_which_slot():
+    problem = missing_stack_problem(8, "ist1", "TSS.IST1 is 0")
+    assert problem.check == "stack-not-mapped"
+    assert problem.summary == "the frame goes on IST1, but TSS.IST1 is 0" and "IST1" in problem.fix
