@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 
 from ..machine.frames import read_stop_frame
+from ..model.numbers import parse_int
 from .base import Context, Result, add_cpu_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vector", help="the vector taken, when one handler serves several (number or mnemonic)")
+    parser.add_argument("--at", metavar="ADDR", help="where the frame is (default: the stack pointer)")
     add_cpu_argument(parser)
 
 
@@ -29,7 +31,8 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         from ..model.vectors import lookup
 
         vector = lookup(args.vector).number
-    stop = read_stop_frame(target, args.cpu, vector)
+    at = parse_int(args.at, "frame address") if args.at else None
+    stop = read_stop_frame(target, args.cpu, vector, at)
     frame = stop.frame
     from ..machine.cpu import registers
 
