@@ -94,3 +94,21 @@ def test_gdb_bt_on_a_linux_user_page_fault(tmp_path):
     assert pushed["from_cpl"] == 3 and frames[1] == pushed["rip"] < 1 << 47, "frame #1 is the user RIP"
     ours = json.loads(outputs[5])["frames"]
     assert ours[1]["pc"] == pushed["rip"] and ours[1]["sp"] == pushed["rsp"] and ours[1]["ss"] == pushed["ss"]
+
+
+@pytest.fixture(scope="module")
+def real16():
+    return build("real16")
+
+
+def test_gdb_bt_through_a_16_bit_frame_on_real16(real16):
+    layout = real16.layout
+    outputs = gdb_batch(real16, ["x86 break 0x60", f"set {{char}}{layout['symbols_linear']['scenario']:#x} = 1",
+                                 "continue", "bt", "x86 frame --json", "x86 bt --json"], smp=1)
+    frames = gdb_frames(outputs[3])
+    pushed = json.loads(outputs[4])
+    assert pushed["mode"] == "real" and pushed["vector"] == 0x60
+    assert frames[0] == layout["labels"]["isr_int60"]
+    assert frames[1] == pushed["rip"], "frame #1 is the IP the CPU pushed (gdb knows no segments)"
+    ours = json.loads(outputs[5])["frames"]
+    assert ours[1]["pc"] == pushed["rip"] and ours[1]["cs"] == pushed["cs"]
