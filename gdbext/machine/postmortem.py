@@ -30,7 +30,7 @@ from ..model.idt import CpuMode
 from ..model.record import as_dict
 from ..model.selector import Selector
 from ..model.tss import Tss64
-from ..model.triplefault import PAGE_FAULT, SELECTOR_ERROR_VECTORS, ChainStep, TripleFault
+from ..model.triplefault import PAGE_FAULT, SELECTOR_ERROR_VECTORS, ChainStep, TripleFault, explain
 from ..target.base import Target
 from .cpu import registers
 from .explain import software_vector
@@ -90,7 +90,7 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
         "cpu": cpu,
         "mode": regs.mode.value,
         "line": fault.line,
-        "explanation": fault.explanation,
+        "explanation": explain(fault, advice=False),
         "chain": [_chain_data(step) for step in chain],
         "steps": steps,
         "cause": decisive,
