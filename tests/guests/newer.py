@@ -5,7 +5,7 @@
 outside the checkout. It is built in a temporary directory beside it and renamed only
 when complete, under a lock, so an interrupted build is never taken for a finished one.
 Then, inside the root, a virtual environment made with the root's own Python holds the
-project's runtime dependencies (from pyproject.toml), for gdbext/gdbinit.py to load.
+project's runtime dependencies (those of pyproject.toml), for gdbext/gdbinit.py to load.
 
 - ``qemu_prefix()``: the argv that stands for ``qemu-system-x86_64``: the root's QEMU
   started through the root's own dynamic loader and libraries, no chroot needed, with
@@ -34,8 +34,8 @@ import re
 import shlex
 import shutil
 import subprocess
-import tomllib
 from functools import cache
+from importlib.metadata import requires
 from pathlib import Path
 
 from shell.guests import build as guest_build
@@ -72,9 +72,8 @@ exec chroot "$root" /usr/bin/env IDTSCOPE_VENV="$venv" /bin/sh -c 'cd "$0" && ex
 
 
 def _dependencies() -> list[str]:
-    """The project's runtime dependencies, as pyproject.toml lists them."""
-    with open(CHECKOUT / "pyproject.toml", "rb") as file:
-        return list(tomllib.load(file)["project"]["dependencies"])
+    """The project's runtime dependencies (pyproject.toml's, as setup.sh installed them: no extras)."""
+    return [requirement for requirement in requires("idtscope") or [] if "extra ==" not in requirement]
 
 
 def venv_path() -> str:
@@ -114,8 +113,9 @@ def _bootstrap() -> None:
     mounts /proc and /sys into its target: in a private mount namespace those mounts
     end with it, even when it is interrupted."""
     if shutil.which("debootstrap") is None:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "debootstrap"], check=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), capture_output=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "debootstrap"]):
+            subprocess.run(step, check=True, env=env, capture_output=True, timeout=BUILD_TIMEOUT)
     partial = CACHE / f"{PARTIAL_PREFIX}{os.getpid()}"
     argv = ["unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase",
             f"--include={','.join(PACKAGES)}", SUITE, str(partial), MIRROR]
