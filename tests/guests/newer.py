@@ -34,6 +34,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from functools import cache
 from importlib.metadata import requires
 from pathlib import Path
@@ -97,6 +98,8 @@ def root() -> Path:
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not ROOT.exists():
+            print(f"building the Debian {SUITE} root with its QEMU and gdb in {ROOT} (once; about a minute, 600 MB)",
+                  file=sys.stderr)
             _remove_stale_partials()
             _bootstrap()
         if not _complete(ROOT):
@@ -200,5 +203,5 @@ def versions() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    print(root())
-    print(versions())
+    found = versions()
+    print(f"the newer QEMU and gdb: QEMU {found['qemu']}, gdb {found['gdb']} ({ROOT})")
