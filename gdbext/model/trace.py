@@ -194,6 +194,9 @@ def vectors_by_handler(handlers: Mapping[int, int]) -> dict[int, tuple[int, ...]
 class Handled:
     """A delivery with its vector, error code and (once its IRET is seen) its return.
 
+    ``exception``: the CPU raised it at ``from_pc`` (``raised`` times: 2 or 3 when delivering
+    one exception raised another, as on the way to a #DF); otherwise an external interrupt.
+
     ``vectors``: every vector whose gate enters ``to_pc`` (one when the IDT is unambiguous,
     none for a handler the IDT does not name). ``error_code`` is set for an exception that
     pushed one (see :func:`classify`). ``saved_rip``: the RIP the CPU pushed. ``frame``: where
@@ -204,6 +207,8 @@ class Handled:
 
     index: int
     delivery: Delivery
+    exception: bool
+    raised: int
     vectors: tuple[int, ...]
     error_code: int | None
     saved_rip: int | None
@@ -228,31 +233,36 @@ def _saved_rip_fits(saved_rip: int | None, from_pc: int) -> bool:
     return saved_rip is not None and 0 <= saved_rip - from_pc <= MAX_INSTRUCTION
 
 
-def classify(delivery: Delivery, by_handler: Mapping[int, tuple[int, ...]]) -> tuple[tuple[int, ...], int | None,
-                                                                                     int | None, int | None]:
+def classify(delivery: Delivery, exception: bool, by_handler: Mapping[int, tuple[int, ...]]) -> tuple[
+        tuple[int, ...], int | None, int | None, int | None]:
     """The vectors, error code, saved RIP and frame address (where IRET finds RIP) of one delivery.
 
-    Without one known vector, an exception's frame shape tells whether it pushed an error code.
-    A delivery whose slots hold no RIP that fits ``from_pc`` (a real-mode or 32-bit frame, an
-    unreadable stack) has no frame: it cannot be paired or nested.
+    Only an exception can push an error code, and only one whose vector has one (when the IDT
+    names a single vector for the handler). Whether it did shows in the frame too: the saved
+    RIP fits ``from_pc`` in the second slot, not in the first. A delivery whose slots hold no
+    RIP that fits (a real-mode or 32-bit frame, an unreadable stack) has no frame: it cannot
+    be paired or nested.
     """
     vectors = by_handler.get(delivery.to_pc, ())
     if delivery.rsp is None:
         return vectors, None, None, None
-    if delivery.kind == EXCEPTION and len(vectors) == 1:
-        pushed = vector_row(vectors[0]).pushes_error_code
-    else:
-        pushed = (delivery.kind == EXCEPTION and not _saved_rip_fits(delivery.slot0, delivery.from_pc)
-                  and _saved_rip_fits(delivery.slot1, delivery.from_pc))
-    error_code, saved_rip, frame = ((delivery.slot0, delivery.slot1, delivery.rsp + SLOT_BYTES) if pushed
-                                    else (None, delivery.slot0, delivery.rsp))
-    if not _saved_rip_fits(saved_rip, delivery.from_pc):
-        return vectors, error_code, saved_rip, None
-    return vectors, error_code, saved_rip, frame
+    may_push = exception and (len(vectors) != 1 or vector_row(vectors[0]).pushes_error_code)
+    if may_push and not _saved_rip_fits(delivery.slot0, delivery.from_pc) \
+            and _saved_rip_fits(delivery.slot1, delivery.from_pc):
+        return vectors, delivery.slot0, delivery.slot1, delivery.rsp + SLOT_BYTES
+    if _saved_rip_fits(delivery.slot0, delivery.from_pc):
+        return vectors, None, delivery.slot0, delivery.rsp
+    return vectors, None, None, None
 
 
 class Pairing:
-    """Matches each IRET with the delivery whose frame it pops, per vCPU.
+    """Names each delivery and matches each IRET with the delivery whose frame it pops, per vCPU.
+
+    QEMU (x86) reports an exception twice: when it is raised (an ``E`` record whose to-PC is
+    still its from-PC, the start of the translated block rather than the instruction) and
+    when it is delivered (an ``I`` record from the faulting instruction into the handler); an
+    external interrupt only once. A delivery right after raises on the same vCPU is that
+    exception's.
 
     Each vCPU keeps a stack of open handlers. An IRET whose RSP is the frame of an open
     handler closes it and every handler above it (those left by another way than IRET);
@@ -266,20 +276,27 @@ class Pairing:
         self.unpaired_returns = 0
         self.abandoned = 0
         self._open: dict[int, list[int]] = {}
+        self._raised: dict[int, int] = {}  # vCPU -> raises not yet delivered
 
     def feed(self, items: Iterable[Delivery | Return | BadLine]) -> None:
         for item in items:
             if isinstance(item, Delivery):
-                self._deliver(item)
+                if item.kind == EXCEPTION and item.from_pc == item.to_pc:
+                    self._raised[item.cpu] = self._raised.get(item.cpu, 0) + 1
+                else:
+                    self._deliver(item)
             elif isinstance(item, Return):
+                self._raised.pop(item.cpu, None)
                 self._return(item)
 
     def _deliver(self, delivery: Delivery) -> None:
-        vectors, error_code, saved_rip, frame = classify(delivery, self.by_handler)
+        raised = self._raised.pop(delivery.cpu, 0)
+        exception = raised > 0 or delivery.kind == EXCEPTION
+        vectors, error_code, saved_rip, frame = classify(delivery, exception, self.by_handler)
         stack = self._open.setdefault(delivery.cpu, [])
         index = len(self.handled)
-        self.handled.append(Handled(index, delivery, vectors, error_code, saved_rip, frame, len(stack),
-                                    stack[-1] if stack else None))
+        self.handled.append(Handled(index, delivery, exception, raised if exception else 0, vectors, error_code,
+                                    saved_rip, frame, len(stack), stack[-1] if stack else None))
         if frame is not None:
             stack.append(index)
 
@@ -297,4 +314,3 @@ class Pairing:
     def still_open(self) -> list[Handled]:
         """Handlers entered and not yet left, per vCPU from the outermost."""
         return [self.handled[index] for stack in self._open.values() for index in stack]
-
