@@ -34,8 +34,8 @@ from gdbext.model.errcode import ControlProtectionCode, PageFaultCode, SelectorE
 from gdbext.model.frame import InterruptFrame, guess_error_code  # noqa: E402
 from gdbext.model.gate import Gate  # noqa: E402
 from gdbext.model.hexinput import parse_hex  # noqa: E402
-from gdbext.model.numbers import parse_int  # noqa: E402
 from gdbext.model.idt import CpuMode, decode_table  # noqa: E402
+from gdbext.model.numbers import parse_int  # noqa: E402
 from gdbext.model.paging import Access, walk  # noqa: E402
 from gdbext.model.tss import Tss32, Tss64, allowed_ports  # noqa: E402
 from gdbext.target.qemu_text import parse_info_lapic, parse_info_pic, parse_info_registers  # noqa: E402

@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.guests.build import build  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
+import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/, finds prot32 and real16)
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 
 GDB = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off"]
 GUESTS = (("long64", None, 2), ("long64", "ring0", 2), ("prot32", "pae", 1))
@@ -55,7 +56,7 @@ import statistics, time, gdb
 from gdbext import gdb_entry
 times = []
 for _ in range({runs}):
-    gdb_entry._context.target.cache.clear()
+    gdb_entry._core.target.cache.clear()
     start = time.perf_counter(); gdb.execute("x86 lint", to_string=True); times.append(time.perf_counter() - start)
 print("RESULT", statistics.median(times))
 """)

@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.guests.build import build  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
+import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/, finds prot32 and real16)
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 
 GDB = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off"]
 
@@ -59,7 +60,7 @@ from gdbext import gdb_entry
 raw, ours = [], []
 for _ in range({runs}):
     t = time.perf_counter(); gdb.execute("x/512gx {base:#x}", to_string=True); raw.append(time.perf_counter() - t)
-    gdb_entry._context.target.cache.clear()
+    gdb_entry._core.target.cache.clear()
     t = time.perf_counter(); gdb.execute("x86 idt", to_string=True); ours.append(time.perf_counter() - t)
 print("RESULT", statistics.median(raw), statistics.median(ours))
 """
@@ -91,10 +92,15 @@ def main() -> None:
         memory = [p for p in sent if p.startswith("m")]
         monitor = [p for p in sent if p.startswith("qRcmd")]
         others = [p for p in sent if not p.startswith(("qRcmd", "m"))]
-        print(f"packets for one `x86 idt`: {len(sent)} in all: {len(monitor)} monitor command(s), "
-              f"{len(memory)} memory read(s) {memory}, other: {others}; goal: 1 + ceil({size}/2048) = {1 + -(-size // 2048)}")
+        print(
+            f"packets for one `x86 idt`: {len(sent)} in all: {len(monitor)} monitor command(s), "
+            f"{len(memory)} memory read(s) {memory}, other: {others}; "
+            f"goal: 1 + ceil({size}/2048) = {1 + -(-size // 2048)}"
+        )
         raw, ours = in_gdb_ratio(guest.port, image.elf, base, runs)
-        print(f"in gdb: x/512gx {raw * 1000:.1f} ms, x86 idt {ours * 1000:.1f} ms, ratio {ours / raw:.2f} (goal <= 1.5)")
+        print(
+            f"in gdb: x/512gx {raw * 1000:.1f} ms, x86 idt {ours * 1000:.1f} ms, ratio {ours / raw:.2f} (goal <= 1.5)"
+        )
         shell = [sys.executable, "-m", "shell", "--attach", f"127.0.0.1:{guest.port}", "-c", "idt"]
         plain = GDB + ["-ex", f"target remote 127.0.0.1:{guest.port}", "-ex", f"x/512gx {base:#x}"]
         wall(shell)

@@ -21,8 +21,9 @@ import anyio  # noqa: E402
 from mcp import ClientSession  # noqa: E402
 from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
 
-from tests.guests.build import build  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
+import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/, finds prot32 and real16)
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 
 IDTSCOPE = str(Path(sys.executable).parent / "idtscope")
 

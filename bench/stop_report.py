@@ -21,10 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/, finds prot32 and real16)
 from gdbext.symbols import SymbolTable  # noqa: E402
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 from shell.session import Session  # noqa: E402
-from tests.guests.build import build  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
 
 
 def in_gdb(image, runs: int) -> float:
@@ -36,7 +37,7 @@ import time, statistics, gdb
 from gdbext import gdb_entry
 times = []
 for _ in range({runs}):
-    gdb_entry._context.target.cache.clear()
+    gdb_entry._core.target.cache.clear()
     t = time.perf_counter(); gdb.execute("x86 frame", to_string=True); times.append(time.perf_counter() - t)
 print("RESULT", statistics.median(times))
 """)

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import gdb
 
-from .commands import completion, dispatch, registry
-from .commands.base import Context, HelpRequested
+from .commands import completion, registry
 from .errors import IdtscopeError, UsageError
+from .session import SessionCore, split
 from .target.gdb_python import GdbPythonTarget
 
 PREFIX = "x86"
 ABBREVIATIONS = {"Vol", "e.g", "i.e", "Fig"}
 
-_context = Context(target=GdbPythonTarget())
+_core = SessionCore(GdbPythonTarget(), prog_prefix=f"{PREFIX} ")
 
 
 def _drop_cache(*_event: object) -> None:
-    _context.target.cache.clear()
+    _core.target.cache.clear()
 
 
 def _color() -> bool:
@@ -75,22 +75,12 @@ class X86Command(gdb.Command):
 
     def invoke(self, argument: str, from_tty: bool) -> None:
         _check_symbol_file()
+        _core.color, _core.width = _color(), _width()
         try:
-            argv = [self.name] + dispatch.split(argument)
-            result, as_json = dispatch.execute(_context, argv, prog_prefix=f"{PREFIX} ")
-        except HelpRequested as shown:
-            gdb.write(f"{shown}\n")
-            return
+            text = _core.run([self.name] + split(argument))
         except IdtscopeError as error:
             raise gdb.GdbError(str(error)) from None
-        if as_json:
-            import json
-
-            gdb.write(json.dumps(result.data, indent=2) + "\n")
-            return
-        from .render import render
-
-        gdb.write(render(result, color=_color(), width=_width()) + "\n")
+        gdb.write(text + "\n")
 
     def complete(self, text: str, word: str) -> list[str]:
         """gdb replaces only ``word`` (its own word breaks split at '-' and '#'),
@@ -101,53 +91,24 @@ class X86Command(gdb.Command):
 
 
 def _report_stop(event: object) -> None:
-    """After any stop: move breakpoints the IDT no longer agrees with; print a matching hit's report."""
-    from .commands.breakpoint import STATE_KEY
-    from .render import render
-
-    _drop_cache()
+    """After any stop: the session's breakpoint changes and the report of a matching hit (gdb printed the stop)."""
     _check_symbol_file()
-    breakpoints = _context.state.get(STATE_KEY)
-    if breakpoints is None:
-        return
-    try:
-        for line in breakpoints.refresh():
-            gdb.write(line + "\n")
-    except IdtscopeError as error:
-        gdb.write(f"idtscope: {error}\n", gdb.STDERR)
-    if not isinstance(event, gdb.BreakpointEvent) and breakpoints.table.entries:
-        _real_mode_hit(breakpoints)
-    report = breakpoints.take_report()
-    if report is not None:
-        gdb.write(render(report, color=_color(), width=_width()) + "\n")
-
-
-def _real_mode_hit(breakpoints: object) -> None:
-    """In real mode with CS != 0 gdb sees IP, not the linear address a breakpoint was set at, and
-    reports a plain stop (SIGTRAP): judge it as a hit when CS.base + IP is one of ours (no
-    silent continue is possible from here, so a hit that fails its filters just stays a stop)."""
-    from .machine.cpu import registers
-    from .model.idt import CpuMode
-
-    target = _context.target
+    _core.color, _core.width = _color(), _width()
     thread = gdb.selected_thread()
-    cpu = thread.num - 1 if thread is not None else 0
-    try:
-        regs = registers(target, cpu)
-        if regs.mode is not CpuMode.REAL:
-            return
-        linear = regs.linear_pc
-        if breakpoints.table.at(linear) and not target.on_hit(linear, cpu):
-            gdb.write(f"idtscope: the hit at {linear:#x} does not match its breakpoint's filters\n")
-    except IdtscopeError as error:
+    plain = None if isinstance(event, gdb.BreakpointEvent) else (thread.num - 1 if thread is not None else 0)
+    stop = _core.stop(None, cpu=plain)
+    for error in stop.errors:
         gdb.write(f"idtscope: {error}\n", gdb.STDERR)
+    text = _core.stop_text(stop, errors=False)
+    if text:
+        gdb.write(text + "\n")
 
 
 #: a symbol file gdb loaded whose fit to the running kernel is still to be checked
 _unchecked: list[str] = []
 
 
-def _new_objfile(event: object) -> None:
+def _new_objfile(event: gdb.NewObjFileEvent) -> None:
     """gdb loaded a symbol file (``file``, ``symbol-file``): check it before the next prompt,
     stop or x86 command, once gdb has applied its ``-o`` offset (not yet applied here)."""
     _unchecked[:] = [event.new_objfile.filename]
@@ -157,7 +118,7 @@ def _check_symbol_file() -> None:
     """Say when gdb's own symbol file sits at a KASLR slide from the running kernel, with the
     command that loads it where the kernel is, or when it is of another build (symbols/fit.py)."""
     thread = gdb.selected_thread()
-    if not _unchecked or thread is None or not thread.is_stopped() or _context.target.symbols is not None:
+    if not _unchecked or thread is None or not thread.is_stopped() or _core.target.symbols is not None:
         return
     path = _unchecked.pop()
     from .machine.placement import place_reader
@@ -170,7 +131,7 @@ def _check_symbol_file() -> None:
             return None
 
     try:
-        handlers, read = place_reader(_context.target)
+        handlers, read = place_reader(_core.target)
     except IdtscopeError:
         return
     try:

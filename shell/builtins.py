@@ -86,7 +86,7 @@ def examine(session: Session, args: list[str]) -> str:
 
 def resolve_address(target, text: str) -> int:
     """A number, or a symbol name from the loaded symbol table."""
-    table = getattr(target, "symbols", None)
+    table = target.symbols
     if table is not None and table.address_of(text) is not None:
         return table.address_of(text)
     return parse_int(text, "address (a number, or a symbol after `symbols FILE`)")

@@ -9,6 +9,13 @@ from gdbext import __version__
 from gdbext.commands.base import help_formatter
 from gdbext.errors import IdtscopeError, UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from gdbext.target.mi import MiClient
+
+    from .guests.run import RunningGuest
+    from .session import Session
+
 EXIT_ERROR = 2
 
 
@@ -71,12 +78,12 @@ def run_script(session, stream) -> int:
     return status
 
 
-def connect(session, args: argparse.Namespace, greet: bool | None = None) -> object | None:
+def connect(session, args: argparse.Namespace, greet: bool | None = None) -> RunningGuest | None:
     """Attach as the options ask; return the demo guest to stop at exit, if any.
 
     The demo greets with the first commands to try unless told (default: only when
     there are no -c commands)."""
-    guest = None
+    guest: RunningGuest | None = None
     if args.demo:
         from .demo import start
 
@@ -105,19 +112,22 @@ def preload(commands: list[str]) -> None:
             registry.module(name)
 
 
-#: commands that only read: a one-shot run of these alone needs no gdb
-READ_ONLY = frozenset({"explain", "vectors", "decode", "regs", "cpu", "idt", "gdt", "ldt", "tss", "ist", "lapic",
-                       "ioapic", "pic", "frame", "walk", "lint", "snapshot", "symbols", "help"})
+def read_only(command: str) -> bool:
+    """Whether a command line only reads: a one-shot run of such lines alone needs no gdb."""
+    from gdbext.commands import registry
+
+    name = command.split(maxsplit=1)[0]
+    return name == "help" or (name in registry.names() and registry.read_only(name))
 
 
 def direct(args: argparse.Namespace) -> bool:
     """One-shot read-only commands talk to QEMU's gdbstub directly: gdb's own
     start-up would be most of their run time."""
     return bool(args.attach and args.commands and args.gdb is None
-                and all(c.split(maxsplit=1)[0] in READ_ONLY for c in args.commands if c.strip()))
+                and all(read_only(c) for c in args.commands if c.strip()))
 
 
-def early_gdb(args: argparse.Namespace) -> object | None:
+def early_gdb(args: argparse.Namespace) -> MiClient | None:
     """For one-shot attach, start gdb before anything else is imported, so that
     it boots while Python loads the rest."""
     if not (args.attach and args.commands) or direct(args):
@@ -150,7 +160,7 @@ def mcp_main(argv: list[str]) -> int:
     from .session import Session, report
 
     session = Session(gdb=args.gdb or "gdb")
-    guest = None
+    guest: RunningGuest | None = None
     try:
         try:
             guest = connect(session, args, greet=False)
@@ -190,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
 
     session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb or "gdb",
                       warmup=lambda: preload(args.commands), spare_client=spare)
-    guest = None
+    guest: RunningGuest | None = None
     status = EXIT_ERROR
     try:
         guest, status = serve(session, args)
@@ -199,11 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def serve(session, args: argparse.Namespace) -> tuple[object | None, int]:
+def serve(session: Session, args: argparse.Namespace) -> tuple[RunningGuest | None, int]:
     """Connect as asked, then run the commands, the stdin script or the prompt: (demo guest, exit status)."""
     from .session import report
 
-    guest = None
+    guest: RunningGuest | None = None
     try:
         guest = connect(session, args)
         if args.commands:
@@ -222,7 +232,7 @@ def serve(session, args: argparse.Namespace) -> tuple[object | None, int]:
         return guest, 0
 
 
-def leave(session, guest, status: int) -> int:
+def leave(session: Session, guest: RunningGuest | None, status: int) -> int:
     """Let go of the target (and stop the demo guest); a failure to leave the guest as
     found is one more line and a non-zero status."""
     from .session import report

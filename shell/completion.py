@@ -12,7 +12,6 @@ from gdbext.commands.completion import matches
 
 from .session import SHELL_COMMANDS, Session
 
-
 #: commands whose first argument is an address, so symbol names complete there
 ADDRESS_COMMANDS = {"x", "walk"}
 MAX_SYMBOLS = 200
@@ -36,8 +35,10 @@ class ShellCompleter(Completer):
             yield Completion(_quote(word), start_position=-len(current))
 
     def _symbols(self, prefix: str) -> list[str]:
+        if self.session is None:
+            return []
         target = self.session.context.target
-        table = getattr(target, "symbols", None)
+        table = None if target is None else target.symbols
         if table is None:
             return []
         return table.names_starting_with(prefix, MAX_SYMBOLS)

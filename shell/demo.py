@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from gdbext.errors import TargetError, UsageError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .guests.run import RunningGuest
+    from .session import Session
+
 GUEST = "long64"
 
 FIRST_STEPS = """\
@@ -21,7 +26,7 @@ IST stacks with guard pages, remapped PICs and an APIC timer. Try:
   help                 every command; `help idt` for one"""
 
 
-def start(session, greet: bool = True) -> object:
+def start(session: Session, greet: bool = True) -> RunningGuest:
     """Boot the guest, attach the session to it, and return the running guest (stop it at exit).
 
     ``greet`` prints the first commands to try (for the prompt, not for ``-c``)."""

@@ -52,7 +52,7 @@ class Tool:
                  words: Callable[[dict], list[str]] | None = None) -> None:
         self.name = name
         self.description = description
-        self.schema = {"type": "object", "properties": properties, "required": required,
+        self.schema: dict[str, Any] = {"type": "object", "properties": properties, "required": required,
                        "additionalProperties": False}
         self.words = words
 
@@ -189,6 +189,7 @@ class Adapter:
                 if unknown:
                     raise UsageError(f"{name}: unknown argument {', '.join(unknown)}")
                 return self.shell[name](name, arguments)
+            assert tool.words is not None  # every tool but the shell's own has its command line
             return json.loads(self.session.run(shlex.join(tool.words(arguments))))
 
     def attach(self, name: str, arguments: dict) -> dict:

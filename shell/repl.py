@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 import pydoc
-from datetime import datetime
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from prompt_toolkit import PromptSession
@@ -16,6 +16,10 @@ from gdbext.errors import IdtscopeError
 
 from .completion import ShellCompleter
 from .session import QuitRequested, Session, report
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def history_path() -> Path:
@@ -63,9 +67,10 @@ def show(text: str) -> None:
         print(text)
 
 
-def interact(session: Session, **io: object) -> int:
+def interact(session: Session, **io: Any) -> int:
     """Read, run and show commands until quit; ``io`` may give prompt_toolkit's input/output."""
-    prompt = PromptSession(history=_history(), completer=ShellCompleter(session), complete_while_typing=False, **io)
+    prompt: PromptSession[str] = PromptSession(history=_history(), completer=ShellCompleter(session),
+                                               complete_while_typing=False, **io)
     print("idtscope shell: `help` lists the commands, Tab completes, Ctrl-D quits.")
     while True:
         try:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import os
 import sys
 
-from gdbext.commands import dispatch, registry
-from gdbext.commands.base import Context, HelpRequested
+from gdbext.commands import registry
+from gdbext.commands.base import HelpRequested
 from gdbext.errors import IdtscopeError, UsageError
+from gdbext.session import SessionCore, split
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable
 
+    from gdbext.commands.base import Context
     from gdbext.target.gdb_mi import GdbMiTarget
     from gdbext.target.mi import MiClient
 
@@ -44,7 +46,7 @@ def want_color(stream: object) -> bool:
 
 
 class Session:
-    """The state of one shell: the command context, colour, and which gdb to drive.
+    """One shell over the session core (gdbext/session.py): the shell's own commands, and which gdb to drive.
 
     ``warmup`` is work to do while gdb starts and connects (the one-shot mode
     imports the commands it will run); ``spare_client`` is a gdb already
@@ -53,8 +55,7 @@ class Session:
 
     def __init__(self, color: bool = False, gdb: str = "gdb", warmup: Callable[[], None] | None = None,
                  spare_client: MiClient | None = None) -> None:
-        self.context = Context()
-        self.color = color
+        self.core = SessionCore(color=color)
         self.gdb = gdb
         self.warmup = warmup
         self.spare_client = spare_client
@@ -63,7 +64,7 @@ class Session:
 
     def run(self, line: str) -> str:
         """Run one line; return its text. IdtscopeError escapes for the caller to report."""
-        argv = dispatch.split(line)
+        argv = split(line)
         if not argv or argv[0].startswith("#"):
             return ""
         name = argv[0]
@@ -80,24 +81,12 @@ class Session:
             from .builtins import BUILTINS
 
             return BUILTINS[name](self, argv[1:])
-        try:
-            width = self.width()
-            result, as_json = dispatch.execute(self.context, argv)
-            if self.context.target is not None and self.context.target.failure is not None:
-                raise self.context.target.failure
-            if as_json:
-                import json
+        self.core.width = self.width()
+        return self.core.run(argv)
 
-                return json.dumps(result.data, indent=2)
-            from gdbext.render import render
-
-            text = render(result, color=self.color, width=width)
-            target = self.context.target
-            if target is not None and target.is_snapshot:
-                text = f"({target.label})\n{text}"
-            return text
-        except HelpRequested as shown:
-            return str(shown)
+    @property
+    def context(self) -> Context:
+        return self.core.context
 
     @staticmethod
     def width() -> int:
@@ -144,20 +133,10 @@ class Session:
 
     def after_stop(self, line: str) -> str:
         """The stop line, then breakpoint changes and the report of a matching hit."""
-        from gdbext.commands.breakpoint import STATE_KEY
-        from gdbext.render import render
-
-        self.last_stop = {"stop": line, "changes": [], "report": None}
-        breakpoints = self.context.state.get(STATE_KEY)
-        if breakpoints is None or breakpoints.target is not self.context.target:
-            return line
-        changes = breakpoints.refresh()
-        report = breakpoints.take_report()
-        self.last_stop.update(changes=changes, report=None if report is None else report.data)
-        lines = [line] + changes
-        if report is not None:
-            lines.append(render(report, color=self.color, width=self.width()))
-        return "\n".join(lines)
+        self.core.width = self.width()
+        stop = self.core.stop(line)
+        self.last_stop = stop.data()
+        return self.core.stop_text(stop)
 
     def status(self) -> str:
         """Where the user is, for the prompt: target, vCPU, mode, running or stopped."""

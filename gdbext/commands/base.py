@@ -2,7 +2,7 @@
 result type, and the context a command runs in.
 
 A command module defines ``NAME``, ``SUMMARY``, ``add_arguments(parser)`` and
-``run(context, args) -> Result``; the dispatcher adds ``--json``.
+``run(context, args) -> Result``; the session core (gdbext/session.py) adds ``--json``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def _terminal_columns() -> int:
         return int(os.environ["COLUMNS"])
     except (KeyError, ValueError):
         pass
+    if sys.__stdout__ is None:
+        return 80
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
     except (AttributeError, ValueError, OSError):
@@ -67,7 +69,8 @@ class CommandParser(argparse.ArgumentParser):
 
 @record
 class Result:
-    """What a command returns: ``kind`` names the text renderer, ``data`` is the JSON document."""
+    """What a command returns: ``kind`` names its text renderer (``module.function`` in gdbext/render/),
+    ``data`` is the JSON document."""
 
     kind: str
     data: Any
@@ -79,7 +82,8 @@ class Context:
     def __init__(self, target: Any = None, symbols: Any = None) -> None:
         self.target = target
         self.symbols = symbols
-        self.state: dict[str, Any] = {}
+        #: the vector breakpoints of the target (a BreakpointManager), once `break` made one
+        self.breakpoints: Any = None
 
     def require_target(self) -> Any:
         if self.target is None:

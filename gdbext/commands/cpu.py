@@ -12,6 +12,9 @@ import argparse
 from ..machine.cpu import registers
 from .base import Context, Result
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("index", nargs="?", type=int, metavar="N", help="vCPU to select")
@@ -27,4 +30,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         regs = registers(target, cpu)
         rows.append({"cpu": cpu, "selected": cpu == selected, "mode": regs.mode.value, "cpl": regs.cpl,
                      "rip": regs.rip, "symbol": target.symbolize(regs.rip), "halted": regs.halted})
-    return Result("cpu", {"selected": selected, "cpus": rows})
+    return Result("live.cpu", {"selected": selected, "cpus": rows})

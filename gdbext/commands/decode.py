@@ -29,6 +29,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 MODES = ("64", "32", "16")
 _VALUE_KINDS = {
     "pf": "page-fault error code",
@@ -83,7 +86,9 @@ def add_arguments_for(parser: argparse.ArgumentParser, words: list[str]) -> None
                                help="the frame starts with an error code")
             group.add_argument("--no-error-code", dest="has_error_code", action="store_false",
                                help="the frame has no error code")
-            sub.add_argument("--cpl", default="0", help="the handler's CPL (32-bit: decides whether SS:ESP were pushed)")
+            sub.add_argument(
+                "--cpl", default="0", help="the handler's CPL (32-bit: decides whether SS:ESP were pushed)"
+            )
         _json_flag(sub)
 
 
@@ -94,14 +99,14 @@ def _json_flag(sub: argparse.ArgumentParser) -> None:
 def run(context: Context, args: argparse.Namespace) -> Result:
     if args.what in _VALUE_KINDS:
         value = parse_int(args.value, _VALUE_KINDS[args.what])
-        return Result(f"decode-{_value_renderer(args.what)}", _decode_value(args.what, value))
+        return Result(_VALUE_RENDERERS.get(args.what, "errors.register_flags"), _decode_value(args.what, value))
     from .decode_bytes import decode_bytes
 
     return decode_bytes(args)
 
 
-def _value_renderer(kind: str) -> str:
-    return kind if kind in ("pf", "selector", "cp") else "flags"
+#: the renderer of each value kind; the rest are register flags
+_VALUE_RENDERERS = {"pf": "errors.page_fault", "selector": "errors.selector", "cp": "errors.control_protection"}
 
 
 def _decode_value(kind: str, value: int) -> dict[str, Any]:

@@ -26,12 +26,12 @@ def decode_bytes(args: argparse.Namespace) -> Result:
     word_size = args.word_size or _default_word_size(args.what, mode)
     data = read_bytes(args.hex, word_size)
     if args.what == "gate":
-        return Result("decode-gate", _gates(data, mode, parse_int(args.first, "first vector")))
+        return Result("tables.gates", _gates(data, mode, parse_int(args.first, "first vector")))
     if args.what == "desc":
-        return Result("decode-desc", _descriptors(data, mode))
+        return Result("tables.descriptors", _descriptors(data, mode))
     if args.what == "tss":
-        return Result("decode-tss", _tss(data, mode, args))
-    return Result("frame", _frame(data, mode, args))
+        return Result("tables.tss", _tss(data, mode, args))
+    return Result("frame.frame", _frame(data, mode, args))
 
 
 def read_bytes(tokens: list[str], word_size: int) -> bytes:
@@ -58,11 +58,13 @@ def read_bytes(tokens: list[str], word_size: int) -> bytes:
 def _default_word_size(kind: str, mode: CpuMode) -> int:
     if kind in ("gate", "desc"):
         return 4 if mode is CpuMode.REAL else 8
-    return {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}[mode]
+    from ..model.frame import SLOT_SIZE
+
+    return SLOT_SIZE[mode]
 
 
 def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
-    from ..model.idt import decode_table
+    from ..model.idt import IvtEntry, decode_table
 
     size = mode.gate_size
     if len(data) % size:
@@ -75,7 +77,7 @@ def _gates(data: bytes, mode: CpuMode, first: int) -> dict[str, Any]:
     rows = []
     for offset, entry in enumerate(entries):
         vector = first + offset
-        if mode is CpuMode.REAL:
+        if isinstance(entry, IvtEntry):
             rows.append(shapes.ivt_entry(vector, entry))
         else:
             rows.append(shapes.gate(vector, entry))

@@ -16,6 +16,9 @@ from ..model import vectors as model
 from .base import Context, Result
 from .vectors import vector_data
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("vector", nargs="+", metavar="VECTOR", help="number, mnemonic or name")
@@ -23,4 +26,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     row = model.lookup(" ".join(args.vector))
-    return Result("explain", vector_data(row))
+    return Result("vectors.explain", vector_data(row))

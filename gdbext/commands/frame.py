@@ -19,6 +19,9 @@ from ..model.numbers import parse_int
 from .base import Context, Result, add_cpu_argument
 from .stops import stop_data
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--vector", help="the vector taken (number or mnemonic)")
@@ -36,4 +39,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         vector = lookup(args.vector).number
     at = parse_int(args.at, "frame address") if args.at else None
     stop = read_stop_frame(target, args.cpu, vector, at)
-    return Result("frame", stop_data(target, stop, explain=not args.no_explain))
+    return Result("frame.frame", stop_data(target, stop, explain=not args.no_explain))

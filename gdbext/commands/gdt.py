@@ -20,6 +20,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 SEGMENT_REGISTERS = ("cs", "ss", "ds", "es", "fs", "gs", "ldt", "tr")
 
 
@@ -68,4 +71,4 @@ def _tail(view: DescriptorTableView) -> str | None:
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
-    return Result("gdt", table_data(context, read_gdt(target, args.cpu), args.cpu, "gdtr"))
+    return Result("live.gdt", table_data(context, read_gdt(target, args.cpu), args.cpu, "gdtr"))

@@ -32,6 +32,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("which", nargs="?", metavar="VECTOR|LO-HI", help="one vector or a range")
@@ -106,7 +109,9 @@ def _task(context: Context, cpu: int, gate: Gate) -> dict[str, Any]:
     view = read_tss(context.target, cpu, gate.selector)
     if view.tss is None:
         return {"tss_selector": gate.selector, "error": view.error, "eip": None}
-    body = shapes.tss32(view.tss) if view.width == 32 else shapes.tss64(view.tss)
+    body = shapes.tss32(view.tss32) if view.tss32 is not None else {}
+    if view.tss64 is not None:
+        body = shapes.tss64(view.tss64)
     return {"tss_selector": gate.selector, "base": view.base, "limit": view.limit, "busy": view.busy,
             "error": view.error} | body
 
@@ -136,4 +141,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     data["absent"] = None if view.slots else (
         f"the IDTR limit {view.limit:#x} covers no whole {view.mode.gate_size}-byte entry: the table is empty, "
         "so any interrupt or exception raises #GP, which cannot be delivered either: #DF, then a triple fault")
-    return Result("idt", data)
+    return Result("live.idt", data)

@@ -22,15 +22,19 @@ from collections.abc import Callable, Sequence
 from ..machine.controllers import read_pic
 from ..machine.diagnose import Landing, gate_symbol_addresses, ioapic_diagnoses, landings
 from ..machine.tables import read_idt
-from ..model.apic import isa_irq_for_ioapic_pin
+from ..model.apic import DeliveryMode
+from ..model.ioapic import IoapicPin, Polarity, TriggerMode, isa_irq_for_ioapic_pin
 from ..model.vectors import LEGACY_IRQS
-from ..target.qemu_text import DeliveryMode, IoapicPin, PicState, Polarity, TriggerMode
+from ..target.qemu_text import PicState
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
 
 _DELIVERS_VECTOR = (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
 _NO_GATE = {"name": None, "present": None, "handler": None, "symbol": None, "problem": None}
@@ -85,5 +89,5 @@ def ioapic_document(state: PicState, cpu: int, lands: Sequence[Landing],
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
-    return Result("ioapic", ioapic_document(read_pic(target), cpu, landings(read_idt(target, cpu)),
+    return Result("controllers.ioapic", ioapic_document(read_pic(target), cpu, landings(read_idt(target, cpu)),
                                             target.symbolize_many))

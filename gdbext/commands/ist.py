@@ -23,6 +23,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
@@ -33,15 +36,15 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     cpu = target.check_cpu(args.cpu)
     view = read_tss(target, cpu)
     if view.absent:
-        return Result("ist", {"cpu": cpu, "tss": None, "stacks": [],
+        return Result("live.ist", {"cpu": cpu, "tss": None, "stacks": [],
                               "absent": f"{view.absent}: interrupts stay on the stack they arrive on"})
     if view.tss is None:
         raise TargetError(f"the TSS TR names could not be read: {view.error}")
-    if view.width != 64:
-        return Result("ist", {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": [],
+    if view.tss32 is not None:
+        return Result("live.ist", {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": [],
                               "absent": f"a {view.width}-bit TSS has no IST: outside IA-32e mode only a "
                                         f"privilege change switches stacks, to SS0:ESP0 "
-                                        f"({view.tss.ss0:#06x}:{view.tss.esp0:#x}; see tss)"})
+                                        f"({view.tss32.ss0:#06x}:{view.tss32.esp0:#x}; see tss)"})
     stacks = []
     for stack in read_stacks(target, cpu, view):
         frame = None
@@ -63,4 +66,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         })
     data: dict[str, Any] = {"cpu": cpu, "tss": {"selector": view.selector, "base": view.base}, "stacks": stacks,
                             "absent": None}
-    return Result("ist", data)
+    return Result("live.ist", data)

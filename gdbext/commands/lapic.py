@@ -47,6 +47,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 _LVT_SOURCES = {
     LvtKind.TIMER: "lvt_timer",
     LvtKind.LINT0: "lvt_lint0",
@@ -75,7 +78,7 @@ def vector_info(vector: int, lands: Sequence[Landing], symbols: dict[int, str | 
 
 
 def diagnosis_rows(diagnoses: list[Diagnosis]) -> list[dict[str, Any]]:
-    return [{"code": d.code, "severity": d.severity, "vector": d.vector, "message": d.message} for d in diagnoses]
+    return [{"code": d.code, "severity": d.severity.value, "vector": d.vector, "message": d.message} for d in diagnoses]
 
 
 def _lvt_row(entry: LvtRegister) -> dict[str, Any]:
@@ -190,5 +193,5 @@ def lapic_document(view: LapicView, rip: int, halted: bool, lands: Sequence[Land
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     if args.all:
-        return Result("lapic", {"cpus": [lapic_data(target, cpu) for cpu in target.cpus()]})
-    return Result("lapic", lapic_data(target, target.check_cpu(args.cpu)))
+        return Result("controllers.lapic", {"cpus": [lapic_data(target, cpu) for cpu in target.cpus()]})
+    return Result("controllers.lapic", lapic_data(target, target.check_cpu(args.cpu)))

@@ -22,6 +22,9 @@ from ..machine.lint import lint
 from ..model.record import as_dict
 from .base import Context, Result, add_cpu_argument
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
@@ -31,8 +34,9 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
     kind, found = lint(target, cpu)
-    findings = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in found]
+    findings = [as_dict(finding) | {"severity": finding.severity.value, "vectors": list(finding.vectors)}
+                for finding in found]
     counts = {level: sum(1 for f in findings if f["severity"] == level) for level in ("error", "warning", "info")}
     guest = None if kind is None else {"kind": kind.name, "user_mode": list(kind.user_mode),
                                        "stacks": list(kind.stacks)}
-    return Result("lint", {"cpu": cpu, "guest": guest, "findings": findings, "counts": counts})
+    return Result("frame.lint", {"cpu": cpu, "guest": guest, "findings": findings, "counts": counts})

@@ -23,15 +23,19 @@ import time
 from pathlib import Path
 
 from ..errors import ParseError, UsageError
-from ..model.numbers import parse_int
+from ..model.exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
 from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogReport, Malformed, require_events
-from ..model.triplefault import SELECTOR_ERROR_VECTORS, ChainStep, TripleFault
+from ..model.numbers import parse_int
+from ..model.triplefault import ChainStep, TripleFault
 from . import shapes
 from .base import Context, Result
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
+
+#: changes what the guest or session does (a one-shot run goes through gdb)
+READ_ONLY = False
 
 CHUNK_BYTES = 1 << 20
 PROGRESS_MIN_BYTES = 16 << 20
@@ -75,7 +79,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
 
         write_plot(plot, data)
         data["plot"] = str(plot)
-    return Result("log", data)
+    return Result("log.log", data)
 
 
 def guest_handlers(snapshot: str | None, symbols: str | None) -> tuple[dict[int, str | None] | None,
@@ -96,7 +100,8 @@ def guest_handlers(snapshot: str | None, symbols: str | None) -> tuple[dict[int,
         view = read_idt(target, target.selected_cpu())
         points = {slot.vector: entry_point(target, view.cpu, slot.entry)[0] for slot in view.slots}
         names = target.symbolize_many([address for address in points.values() if address is not None])
-        return {vector: names.get(address) for vector, address in points.items()}, pic_bases(target)
+        return ({vector: None if address is None else names.get(address) for vector, address in points.items()},
+                pic_bases(target))
     if symbols is not None:
         from ..model.vectors import VECTORS
         from ..symbols import SymbolTable
@@ -285,7 +290,7 @@ def _error_summary(event: IntEvent) -> str | None:
     """The error code in words, for #PF and the selector-format exceptions."""
     if not event.pushes_error_code:
         return None
-    if event.vector == shapes.PAGE_FAULT_VECTOR:
+    if event.vector == ExceptionVector.PF:
         return shapes.page_fault(event.error_code)["summary"]
     if event.vector in SELECTOR_ERROR_VECTORS:
         return shapes.selector_error(event.error_code)["summary"]
@@ -296,7 +301,7 @@ def _step_data(step: ChainStep) -> dict[str, Any]:
     return {
         "vector": step.vector,
         "mnemonic": step.mnemonic,
-        "kind": step.kind,
+        "kind": step.kind.value,
         "error_code": step.error_code,
         "cs": step.cs,
         "rip": step.rip,

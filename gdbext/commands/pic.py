@@ -24,16 +24,19 @@ from ..machine.controllers import read_pic
 from ..machine.cpu import registers
 from ..machine.diagnose import CpuPlace, Landing, gate_symbol_addresses, landings, pic_diagnoses
 from ..machine.tables import read_idt
-from ..model.apic import CASCADE_IRQ, PicLine, chip_lines
+from ..model.pic8259 import CASCADE_IRQ, I8259State, PicLine, chip_lines
 from ..model.record import replace
 from ..model.vectors import LEGACY_IRQS
-from ..target.qemu_text import I8259State, PicState
+from ..target.qemu_text import PicState
 from .base import Context, Result, add_cpu_argument
 from .lapic import diagnosis_rows, vector_info
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,11 +76,12 @@ def pic_document(state: PicState, cpu: int, lands: Sequence[Landing],
     symbols = symbolize(gate_symbol_addresses(lands, [line.vector for line in lines]) + extra)
     if interrupted is not None:
         interrupted = replace(interrupted, rip_symbol=symbols.get(interrupted.rip))
-    rotation = tuple(chip.priority_add if chip is not None else 0 for chip in (state.master, state.slave))
+    rotation = (state.master.priority_add if state.master is not None else 0,
+                state.slave.priority_add if state.slave is not None else 0)
     rows: dict[str, list[dict[str, Any]]] = {"master": [], "slave": []}
     for line in lines:
         rows[line.chip].append(_line_row(line, vector_info(line.vector, lands, symbols, []), cascaded))
-    data = {
+    data: dict[str, Any] = {
         "cpu": cpu,
         "master": _chip(state.master, rows["master"]),
         "slave": _chip(state.slave, rows["slave"]),
@@ -96,5 +100,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     boot_cpu = target.cpus()[0]
     regs = registers(target, boot_cpu)
     interrupted = CpuPlace(boot_cpu, regs.linear_pc, None, regs.halted)
-    return Result("pic", pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many,
-                                      interrupted))
+    return Result(
+        "controllers.pic",
+        pic_document(read_pic(target), cpu, landings(read_idt(target, cpu)), target.symbolize_many, interrupted),
+    )

@@ -1,50 +1,53 @@
-"""The list of commands. Modules are imported on first use so that start-up
-stays fast; each module is small and imports nothing heavy at import time."""
+"""The commands: each is one module of this package, declaring everything about
+itself (its documentation, parser, ``run``, ``READ_ONLY``; its result's ``kind``
+names the renderer). Adding a command is adding its module. Modules are imported
+on first use so that start-up stays fast; each is small and imports nothing
+heavy at import time."""
 
 from __future__ import annotations
 
 import importlib
+import os
 from types import ModuleType
 
 from ..errors import UsageError
 from .base import CommandParser
 
-_MODULES = {
-    "explain": "explain",
-    "vectors": "vectors",
-    "decode": "decode",
-    "regs": "regs",
-    "cpu": "cpu",
-    "idt": "idt",
-    "gdt": "gdt",
-    "ldt": "ldt",
-    "tss": "tss",
-    "ist": "ist",
-    "lapic": "lapic",
-    "ioapic": "ioapic",
-    "pic": "pic",
-    "break": "breakpoint",
-    "frame": "frame",
-    "walk": "walk",
-    "snapshot": "snapshot",
-    "symbols": "symbols",
-    "lint": "lint",
-    "log": "log",
-}
+#: modules of this package that are not commands
+HELPERS = frozenset({"base", "completion", "decode_bytes", "registry", "shapes", "stops"})
+
+_modules: dict[str, str] = {}
+
+
+def _commands() -> dict[str, str]:
+    """Command name -> module name: every module of this package but the helpers (found by file
+    name, without importing any). A trailing ``_`` spares a keyword: ``break_.py`` is ``break``."""
+    if not _modules:
+        for entry in os.listdir(os.path.dirname(__file__)):
+            stem, dot, extension = entry.rpartition(".")
+            if dot and extension == "py" and not stem.startswith("_") and stem not in HELPERS:
+                _modules[stem.rstrip("_")] = stem
+    return _modules
 
 
 def names() -> tuple[str, ...]:
-    return tuple(sorted(_MODULES))
+    return tuple(sorted(_commands()))
+
+
+def read_only(name: str) -> bool:
+    """Whether a command only reads the guest (``READ_ONLY`` in its module)."""
+    return bool(module(name).READ_ONLY)
 
 
 def module(name: str) -> ModuleType:
-    if name not in _MODULES:
+    modules = _commands()
+    if name not in modules:
         import difflib
 
-        close = difflib.get_close_matches(name, _MODULES, n=3)
+        close = difflib.get_close_matches(name, modules, n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else " (try `help`)"
         raise UsageError(f"unknown command {name!r}{hint}")
-    return importlib.import_module(f"{__package__}.{_MODULES[name]}")
+    return importlib.import_module(f"{__package__}.{modules[name]}")
 
 
 def parser(name: str, prog: str | None = None, words: list[str] | None = None) -> CommandParser:

@@ -18,6 +18,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_cpu_argument(parser)
@@ -51,4 +54,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         "cr4": shapes.register_flags("cr4", regs.cr4),
         "efer": None if regs.efer is None else shapes.register_flags("efer", regs.efer),
     }
-    return Result("regs", data)
+    return Result("live.regs", data)

@@ -18,16 +18,15 @@ if TYPE_CHECKING:
     from ..model.idt import IvtEntry
     from ..model.tss import Tss32, Tss64
 
-PAGE_FAULT_VECTOR = 14
-CONTROL_PROTECTION_VECTOR = 21
 
 
 def page_fault(value: int) -> dict[str, Any]:
     from ..model.errcode import PageFaultCode, PageFaultError
+    from ..model.exception_vectors import ExceptionVector
 
     code = PageFaultCode(value)
     return {
-        "vector": PAGE_FAULT_VECTOR,
+        "vector": int(ExceptionVector.PF),
         "error_code": value,
         "present": code.has(PageFaultError.P),
         "write": code.has(PageFaultError.WR),
@@ -61,10 +60,11 @@ def selector_error(value: int) -> dict[str, Any]:
 
 def control_protection(value: int) -> dict[str, Any]:
     from ..model.errcode import ControlProtectionCode
+    from ..model.exception_vectors import ExceptionVector
 
     code = ControlProtectionCode(value)
     return {
-        "vector": CONTROL_PROTECTION_VECTOR,
+        "vector": int(ExceptionVector.CP),
         "error_code": value,
         "cause": code.cause,
         "cause_name": code.cause_name,

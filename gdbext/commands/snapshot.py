@@ -17,6 +17,9 @@ from ..target.snapshot import RecordingTarget, save
 from . import registry
 from .base import Context, Result
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 #: the commands whose reads a snapshot keeps, per vCPU ({cpu} is filled in)
 PER_CPU = ("regs --cpu {cpu}", "idt --all --disasm 4 --cpu {cpu}", "gdt --cpu {cpu}", "ldt --cpu {cpu}",
            "tss --cpu {cpu}", "ist --cpu {cpu}", "lapic --cpu {cpu}", "frame --cpu {cpu}")
@@ -36,22 +39,22 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         raise UsageError("this is already a snapshot; attach to a live guest to save one")
     recording = RecordingTarget(target)
     target.cache.clear()
-    replay = Context(target=recording)
+    from ..session import SessionCore, split
+
+    replay = SessionCore(recording)
     commands = [c.format(cpu=cpu) for cpu in target.cpus() for c in PER_CPU] + list(ONCE)
     skipped = []
-    from .dispatch import execute, split
-
     for command in commands:
         if split(command)[0] not in registry.names():
             continue
         try:
-            execute(replay, split(command))
+            replay.execute(split(command))
         except IdtscopeError as error:
             if split(command)[0] not in OPTIONAL:
                 skipped.append(f"{command}: {error}")
     document = save(recording, Path(args.file))
     size = sum(len(entry["data"]) // 2 for entry in document["memory"])
-    return Result("message", {"text": f"saved {args.file}: {len(document['cpus'])} vCPUs, "
+    return Result("frame.message", {"text": f"saved {args.file}: {len(document['cpus'])} vCPUs, "
                                       f"{len(document['monitor'])} monitor texts, {len(document['memory'])} memory "
                                       f"ranges ({size} bytes), {len(document['symbols'])} symbols"
                                       + "".join(f"\n  not saved: {line}" for line in skipped),

@@ -28,6 +28,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", nargs="?",
@@ -56,9 +59,9 @@ def run(context: Context, args: argparse.Namespace) -> Result:
 
         table = read_guest_kallsyms(target)
     elif args.file is None:
-        return Result("symbols", describe(target.symbols))
+        return Result("symbols.symbols", describe(target.symbols))
     else:
         table = SymbolTable.load(args.file)
     place(target, table)
     target.load_symbols(table)
-    return Result("symbols", describe(table))
+    return Result("symbols.symbols", describe(table))

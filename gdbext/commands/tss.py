@@ -23,6 +23,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--selector", help="a GDT selector of a TSS descriptor (default: TR)")
@@ -36,7 +39,10 @@ def tss_data(view: TssView, port: int | None = None) -> dict[str, Any]:
                             "descriptor_error": view.descriptor_error, "absent": view.absent}
     if view.tss is None:
         return data
-    data |= shapes.tss64(view.tss) if view.width == 64 else shapes.tss32(view.tss)
+    if view.tss64 is not None:
+        data |= shapes.tss64(view.tss64)
+    elif view.tss32 is not None:
+        data |= shapes.tss32(view.tss32)
     limit = view.limit if view.limit is not None else len(view.data) - 1
     data["allowed_ports"] = [[r.start, r.stop - 1] for r in allowed_ports(view.data, limit, view.tss.iopb)]
     if port is not None:
@@ -48,4 +54,4 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     selector = parse_int(args.selector, "selector") if args.selector else None
     port = parse_int(args.port, "I/O port") if args.port else None
-    return Result("decode-tss", tss_data(read_tss(target, args.cpu, selector), port))
+    return Result("tables.tss", tss_data(read_tss(target, args.cpu, selector), port))

@@ -23,6 +23,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 CLASSES = tuple(c.value for c in model.VectorClass)
 
 
@@ -88,4 +91,4 @@ def _keep(row: model.Vector, args: argparse.Namespace, wanted: range | None) -> 
 def run(context: Context, args: argparse.Namespace) -> Result:
     wanted = parse_range(args.vector_range) if args.vector_range else None
     rows = [vector_data(row) for row in model.VECTORS if _keep(row, args, wanted)]
-    return Result("vectors", {"vectors": rows})
+    return Result("vectors.vector_list", {"vectors": rows})

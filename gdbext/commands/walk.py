@@ -20,6 +20,9 @@ from ..model.numbers import parse_int
 from ..model.paging import Access, walk
 from .base import Context, Result, add_cpu_argument
 
+#: only reads the guest (a one-shot run needs no gdb)
+READ_ONLY = True
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("address", metavar="ADDR", help="the linear address (or a symbol of the loaded table)")
@@ -32,11 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
-    table = getattr(target, "symbols", None)
+    table = target.symbols
     known = table.address_of(args.address) if table is not None else None
     address = known if known is not None else parse_int(args.address, "address")
     regs = registers(target, args.cpu)
     cr3 = parse_int(args.cr3, "CR3") if args.cr3 else regs.cr3
     access = Access(write=args.write, user=args.user, fetch=args.fetch)
     result = walk(PhysicalPages(target), address, cr3, regs.cr0, regs.cr4, regs.efer or 0, access)
-    return Result("walk", walk_data(result) | {"cr3": cr3})
+    return Result("frame.walk", walk_data(result) | {"cr3": cr3})

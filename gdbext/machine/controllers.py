@@ -2,7 +2,8 @@
 APIC (``info lapic APIC-ID``) and the I/O APICs and 8259As (``info pic``),
 read once per stop.
 
-The local APIC's MMIO page cannot be read through the gdbstub (DESIGN.md),
+The local APIC's MMIO page cannot be read through the gdbstub (it reads as
+zeros under TCG and as 0xffffffff under KVM, QEMU 7.2),
 so the monitor text is the only source. ``info lapic`` takes an APIC ID, not
 a vCPU index (QEMU's hmp_info_local_apic looks the CPU up with
 cpu_by_arch_id, target/i386/monitor.c), and its header names the vCPU index

@@ -1,6 +1,7 @@
 """A vCPU's registers, as QEMU's monitor reports them (``info registers N``).
 
-The gdbstub does not expose GDTR, IDTR, LDTR or TR (DESIGN.md), so one monitor
+The gdbstub does not expose GDTR, IDTR, LDTR or TR (its x86 register set ends
+at EFER, QEMU 7.2), so one monitor
 command per vCPU is the source of every system register idtscope uses.
 """
 

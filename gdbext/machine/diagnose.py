@@ -33,20 +33,21 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from ..model.apic import (
     ESR_MEANINGS,
+    DeliveryMode,
     EsrFlag,
     LvtKind,
     LvtRegister,
-    PicLine,
     Svr,
     TimerMode,
     held_back,
-    pic_priority,
     processor_priority,
 )
 from ..model.gate import GateKind
 from ..model.idt import IvtEntry
+from ..model.ioapic import IoapicPin, TriggerMode
+from ..model.pic8259 import PicLine, pic_priority
 from ..model.record import record
-from ..target.qemu_text import DeliveryMode, IoapicPin, TriggerMode
+from .severity import Severity
 from .tables import IdtView
 
 #: how far past a handler's entry RIP may be, without symbols, to count as inside it
@@ -66,10 +67,10 @@ class Landing:
 
 @record
 class Diagnosis:
-    """One finding: ``severity`` is "error", "warning" or "note"; ``code`` is stable for scripts."""
+    """One finding: ``severity`` is an error, a warning or a note; ``code`` is stable for scripts."""
 
     code: str
-    severity: str
+    severity: Severity
     message: str
     vector: int | None = None
 
@@ -149,12 +150,12 @@ def in_service_diagnoses(place: CpuPlace, isr: Iterable[int], lands: Sequence[La
         gate = _gate_text(lands[vector], symbols)
         if top is None or vector > top:
             inside = f"inside the handler of vector {top:#04x}" if top is not None else "outside its handler"
-            found.append(Diagnosis("missing-eoi", "error", (
+            found.append(Diagnosis("missing-eoi", Severity.ERROR, (
                 f"vector {vector:#04x} ({gate}) is in service (ISR) on CPU {place.cpu}, but CPU {place.cpu} is "
                 f"{inside} ({place.text}): the handler returned without an EOI, so the local APIC holds back "
                 f"every vector up to {vector | 0xF:#04x} until one is written"), vector))
         else:
-            found.append(Diagnosis("in-service-below-running", "note", (
+            found.append(Diagnosis("in-service-below-running", Severity.NOTE, (
                 f"vector {vector:#04x} ({gate}) is in service below the running vector {top:#04x}: its handler "
                 "was interrupted (nested), or its EOI is missing too"), vector))
     return found
@@ -180,7 +181,7 @@ def _held_back(regs: ApicRegisters) -> list[Diagnosis]:
     isrv = max(regs.isr, default=0)
     ppr = processor_priority(regs.tpr, isrv)
     cause = f"the TPR {regs.tpr:#04x}" if ppr == regs.tpr else f"the in-service vector {isrv:#04x}"
-    return [Diagnosis("held-back", "note", (
+    return [Diagnosis("held-back", Severity.NOTE, (
         f"vector {vector:#04x} is pending (IRR) but held back: {cause} sets the processor priority to {ppr:#04x}, "
         f"which admits only vectors above {ppr | 0xF:#04x}"), vector)
         for vector in sorted(set(regs.irr or ())) if held_back(vector, ppr)]
@@ -191,29 +192,30 @@ def lapic_diagnoses(cpu: int, regs: ApicRegisters, lands: Sequence[Landing]) -> 
     found = []
     svr = regs.svr
     if svr is not None and not svr.software_enabled:
-        found.append(Diagnosis("apic-disabled", "warning", (
+        found.append(Diagnosis("apic-disabled", Severity.WARNING, (
             f"the local APIC of CPU {cpu} is software-disabled (SVR bit 8 clear): its LVT entries stay masked "
             "and it accepts only NMI, SMI, INIT and start-up messages (SDM 11.4.7.2)")))
     if svr is not None and not lands[svr.vector].usable:
-        found.append(Diagnosis("spurious-no-gate", "warning", (
+        found.append(Diagnosis("spurious-no-gate", Severity.WARNING, (
             f"the spurious-interrupt vector {svr.vector:#04x} (SVR) has no usable gate "
             f"({lands[svr.vector].why_not}): a spurious interrupt would fault instead of returning"), svr.vector))
     for kind, entry in regs.lvt.items():
         if entry.masked or not entry.carries_vector or lands[entry.vector].usable:
             continue
-        found.append(Diagnosis("unmasked-no-gate", "error", (
+        found.append(Diagnosis("unmasked-no-gate", Severity.ERROR, (
             f"the LVT {kind.value} entry is unmasked and delivers vector {entry.vector:#04x}, which has no usable "
             f"gate ({lands[entry.vector].why_not})"), entry.vector))
     timer = regs.lvt.get(LvtKind.TIMER)
     if timer is not None and timer.masked and regs.current_count and timer.timer_mode is not TimerMode.TSC_DEADLINE:
-        found.append(Diagnosis("timer-masked-running", "warning", (
+        found.append(Diagnosis("timer-masked-running", Severity.WARNING, (
             f"the LVT timer is masked while its current count runs ({regs.current_count} left): it counts down "
             "but raises no interrupt"), timer.vector))
     if regs.esr:
         meanings = [ESR_MEANINGS[flag] for flag in EsrFlag if regs.esr & flag]
         if regs.esr & ~0xFF:
             meanings.append(f"undefined bits {regs.esr & ~0xFF:#x}")
-        found.append(Diagnosis("esr", "warning", f"the error status register is {regs.esr:#x}: " + "; ".join(meanings)))
+        found.append(Diagnosis("esr", Severity.WARNING,
+                               f"the error status register is {regs.esr:#x}: " + "; ".join(meanings)))
     return found + _held_back(regs)
 
 
@@ -223,11 +225,11 @@ def ioapic_diagnoses(pins: Iterable[IoapicPin], lands: Sequence[Landing]) -> lis
     for pin in pins:
         delivers = pin.delivery_mode in (DeliveryMode.FIXED, DeliveryMode.LOWEST_PRIORITY)
         if not pin.masked and delivers and not lands[pin.vector].usable:
-            found.append(Diagnosis("unmasked-no-gate", "error", (
+            found.append(Diagnosis("unmasked-no-gate", Severity.ERROR, (
                 f"I/O APIC pin {pin.pin} is unmasked and delivers vector {pin.vector:#04x}, which has no usable "
                 f"gate ({lands[pin.vector].why_not})"), pin.vector))
         if pin.remote_irr and pin.trigger is TriggerMode.LEVEL:
-            found.append(Diagnosis("remote-irr", "warning", (
+            found.append(Diagnosis("remote-irr", Severity.WARNING, (
                 f"I/O APIC pin {pin.pin} (vector {pin.vector:#04x}, level-triggered) has remote IRR set: a local "
                 "APIC accepted it and no EOI has come back, so the pin delivers nothing more"), pin.vector))
     return found
@@ -247,7 +249,7 @@ def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: 
     for line in lines:
         relay = cascaded and line.cascade
         if not line.masked and not relay and not lands[line.vector].usable:
-            found.append(Diagnosis("unmasked-no-gate", "error", (
+            found.append(Diagnosis("unmasked-no-gate", Severity.ERROR, (
                 f"8259A IRQ{line.irq} is unmasked and arrives as vector {line.vector:#04x}, which has no usable "
                 f"gate ({lands[line.vector].why_not})"), line.vector))
     in_service = sorted((line for line in lines if line.in_service and not (cascaded and line.cascade)),
@@ -256,7 +258,7 @@ def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: 
     slave_open = [line.irq for line in lines if line.chip == "slave" and not line.masked]
     cascade = next((line for line in lines if line.cascade), None)
     if cascaded and cascade is not None and cascade.masked and slave_open:
-        found.append(Diagnosis("cascade-masked", "warning", (
+        found.append(Diagnosis("cascade-masked", Severity.WARNING, (
             f"the master masks IRQ2, the cascade: the slave's unmasked IRQ{', IRQ'.join(map(str, slave_open))} "
             "never reach the CPU")))
     return found
@@ -265,7 +267,7 @@ def pic_diagnoses(lines: Sequence[PicLine], lands: Sequence[Landing], cascaded: 
 def _pic_in_service(in_service: list[PicLine], lands: Sequence[Landing], place: CpuPlace | None,
                     symbols: Mapping[int, str | None], rotation: tuple[int, int]) -> list[Diagnosis]:
     if place is None:
-        return [Diagnosis("pic-in-service", "note", (
+        return [Diagnosis("pic-in-service", Severity.NOTE, (
             f"8259A IRQ{line.irq} (vector {line.vector:#04x}) is in service: the {line.chip} passes no IRQ of "
             "equal or lower priority until its handler sends an EOI (OCW2)"), line.vector) for line in in_service]
     entries = sorted({land.handler for land in lands if land.usable and land.handler is not None})
@@ -278,12 +280,12 @@ def _pic_in_service(in_service: list[PicLine], lands: Sequence[Landing], place: 
         gate = _gate_text(lands[line.vector], symbols)
         if top is None or pic_priority(line, *rotation) < pic_priority(top, *rotation):
             inside = f"inside the handler of IRQ{top.irq}" if top is not None else "outside its handler"
-            found.append(Diagnosis("pic-missing-eoi", "error", (
+            found.append(Diagnosis("pic-missing-eoi", Severity.ERROR, (
                 f"8259A IRQ{line.irq} (vector {line.vector:#04x}, {gate}) is in service, but CPU {place.cpu} is "
                 f"{inside} ({place.text}): the handler returned without an EOI (OCW2), so the {line.chip} passes "
                 "no IRQ of equal or lower priority"), line.vector))
         else:
-            found.append(Diagnosis("pic-in-service-below-running", "note", (
+            found.append(Diagnosis("pic-in-service-below-running", Severity.NOTE, (
                 f"8259A IRQ{line.irq} (vector {line.vector:#04x}, {gate}) is in service below the running "
                 f"IRQ{top.irq}: its handler was interrupted (nested), or its EOI is missing too"), line.vector))
     return found
@@ -291,5 +293,5 @@ def _pic_in_service(in_service: list[PicLine], lands: Sequence[Landing], place: 
 
 def gate_symbol_addresses(lands: Sequence[Landing], vectors: Iterable[int]) -> list[int]:
     """The handler entry points of ``vectors`` that have one (to symbolize in one round trip)."""
-    return sorted({lands[v].handler for v in vectors if lands[v].handler is not None})
+    return sorted({handler for v in vectors if (handler := lands[v].handler) is not None})
 

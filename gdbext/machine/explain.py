@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..errors import DecodeError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, descriptor_kind, entry_for_selector
 from ..model.errcode import ErrorCodeTable, PageFaultCode, SelectorErrorCode
+from ..model.exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
 from ..model.paging import Access, Walk
@@ -25,7 +26,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SELECTOR_VECTORS = {10: "#TS", 11: "#NP", 12: "#SS", 13: "#GP"}
 ERROR_BITS = 0x3F
 
 
@@ -33,7 +33,7 @@ def walk_data(result: Walk) -> dict[str, Any]:
     steps = []
     for step in result.steps:
         steps.append({
-            "level": step.level, "table": step.table_address, "index": step.index,
+            "level": step.level.value, "table": step.table_address, "index": step.index,
             "entry_address": step.entry_address, "entry": step.entry, "present": step.present,
             "writable": step.writable, "user": step.user, "nx": step.nx, "page_size": step.page_size,
             "reserved_bits": step.reserved_bits_set, "frame": step.frame, "unreadable": step.unreadable,
@@ -47,7 +47,8 @@ def walk_data(result: Walk) -> dict[str, Any]:
         "physical": result.physical,
         "page_size": result.page_size,
         "allowed": result.allowed,
-        "refused_by": None if fault is None else {"level": fault.level, "bit": fault.bit, "reason": fault.reason,
+        "refused_by": None if fault is None else {"level": None if fault.level is None else fault.level.value,
+                                                  "bit": fault.bit, "reason": fault.reason,
                                                   "vector": fault.vector, "error_code": fault.error_code},
         "notes": list(result.notes),
         "unreadable": result.unreadable,
@@ -55,23 +56,23 @@ def walk_data(result: Walk) -> dict[str, Any]:
 
 
 def explain_stop(target: Target, stop: StopFrame) -> dict[str, Any] | None:
-    if stop.vector == 14 and stop.frame.error_code is not None:
-        return _page_fault(target, stop)
-    if stop.vector in SELECTOR_VECTORS and stop.frame.error_code is not None:
-        return _selector_fault(target, stop)
-    if stop.vector == 8:
+    code = stop.frame.error_code
+    if stop.vector == ExceptionVector.PF and code is not None and stop.cr2 is not None:
+        return _page_fault(target, stop, code & 0xFFFFFFFF, stop.cr2)
+    if stop.vector in SELECTOR_ERROR_VECTORS and code is not None:
+        return _selector_fault(target, stop, code & 0xFFFFFFFF, ExceptionVector(stop.vector))
+    if stop.vector == ExceptionVector.DF:
         return _double_fault(stop)
     return None
 
 
-def _page_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
-    code = stop.frame.error_code & 0xFFFFFFFF
+def _page_fault(target: Target, stop: StopFrame, code: int, cr2: int) -> dict[str, Any]:
     try:
         access = Access.from_error_code(code)
     except DecodeError as error:
         return {"kind": "page-fault", "summary": f"the error code {code:#x} is not a valid #PF code: {error}"}
-    result = walk_for_cpu(target, stop.cpu, stop.cr2, write=access.write, user=access.user, fetch=access.fetch)
-    data = {"kind": "page-fault", "cr2": stop.cr2, "error_code": code, "walk": walk_data(result)}
+    result = walk_for_cpu(target, stop.cpu, cr2, write=access.write, user=access.user, fetch=access.fetch)
+    data = {"kind": "page-fault", "cr2": cr2, "error_code": code, "walk": walk_data(result)}
     pushed = PageFaultCode(code)
     if result.unreadable:
         data["agrees"] = None
@@ -94,9 +95,9 @@ def _page_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
     return data
 
 
-def _selector_fault(target: Target, stop: StopFrame) -> dict[str, Any]:
-    code = SelectorErrorCode.from_int(stop.frame.error_code & 0xFFFFFFFF)
-    mnemonic = SELECTOR_VECTORS[stop.vector]
+def _selector_fault(target: Target, stop: StopFrame, error_code: int, vector: ExceptionVector) -> dict[str, Any]:
+    code = SelectorErrorCode.from_int(error_code)
+    mnemonic = f"#{vector.name}"
     data: dict[str, Any] = {"kind": "selector", "error_code": code.to_int(), "table": code.table.value,
                             "index": code.index, "external": code.external}
     if code.null:
@@ -142,9 +143,9 @@ def _software_vector(target: Target, stop: StopFrame) -> int | None:
     if not rows:
         return None
     mnemonic, _, operand = rows[0]["text"].partition(" ")
-    fixed = {"int3": 3, "into": 4, "int1": 1}
+    fixed = {"int3": ExceptionVector.BP, "into": ExceptionVector.OF, "int1": ExceptionVector.DB}
     if mnemonic in fixed:
-        return fixed[mnemonic]
+        return int(fixed[mnemonic])
     if mnemonic == "int":
         try:
             return int(operand, 0)
@@ -180,7 +181,9 @@ def _descriptor_reason(target: Target, stop: StopFrame, code: SelectorErrorCode,
     if view is None:
         return {"summary": f"selector {code.selector:#06x} points into the LDT, but LDTR is null"}
     if code.index * 8 + 7 > view.limit:
-        return {"summary": f"selector {code.selector:#06x}: index {code.index} lies beyond the {name} limit {view.limit:#x}"}
+        return {
+            "summary": f"selector {code.selector:#06x}: index {code.index} lies beyond the {name} limit {view.limit:#x}"
+        }
     entry = entry_for_selector(view.entries, code.index)
     if entry is None or entry.descriptor is None:
         why = entry.error if entry is not None else "the middle of a 16-byte system descriptor"

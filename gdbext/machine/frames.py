@@ -9,17 +9,17 @@ against the TSS (IST n and RSPn for 64-bit; SDM 3A 6.14.4, 6.14.5).
 from __future__ import annotations
 
 from ..errors import TargetError, UsageError
-from ..model.frame import InterruptFrame, stack_used
+from ..model.exception_vectors import ExceptionVector
+from ..model.frame import SLOT_SIZE, InterruptFrame, stack_used
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode, IvtEntry
 from ..model.record import record
-from ..model.vectors import ErrorCodeFormat, vector as vector_row
+from ..model.vectors import ErrorCodeFormat
+from ..model.vectors import vector as vector_row
 from ..target.base import Target
 from .cpu import registers
 from .tables import read_idt
 from .tss import read_tss
-
-SLOT = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
 
 
 @record
@@ -50,9 +50,9 @@ def entry_point(target: Target, cpu: int, entry: Gate | IvtEntry | None) -> tupl
         return entry.offset, None
     if entry.kind is GateKind.TASK:
         view = read_tss(target, cpu, entry.selector)
-        if view.tss is None or view.width != 32:
+        if view.tss32 is None:
             return None, f"its TSS {entry.selector:#06x} is unusable ({view.error or 'not a 32-bit TSS'})"
-        return view.tss.eip, None
+        return view.tss32.eip, None
     return None, f"a {entry.type_name} is not an interrupt, trap or task gate"
 
 
@@ -77,7 +77,9 @@ def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None =
     mode = regs.mode
     warnings: list[str] = []
     if vector is None:
-        candidates = vectors_at(target, cpu, regs.rip if mode is not CpuMode.REAL else (regs.cs.selector << 4) + regs.rip)
+        candidates = vectors_at(
+            target, cpu, regs.rip if mode is not CpuMode.REAL else (regs.cs.selector << 4) + regs.rip
+        )
         if not candidates:
             raise UsageError(f"RIP {regs.rip:#x} is not the entry of any gate's handler; give --vector N "
                              "(and --at ADDR if the frame is not at the stack pointer)")
@@ -108,7 +110,7 @@ def read_stop_frame(target: Target, cpu: int | None = None, vector: int | None =
     ist = gate.ist if isinstance(gate, Gate) else 0
     stack = stack_used(mode, ist, frame.from_cpl, to_cpl)
     check = _check_stack(target, cpu, mode, stack, address, frame)
-    cr2 = regs.cr2 if vector == 14 else None
+    cr2 = regs.cr2 if vector == ExceptionVector.PF else None
     return StopFrame(cpu, vector, mode, address, frame, to_cpl, stack, check, cr2, gate, tuple(warnings))
 
 
@@ -121,18 +123,19 @@ def _task_frame(target: Target, cpu: int, vector: int, gate: Gate, address: int,
     code, if any, is pushed on the new task's stack (SDM 3A 8.3, 6.12.2).
     """
     current = read_tss(target, cpu)
-    if current.tss is None or current.width != 32:
+    if current.tss32 is None:
         raise TargetError(f"stopped in the task of gate {vector:#04x}, but its TSS is unreadable: {current.error}")
-    previous = read_tss(target, cpu, current.tss.link)
-    if previous.tss is None:
-        raise TargetError(f"the previous task's TSS {current.tss.link:#06x} is unreadable: {previous.error}")
-    old = previous.tss
+    link = current.tss32.link
+    previous = read_tss(target, cpu, link)
+    if previous.tss32 is None:
+        raise TargetError(f"the previous task's TSS {link:#06x} is unreadable: {previous.error}")
+    old = previous.tss32
     error_code = None
     if has_error:
         error_code = int.from_bytes(target.read_memory(address, 4, cpu), "little")
     frame = InterruptFrame(CpuMode.PROTECTED, error_code, old.eip, old.cs, old.eflags, old.esp, old.ss)
-    check = (f"task switch from TSS {current.tss.link:#06x} to TSS {current.selector:#06x} "
-             f"(link field {current.tss.link:#06x}); the interrupted state is the old TSS's")
+    check = (f"task switch from TSS {link:#06x} to TSS {current.selector:#06x} "
+             f"(link field {link:#06x}); the interrupted state is the old TSS's")
     return StopFrame(cpu, vector, CpuMode.PROTECTED, address, frame, to_cpl, "task", check, None, gate, ())
 
 
@@ -142,7 +145,7 @@ def _read_frame(target: Target, cpu: int, address: int, mode: CpuMode) -> bytes:
     A frame sits at the top of its stack, so reading past it may touch an
     unmapped page: try the longest layout first, then shorter ones.
     """
-    slot = SLOT[mode]
+    slot = SLOT_SIZE[mode]
     counts = {CpuMode.LONG: (6, 5), CpuMode.PROTECTED: (10, 6, 5, 4, 3), CpuMode.REAL: (3,)}[mode]
     error: TargetError | None = None
     for count in counts:
@@ -166,10 +169,10 @@ def _check_stack(target: Target, cpu: int, mode: CpuMode, stack: str, address: i
     view = read_tss(target, cpu)
     if view.tss is None or view.width != width:
         return f"cannot check: {view.error or f'no {width}-bit TSS'}"
-    if width == 32:
+    if view.tss64 is None:
         top = getattr(view.tss, stack)
     else:
-        top = view.tss.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss.rsp[int(stack[3:])]
+        top = view.tss64.ist[int(stack[3:]) - 1] if stack.startswith("ist") else view.tss64.rsp[int(stack[3:])]
     name = stack.upper()
     if not top:
         return f"TSS.{name} is 0: the CPU would have faulted switching to it"

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from ..errors import IdtscopeError, TargetError
 from ..model.descriptor import DescriptorKind, SegmentDescriptor, entry_for_selector
+from ..model.exception_vectors import ExceptionVector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
 from ..model.raised import not_raised
@@ -41,17 +42,18 @@ from ..target.base import Target
 from .controllers import read_lapic, read_pic
 from .cpu import registers
 from .memory import walk_for_cpu
+from .severity import Severity
 from .stacks import read_stacks
 from .tables import read_gdt, read_idt, read_ldt
 from .tss import read_tss
 
 #: exceptions every kernel should handle (SDM Table 6-1); 9, 15 and 22-31 are reserved or optional
 REQUIRED = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19)
-CRITICAL_IST = {2: "NMI", 8: "#DF", 18: "#MC"}
-USER_GATES = {3: "int3 (#BP)", 4: "into (#OF)", 0x80: "int 0x80"}
-#: INTO does not exist in 64-bit mode (it raises #UD), so #OF needs no DPL 3 there
-LONG_MODE_USER_GATES = (3, 0x80)
 SYSCALL_VECTOR = 0x80
+CRITICAL_IST = {ExceptionVector.NMI: "NMI", ExceptionVector.DF: "#DF", ExceptionVector.MC: "#MC"}
+USER_GATES = {ExceptionVector.BP: "int3 (#BP)", ExceptionVector.OF: "into (#OF)", SYSCALL_VECTOR: "int 0x80"}
+#: INTO does not exist in 64-bit mode (it raises #UD), so #OF needs no DPL 3 there
+LONG_MODE_USER_GATES = (ExceptionVector.BP, SYSCALL_VECTOR)
 #: handler symbols (lower case) that make gate 0x80 a system call entry
 SYSCALL_SYMBOL_PARTS = ("int80", "syscall")
 
@@ -59,7 +61,7 @@ SYSCALL_SYMBOL_PARTS = ("int80", "syscall")
 @record
 class Finding:
     id: str
-    severity: str
+    severity: Severity
     what: str
     why: str
     fix: str
@@ -149,7 +151,7 @@ def _missing_exceptions(gates: dict[int, Gate]) -> list[Finding]:
     missing = tuple(v for v in REQUIRED if not _present(gates, v))
     if not missing:
         return []
-    return [Finding("exception-gate-missing", "error",
+    return [Finding("exception-gate-missing", Severity.ERROR,
                     f"exception gates not present: {', '.join(f'{v:#04x}' for v in missing)}",
                     "when the CPU raises one of these it finds no gate: that is a #GP with the IDT bit set, "
                     "then a #DF, and a triple fault resets the machine",
@@ -166,10 +168,10 @@ def _user_gates(target: Target, gates: dict[int, Gate], mode: CpuMode) -> list[F
         if vector == SYSCALL_VECTOR and gate is not None and not _system_call_entry(target, gate):
             continue
         if gate is not None and gate.present and gate.dpl < 3:
-            found.append(Finding("user-gate-dpl0", "warning", f"{what} gate {vector:#04x} has DPL {gate.dpl}",
+            found.append(Finding("user-gate-dpl0", Severity.WARNING, f"{what} gate {vector:#04x} has DPL {gate.dpl}",
                                  f"user code executing {what.split()[0]} raises #GP with error code "
                                  f"{vector << 3 | 2:#x} instead of reaching the handler",
-                                 f"give gate {vector:#04x} DPL 3", (vector,)))
+                                 f"give gate {vector:#04x} DPL 3", (int(vector),)))
     return found
 
 
@@ -186,11 +188,12 @@ def _critical_ist(gates: dict[int, Gate], cr4: int) -> list[Finding]:
     for vector, name in CRITICAL_IST.items():
         gate = gates.get(vector)
         if gate is not None and gate.present and gate.ist == 0 and not_raised(vector, cr4) is None:
-            found.append(Finding("critical-without-ist", "warning", f"{name} gate {vector:#04x} uses no IST stack",
+            found.append(Finding("critical-without-ist", Severity.WARNING,
+                                 f"{name} gate {vector:#04x} uses no IST stack",
                                  f"{name} can arrive when the current stack is unusable (a kernel stack overflow "
                                  "into its guard page); without an IST switch the push faults again and the "
                                  "machine triple-faults",
-                                 f"point gate {vector:#04x} at an IST slot holding a dedicated stack", (vector,)))
+                                 f"point gate {vector:#04x} at an IST slot holding a dedicated stack", (int(vector),)))
     return found
 
 
@@ -206,7 +209,7 @@ def _gate_selectors(target: Target, cpu: int, gates: dict[int, Gate], mode: CpuM
         if why:
             bad.setdefault(gate.selector, []).append(vector)
             reasons[gate.selector] = why
-    return [Finding("gate-selector", "error", f"gates {', '.join(f'{v:#04x}' for v in vectors[:8])}"
+    return [Finding("gate-selector", Severity.ERROR, f"gates {', '.join(f'{v:#04x}' for v in vectors[:8])}"
                     f"{' ...' if len(vectors) > 8 else ''} use selector {selector:#06x}: {reasons[selector]}",
                     "delivery through these gates loads CS from that selector and faults (#GP or #NP)",
                     "point the gates at the kernel's present, 64-bit (L=1) code segment" if mode is CpuMode.LONG
@@ -233,7 +236,8 @@ def _code_segment_problem(gdt, selector: Selector, mode: CpuMode) -> str | None:
 
 
 def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate], cr4: int) -> list[Finding]:
-    live, dormant = [], []
+    live: list[tuple[int, int, str]] = []
+    dormant: list[tuple[int, int, str]] = []
     for vector, gate in sorted(gates.items()):
         if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
             continue
@@ -247,13 +251,14 @@ def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate], cr4: int)
             (vector, gate.offset, result.fault.reason))
     found = []
     if live:
-        found.append(Finding("handler-not-executable", "error", f"handlers not mapped or not executable: {_listed(live)}",
+        found.append(Finding("handler-not-executable", Severity.ERROR,
+                             f"handlers not mapped or not executable: {_listed(live)}",
                              "the first instruction fetch of the handler faults: #PF during delivery becomes a #DF",
                              "map handler code present and executable (XD=0 at every level) for the supervisor",
                              tuple(v for v, _, _ in live)))
     if dormant:
         reasons = "; ".join(f"{v:#04x}: {not_raised(v, cr4)}" for v, _, _ in dormant)
-        found.append(Finding("dormant-handler-not-executable", "info",
+        found.append(Finding("dormant-handler-not-executable", Severity.INFO,
                              f"gates the processor cannot raise now point at unmapped or non-executable code: "
                              f"{_listed(dormant)}",
                              f"harmless until something reaches them ({reasons}); then, or on INT n from ring 0, "
@@ -271,19 +276,19 @@ def _tss_stacks(target: Target, cpu: int, cr4: int, kind: GuestKind) -> list[Fin
     if view.tss is None or view.width != 64:
         why = view.absent or view.error or f"TR names a {view.width}-bit TSS"
         needs = "; ".join(kind.user_mode + kind.stacks)
-        return [Finding("tss-missing", "error", f"no usable 64-bit TSS: {why}",
+        return [Finding("tss-missing", Severity.ERROR, f"no usable 64-bit TSS: {why}",
                         f"this guest switches stacks or privilege ({needs}): interrupts from user mode "
                         "need RSP0 and every IST gate needs its slot, all read from the TSS",
                         "load TR with a 64-bit TSS descriptor (ltr)")]
     found = []
     if view.descriptor_error:
-        found.append(Finding("tr-descriptor", "error", f"TR {view.selector:#06x}: {view.descriptor_error}",
+        found.append(Finding("tr-descriptor", Severity.ERROR, f"TR {view.selector:#06x}: {view.descriptor_error}",
                              "the CPU runs on TR's cached base and limit, but the next LTR, task switch or "
                              "IRET with NT=1 reads the descriptor and faults",
                              "keep the TSS descriptor inside the GDT limit (lgdt with the full limit)"))
     for stack in read_stacks(target, cpu, view):
         if stack.top == 0 and stack.used_by:
-            found.append(Finding("ist-zero-slot", "error", f"{stack.name.upper()} is 0 but gates "
+            found.append(Finding("ist-zero-slot", Severity.ERROR, f"{stack.name.upper()} is 0 but gates "
                                  f"{', '.join(f'{v:#04x}' for v in stack.used_by)} switch to it",
                                  "the CPU loads RSP = 0 and pushes the frame below it: a #PF on delivery, then #DF",
                                  f"store a stack top in TSS.{stack.name.upper()} or use another IST index",
@@ -294,14 +299,14 @@ def _tss_stacks(target: Target, cpu: int, cr4: int, kind: GuestKind) -> list[Fin
             found.append(_unusable_stack(stack, top_problem, cr4))
         elif stack.guard is False or (stack.guard is None and stack.top):
             below = next((p for p in stack.problems if p.startswith("the page below")), "")
-            found.append(Finding("stack-without-guard", "warning",
+            found.append(Finding("stack-without-guard", Severity.WARNING,
                                  f"{stack.name.upper()} at {stack.top:#x} has no guard page below it"
                                  + (f" ({below})" if below else ""),
                                  "an overflow runs silently into whatever lies below instead of faulting",
                                  "leave the page below each stack unmapped (or mapped read-only)", stack.used_by))
         for problem in stack.problems:
             if problem.startswith("overlaps"):
-                found.append(Finding("stacks-overlap", "error", f"{stack.name.upper()} {problem}",
+                found.append(Finding("stacks-overlap", Severity.ERROR, f"{stack.name.upper()} {problem}",
                                      "two stacks in the same memory corrupt each other's frames",
                                      "give every RSP0/IST slot its own stack", stack.used_by))
     found += _iopb(view)
@@ -313,7 +318,7 @@ def _tss32_missing(target: Target, cpu: int, kind: GuestKind) -> list[Finding]:
     if view.tss is not None and view.width == 32:
         return []
     why = view.absent or view.error or f"TR names a {view.width}-bit TSS"
-    return [Finding("tss-missing", "error", f"no usable 32-bit TSS: {why}",
+    return [Finding("tss-missing", Severity.ERROR, f"no usable 32-bit TSS: {why}",
                     f"this guest has user mode ({'; '.join(kind.user_mode)}): an interrupt from ring 3 "
                     "switches to SS0:ESP0, which the CPU reads from the TSS",
                     "load TR with a 32-bit TSS descriptor (ltr)")]
@@ -324,15 +329,15 @@ def _privilege_stack(target: Target, cpu: int) -> list[Finding]:
     view = read_tss(target, cpu)
     if view.tss is None:
         return []
-    if view.width == 64:
-        if view.tss.rsp[0]:
+    if view.tss64 is not None:
+        if view.tss64.rsp[0]:
             return []
         where, field = "RSP0 is 0", "TSS.RSP0"
-    else:
-        if view.tss.esp0 and view.tss.ss0 & ~3:
+    elif view.tss32 is not None:
+        if view.tss32.esp0 and view.tss32.ss0 & ~3:
             return []
-        where, field = f"SS0:ESP0 is {view.tss.ss0:#06x}:{view.tss.esp0:#x}", "TSS.SS0:ESP0"
-    return [Finding("ring0-stack-missing", "error", f"TSS {view.selector:#06x}: {where}",
+        where, field = f"SS0:ESP0 is {view.tss32.ss0:#06x}:{view.tss32.esp0:#x}", "TSS.SS0:ESP0"
+    return [Finding("ring0-stack-missing", Severity.ERROR, f"TSS {view.selector:#06x}: {where}",
                     "an interrupt or exception from user mode switches to this stack before it pushes its "
                     "frame: a null SS0 raises #TS, a zero stack pointer pushes below address 0 (#PF or #SS), "
                     "and the CPU cannot deliver either: #DF",
@@ -345,12 +350,12 @@ def _unusable_stack(stack, problem: str, cr4: int) -> Finding:
     users = ", ".join(f"{v:#04x}" for v in stack.used_by)
     if stack.name != "rsp0" and len(dormant) == len(stack.used_by):
         reasons = "; ".join(f"{v:#04x}: {not_raised(v, cr4)}" for v in dormant)
-        return Finding("stack-unusable", "info", f"{stack.name.upper()} at {stack.top:#x}: {problem}",
+        return Finding("stack-unusable", Severity.INFO, f"{stack.name.upper()} at {stack.top:#x}: {problem}",
                        f"no gate the processor can raise now switches to it ({reasons or 'no gate uses it'}); "
                        "a gate that did would fault on its first push and cause a #DF",
                        f"map the stack before anything uses TSS.{stack.name.upper()}", stack.used_by)
     what = "interrupts from user mode" if stack.name == "rsp0" else f"gates {users}"
-    return Finding("stack-unusable", "error", f"{stack.name.upper()} at {stack.top:#x}: {problem}",
+    return Finding("stack-unusable", Severity.ERROR, f"{stack.name.upper()} at {stack.top:#x}: {problem}",
                    f"{what} push their frame there: a #PF during delivery, then a #DF",
                    f"map TSS.{stack.name.upper()}'s stack writable for the supervisor", stack.used_by)
 
@@ -360,12 +365,12 @@ def _iopb(view) -> list[Finding]:
     if iopb > limit:
         return []
     if iopb < 104:
-        return [Finding("iopb-overlaps-tss", "warning", f"the I/O map base {iopb:#x} lies inside the TSS fields",
+        return [Finding("iopb-overlaps-tss", Severity.WARNING, f"the I/O map base {iopb:#x} lies inside the TSS fields",
                         "the bit map then overlaps RSP/IST values and grants or denies ports by accident",
                         "set the I/O map base to 104 or more (or past the limit for no bit map)")]
     end = len(view.data) - 1
     if end >= limit and view.data[limit] != 0xFF:
-        return [Finding("iopb-terminator", "warning", f"the byte at the TSS limit ({limit:#x}) is "
+        return [Finding("iopb-terminator", Severity.WARNING, f"the byte at the TSS limit ({limit:#x}) is "
                         f"{view.data[limit]:#04x}, not the 0xff that must end the I/O bit map",
                         "the CPU reads two bytes for each check; without a trailing 0xff the highest ports "
                         "covered are checked against a byte past the map",
@@ -377,7 +382,7 @@ def _spurious(target: Target, cpu: int, gates: dict[int, Gate], idt) -> list[Fin
     try:
         state = read_lapic(target, cpu).state
     except TargetError as error:
-        return [Finding("lapic-unreadable", "info", f"the local APIC could not be read: {error}",
+        return [Finding("lapic-unreadable", Severity.INFO, f"the local APIC could not be read: {error}",
                         "so whether its spurious-interrupt vector has a gate went unchecked",
                         "check SVR bits 7:0 (the spurious vector) against the IDT by hand, or lint again "
                         "when QEMU's monitor answers `info lapic`")]
@@ -390,12 +395,12 @@ def _spurious(target: Target, cpu: int, gates: dict[int, Gate], idt) -> list[Fin
     what = f"the APIC's spurious-interrupt vector {vector:#04x} has no present gate"
     fix = f"install a handler for vector {vector:#04x} that returns without EOI"
     if not sources:
-        return [Finding("spurious-without-handler", "info", what,
+        return [Finding("spurious-without-handler", Severity.INFO, what,
                         "the APIC is software-enabled (firmware leaves it so) but nothing reaches the CPU "
                         "through its priority logic now: every LVT entry is masked or ExtINT/NMI, no I/O APIC "
                         "pin is unmasked and no other vCPU can send an IPI; a spurious interrupt needs one",
                         f"{fix}, before unmasking any APIC interrupt", (vector,))]
-    return [Finding("spurious-without-handler", "error", what,
+    return [Finding("spurious-without-handler", Severity.ERROR, what,
                     f"a spurious interrupt is delivered like any other; with no gate it becomes a #GP, then #DF "
                     f"(fixed interrupts arrive from {'; '.join(sources)})", fix, (vector,))]
 

@@ -7,11 +7,9 @@ target's per-stop cache makes later walks through the same tables free.
 
 from __future__ import annotations
 
-from ..model.paging import Walk, walk
+from ..model.paging import PAGE_SIZE, Walk, walk
 from ..target.base import Target
 from .cpu import registers
-
-PAGE = 4096
 
 
 class PhysicalPages:
@@ -23,16 +21,16 @@ class PhysicalPages:
     def read(self, address: int, size: int) -> bytes:
         out = bytearray()
         while size > 0:
-            page = address & ~(PAGE - 1)
-            data = self.target.read_memory(page, PAGE, cpu=0, physical=True)
-            take = min(size, page + PAGE - address)
+            page = address & ~(PAGE_SIZE - 1)
+            data = self.target.read_memory(page, PAGE_SIZE, cpu=0, physical=True)
+            take = min(size, page + PAGE_SIZE - address)
             out += data[address - page:address - page + take]
             address += take
             size -= take
         return bytes(out)
 
 
-def walk_for_cpu(target: Target, cpu: int, linear: int, **access: object) -> Walk:
+def walk_for_cpu(target: Target, cpu: int, linear: int, **access: bool) -> Walk:
     """Walk ``linear`` through the paging structures ``cpu`` uses now (its CR3, CR0, CR4, EFER)."""
     from ..model.paging import Access
 

@@ -18,6 +18,7 @@ from ..errors import DecodeError, TargetError
 from ..model.frame import InterruptFrame
 from ..model.gate import Gate
 from ..model.idt import CpuMode
+from ..model.paging import PAGE_SIZE
 from ..model.record import record
 from ..model.vectors import ErrorCodeFormat, vector
 from ..target.base import Target
@@ -25,7 +26,6 @@ from .memory import walk_for_cpu
 from .tables import read_idt
 from .tss import TssView
 
-PAGE = 4096
 MAX_PAGES = 16
 FRAME_SLOTS = 5
 
@@ -56,12 +56,17 @@ def _extent(target: Target, cpu: int, top: int,
     The walk down also stops at a page holding another stack's top: that
     stack begins there, so this one has no guard page.
     """
-    page = (top - 1) & ~(PAGE - 1)
+    page = (top - 1) & ~(PAGE_SIZE - 1)
     lowest = None
     for _ in range(MAX_PAGES + 1):
-        neighbour = next((t for t in other_tops if lowest is not None and page < t <= page + PAGE), None)
+        neighbour = next((t for t in other_tops if lowest is not None and page < t <= page + PAGE_SIZE), None)
         if neighbour is not None:
-            return lowest, None, None, f"the page below, {page:#x}, is mapped: it holds the stack whose top is {neighbour:#x}"
+            return (
+                lowest,
+                None,
+                None,
+                f"the page below, {page:#x}, is mapped: it holds the stack whose top is {neighbour:#x}",
+            )
         result = walk_for_cpu(target, cpu, page)
         if result.unreadable:
             return lowest, None, None, f"page tables unreadable at {page:#x}: {result.unreadable}"
@@ -75,11 +80,13 @@ def _extent(target: Target, cpu: int, top: int,
                 return None, None, None, f"the top page {page:#x} is read-only: the first push faults"
             return lowest, page, "read-only", None
         lowest = page
-        page -= PAGE
+        page -= PAGE_SIZE
     return None, None, None, f"mapped for more than {MAX_PAGES} pages below the top: no guard page found"
 
 
-def _last_frame(target: Target, cpu: int, top: int, vectors: tuple[int, ...]) -> tuple[InterruptFrame | None, int | None]:
+def _last_frame(
+    target: Target, cpu: int, top: int, vectors: tuple[int, ...]
+) -> tuple[InterruptFrame | None, int | None]:
     formats = {vector(v).error_code is not ErrorCodeFormat.NONE for v in vectors if v < 32} or {False}
     if len(formats) != 1:
         return None, None
@@ -95,15 +102,18 @@ def _last_frame(target: Target, cpu: int, top: int, vectors: tuple[int, ...]) ->
     return frame, vectors[0] if len(vectors) == 1 else None
 
 
-def read_stacks(target: Target, cpu: int, tss: TssView) -> tuple[StackView, ...]:
-    """RSP0 and every IST slot that is set or used by a gate (``tss`` must be a decoded 64-bit TSS)."""
+def read_stacks(target: Target, cpu: int, view: TssView) -> tuple[StackView, ...]:
+    """RSP0 and every IST slot that is set or used by a gate (``view`` must hold a decoded 64-bit TSS)."""
+    tss = view.tss64
+    if tss is None:
+        raise TargetError(f"TSS {view.selector:#06x} is not a readable 64-bit TSS: it has no IST")
     idt = read_idt(target, cpu)
     users: dict[int, list[int]] = {}
     for slot in idt.slots:
         if isinstance(slot.entry, Gate) and slot.entry.present and slot.entry.ist:
             users.setdefault(slot.entry.ist, []).append(slot.vector)
-    named = [("rsp0", tss.tss.rsp[0], ())]
-    named += [(f"ist{i}", tss.tss.ist[i - 1], tuple(users.get(i, ()))) for i in range(1, 8)]
+    named: list[tuple[str, int, tuple[int, ...]]] = [("rsp0", tss.rsp[0], ())]
+    named += [(f"ist{i}", tss.ist[i - 1], tuple(users.get(i, ()))) for i in range(1, 8)]
     measured = []
     for name, top, used_by in named:
         if not top and not used_by:

@@ -11,12 +11,12 @@ from ..errors import TargetError
 from ..model.descriptor import TableEntry, decode_descriptor_table
 from ..model.gate import Gate
 from ..model.idt import CpuMode, IvtEntry, decode_entry, table_read_size
+from ..model.paging import PAGE_SIZE
 from ..model.record import record
 from ..model.selector import TableIndicator
 from ..target.base import Target
 from .cpu import registers
 
-PAGE = 4096
 GDT_MAX = 0x10000
 
 
@@ -35,13 +35,13 @@ def read_span(target: Target, address: int, size: int, cpu: int) -> list[Chunk]:
     try:
         return [Chunk(address, size, target.read_memory(address, size, cpu))]
     except TargetError as whole_error:
-        if size <= PAGE - (address % PAGE):
+        if size <= PAGE_SIZE - (address % PAGE_SIZE):
             return [Chunk(address, size, None, str(whole_error))]
     chunks = []
     position = address
     end = address + size
     while position < end:
-        step = min(PAGE - position % PAGE, end - position)
+        step = min(PAGE_SIZE - position % PAGE_SIZE, end - position)
         try:
             chunks.append(Chunk(position, step, target.read_memory(position, step, cpu)))
         except TargetError as error:

@@ -40,6 +40,16 @@ class TssView:
     descriptor_error: str | None = None
     absent: str | None = None
 
+    @property
+    def tss64(self) -> Tss64 | None:
+        """The decoded TSS if it is a 64-bit one."""
+        return self.tss if isinstance(self.tss, Tss64) else None
+
+    @property
+    def tss32(self) -> Tss32 | None:
+        """The decoded TSS if it is a 32-bit one."""
+        return self.tss if isinstance(self.tss, Tss32) else None
+
 
 def _descriptor_for(target: Target, cpu: int, selector: int) -> SegmentDescriptor | str:
     sel = Selector.from_int(selector)

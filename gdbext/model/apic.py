@@ -1,4 +1,4 @@
-"""The local APIC's registers and the 8259A's IRQ lines, decoded from their values.
+"""The local APIC's registers, decoded from their values.
 
 Local APIC layouts come from Intel SDM Vol. 3A, chapter 11 "Advanced
 Programmable Interrupt Controller (APIC)" (chapter 12 in the 2024 and later
@@ -15,10 +15,7 @@ becomes 12.5.1, Figure 11-8 becomes Figure 12-8):
 
 AMD APM Vol. 2, 16.3-16.5 describes the same registers with the same bits.
 
-The 8259A: Intel 8259A datasheet (ICW2 holds the vector base T7-T3; IRQ2 of
-the master takes the slave's output in a PC/AT cascade) and the edge/level
-control register of PC chipsets (Intel 82371AB PIIX4 datasheet, 4.1.10
-"ELCR1/ELCR2").
+The I/O APIC is in ioapic.py, the 8259A in pic8259.py.
 
 Every decoder keeps the bits it does not name in ``reserved`` so that
 decoding and encoding give back the same value; ``problems`` names what a
@@ -36,12 +33,6 @@ from .record import record
 REGISTER_BITS = 32
 #: vectors 0-15 are illegal for APIC-delivered interrupts (SDM 11.5.2, "Valid Interrupt Vectors")
 FIRST_LEGAL_VECTOR = 16
-#: IRQ2 of the master 8259A carries the slave's output in a PC/AT cascade
-CASCADE_IRQ = 2
-#: the I/O APIC input that ISA IRQ0 (the PIT) arrives on: the MADT's interrupt
-#: source override IRQ0 -> GSI 2 (ACPI 6.5, 5.2.12.5) that PC firmware and QEMU use
-PIT_IOAPIC_PIN = 2
-ISA_IRQS = 16
 
 
 class LvtKind(Enum):
@@ -56,11 +47,13 @@ class LvtKind(Enum):
     THERMAL = "thermal"
 
 
-class ApicDeliveryMode(IntEnum):
-    """The 3-bit delivery mode of LVT entries (bits 10:8) and the ICR (bits 10:8).
+class DeliveryMode(IntEnum):
+    """The 3-bit delivery mode of LVT entries (bits 10:8), the ICR (bits 10:8) and the I/O APIC's
+    redirection entries (bits 10:8, 82093AA datasheet 3.2.4).
 
-    Fixed, SMI, NMI and INIT exist in both; Lowest Priority and Start Up only
-    in the ICR; ExtINT only in LVT entries (SDM Figures 11-8 and 11-12).
+    Fixed, SMI, NMI and INIT exist in all three; Lowest Priority in the ICR and
+    the I/O APIC; Start Up only in the ICR (6 is reserved in the I/O APIC);
+    ExtINT in LVT entries and the I/O APIC (SDM Figures 11-8 and 11-12).
     """
 
     FIXED = 0
@@ -77,9 +70,9 @@ class ApicDeliveryMode(IntEnum):
         return self.name.lower().replace("_", "-")
 
 
-_LVT_RESERVED_MODES = frozenset({ApicDeliveryMode.LOWEST_PRIORITY, ApicDeliveryMode.RESERVED_3,
-                                 ApicDeliveryMode.START_UP})
-_ICR_RESERVED_MODES = frozenset({ApicDeliveryMode.RESERVED_3, ApicDeliveryMode.EXTINT})
+_LVT_RESERVED_MODES = frozenset({DeliveryMode.LOWEST_PRIORITY, DeliveryMode.RESERVED_3,
+                                 DeliveryMode.START_UP})
+_ICR_RESERVED_MODES = frozenset({DeliveryMode.RESERVED_3, DeliveryMode.EXTINT})
 
 
 class TimerMode(IntEnum):
@@ -131,7 +124,7 @@ class LvtRegister:
 
     kind: LvtKind
     vector: int
-    delivery_mode: ApicDeliveryMode
+    delivery_mode: DeliveryMode
     delivery_pending: bool
     masked: bool
     polarity_low: bool | None = None
@@ -146,7 +139,7 @@ class LvtRegister:
         what = f"the LVT {self.kind.value} entry"
         if self.reserved & _LVT_FIELDS[self.kind]:
             raise DecodeError(f"reserved bits of {what} overlap its fields")
-        if not _LVT_FIELDS[self.kind] & 7 << _DELIVERY_MODE_SHIFT and self.delivery_mode is not ApicDeliveryMode.FIXED:
+        if not _LVT_FIELDS[self.kind] & 7 << _DELIVERY_MODE_SHIFT and self.delivery_mode is not DeliveryMode.FIXED:
             raise DecodeError(f"{what} has no delivery mode field (it always delivers Fixed)")
         pin = self.kind in (LvtKind.LINT0, LvtKind.LINT1)
         if {pin} != {self.polarity_low is not None, self.remote_irr is not None, self.level_triggered is not None}:
@@ -163,7 +156,7 @@ class LvtRegister:
         return cls(
             kind=kind,
             vector=value & _VECTOR,
-            delivery_mode=ApicDeliveryMode(field(value, _DELIVERY_MODE_SHIFT, 3) if has_mode else 0),
+            delivery_mode=DeliveryMode(field(value, _DELIVERY_MODE_SHIFT, 3) if has_mode else 0),
             delivery_pending=bool(value & _DELIVERY_STATUS),
             masked=bool(value & _MASK),
             polarity_low=bool(value & _POLARITY) if pin else None,
@@ -187,15 +180,15 @@ class LvtRegister:
     @property
     def carries_vector(self) -> bool:
         """True when the entry delivers its own vector (Fixed); NMI, SMI, INIT and ExtINT do not."""
-        return self.delivery_mode is ApicDeliveryMode.FIXED
+        return self.delivery_mode is DeliveryMode.FIXED
 
     @property
     def trigger(self) -> str:
         """How the entry triggers, "level" or "edge": NMI, SMI and INIT are always edge, ExtINT always
         level, and only a Fixed LINT entry follows its trigger mode bit (SDM 11.5.1)."""
-        if self.delivery_mode is ApicDeliveryMode.EXTINT:
+        if self.delivery_mode is DeliveryMode.EXTINT:
             return "level"
-        if self.level_triggered and self.delivery_mode is ApicDeliveryMode.FIXED:
+        if self.level_triggered and self.delivery_mode is DeliveryMode.FIXED:
             return "level"
         return "edge"
 
@@ -242,7 +235,7 @@ class Icr:
     """
 
     vector: int
-    delivery_mode: ApicDeliveryMode
+    delivery_mode: DeliveryMode
     logical: bool
     send_pending: bool
     assert_level: bool
@@ -273,7 +266,7 @@ class Icr:
         shift = _X2APIC_DESTINATION_SHIFT if x2apic else _XAPIC_DESTINATION_SHIFT
         return cls(
             vector=value & 0xFF,
-            delivery_mode=ApicDeliveryMode(field(value, 8, 3)),
+            delivery_mode=DeliveryMode(field(value, 8, 3)),
             logical=bool(value & 1 << 11),
             send_pending=bool(value & 1 << 12) and not x2apic,
             assert_level=bool(value & 1 << 14),
@@ -396,69 +389,3 @@ def held_back(vector: int, ppr: int) -> bool:
     PPR's class (SDM 11.8.3.1).
     """
     return priority_class(vector) <= priority_class(ppr)
-
-
-@record
-class PicLine:
-    """One IRQ input of the cascaded 8259As (IRQ0-7 master, IRQ8-15 slave).
-
-    ``vector`` is the chip's ICW2 base with the line number in bits 2:0;
-    ``level_triggered`` comes from the ELCR; ``cascade`` marks the master's
-    IRQ2, which only relays the slave.
-    """
-
-    irq: int
-    chip: str
-    vector: int
-    requested: bool
-    masked: bool
-    in_service: bool
-    level_triggered: bool
-
-    @property
-    def line(self) -> int:
-        return self.irq % 8
-
-    @property
-    def cascade(self) -> bool:
-        return self.irq == CASCADE_IRQ
-
-
-def line_vector(icw2: int, line: int) -> int:
-    """The vector an 8259A sends for input ``line``: ICW2 bits 7:3 with the line in bits 2:0."""
-    require_range(icw2, 8, "ICW2")
-    require_range(line, 3, "8259A input")
-    return icw2 & 0xF8 | line
-
-
-def chip_lines(chip: str, irr: int, imr: int, isr: int, icw2: int, elcr: int) -> tuple[PicLine, ...]:
-    """The eight lines of one 8259A (``chip`` "master" or "slave") from its registers."""
-    for value, name in ((irr, "IRR"), (imr, "IMR"), (isr, "ISR"), (elcr, "ELCR")):
-        require_range(value, 8, name)
-    first = 0 if chip == "master" else 8
-    return tuple(PicLine(first + line, chip, line_vector(icw2, line), bool(irr >> line & 1),
-                         bool(imr >> line & 1), bool(isr >> line & 1), bool(elcr >> line & 1))
-                 for line in range(8))
-
-
-def pic_priority(line: PicLine, master_rotation: int = 0, slave_rotation: int = 0) -> tuple[int, int]:
-    """A sort key for 8259A priority, highest first (Intel 8259A data sheet, fully nested mode).
-
-    IRQ0 leads unless a rotation (OCW2) moved the order: ``*_rotation`` is the
-    line that now has the highest priority on that chip. The slave's lines
-    take the master's IRQ2 place in the order.
-    """
-    master_line = CASCADE_IRQ if line.chip == "slave" else line.line
-    slave_rank = (line.line - slave_rotation) % 8 if line.chip == "slave" else 0
-    return (master_line - master_rotation) % 8, slave_rank
-
-
-def isa_irq_for_ioapic_pin(pin: int) -> int | None:
-    """The ISA IRQ wired to an I/O APIC input on a PC: pins 1 and 3-15 are IRQ1 and IRQ3-15,
-    pin 2 is IRQ0 (the PIT, through the MADT's interrupt source override); pin 0
-    and pins 16 and up (PCI) carry no ISA IRQ."""
-    if pin == PIT_IOAPIC_PIN:
-        return 0
-    if 1 <= pin < ISA_IRQS:
-        return pin
-    return None

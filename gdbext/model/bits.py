@@ -30,7 +30,7 @@ def flag_names(value: int, flags: type[IntFlag]) -> tuple[str, ...]:
     Multi-bit members (such as RFLAGS.IOPL) are left to the caller.
     """
     return tuple(
-        member.name
+        str(member.name)
         for member in flags
         if member.value & (member.value - 1) == 0 and value & member.value
     )

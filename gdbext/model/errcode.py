@@ -156,7 +156,8 @@ class ControlProtectionCause(IntEnum):
 
 _CP_DESCRIPTIONS = {
     ControlProtectionCause.NEAR_RET: "near RET: the return address differs from the shadow stack's copy",
-    ControlProtectionCause.FAR_RET_IRET: "far RET or IRET: the return address or CS differs from the shadow stack's copy",
+    ControlProtectionCause.FAR_RET_IRET: ("far RET or IRET: the return address or CS differs from "
+                                          "the shadow stack's copy"),
     ControlProtectionCause.ENDBRANCH: "indirect CALL/JMP landed on an instruction that is not ENDBR32/ENDBR64",
     ControlProtectionCause.RSTORSSP: "RSTORSSP: the shadow-stack restore token is invalid",
     ControlProtectionCause.SETSSBSY: "SETSSBSY: the supervisor shadow-stack token is invalid or busy",

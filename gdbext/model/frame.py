@@ -21,7 +21,8 @@ from .idt import CpuMode
 from .record import record
 from .rflags import RFLAGS_FIXED_ONE, Rflags
 
-_SLOT = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
+#: the bytes of one stack slot of a frame, by the mode of the handler
+SLOT_SIZE = {CpuMode.LONG: 8, CpuMode.PROTECTED: 4, CpuMode.REAL: 2}
 _PACK = {8: "Q", 4: "I", 2: "H"}
 
 
@@ -40,7 +41,7 @@ class InterruptFrame:
 
     @property
     def slot_size(self) -> int:
-        return _SLOT[self.mode]
+        return SLOT_SIZE[self.mode]
 
     @property
     def slots(self) -> tuple[int, ...]:
@@ -104,7 +105,7 @@ class InterruptFrame:
         mode); ``handler_cpl`` (the DPL of the handler's code segment) decides,
         in protected mode, whether SS:ESP were pushed.
         """
-        slot = _SLOT[mode]
+        slot = SLOT_SIZE[mode]
         if mode is CpuMode.REAL:
             if has_error_code:
                 raise DecodeError("real-address mode pushes no error code")

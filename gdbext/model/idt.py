@@ -87,5 +87,7 @@ def decode_table(data: bytes, mode: CpuMode) -> tuple[IvtEntry | Gate, ...]:
     """
     size = mode.gate_size
     if len(data) > VECTOR_COUNT * size:
-        raise DecodeError(f"an IDT has at most {VECTOR_COUNT} entries ({VECTOR_COUNT * size} bytes), got {len(data)} bytes")
+        raise DecodeError(
+            f"an IDT has at most {VECTOR_COUNT} entries ({VECTOR_COUNT * size} bytes), got {len(data)} bytes"
+        )
     return tuple(decode_entry(data[i:i + size], mode) for i in range(0, len(data) - size + 1, size))

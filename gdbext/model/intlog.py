@@ -39,15 +39,13 @@ import re
 from collections.abc import Iterable, Iterator
 
 from ..errors import ParseError
+from .exception_vectors import SELECTOR_ERROR_VECTORS, EventKind, ExceptionVector
 from .intlog_split import continuation, split
 from .record import record, replace
 from .triplefault import (
     CONTEXT_EVENTS,
-    DOUBLE_FAULT,
     MAX_CHAIN,
     MAX_KEPT,
-    PAGE_FAULT,
-    SELECTOR_ERROR_VECTORS,
     STACK_WINDOW,
     ChainStep,
     TripleFault,
@@ -55,8 +53,6 @@ from .triplefault import (
 from .vectors import vector
 
 NO_EXCEPTION = 0xFFFFFFFF  # QEMU's old_exception = -1, printed with %x
-NMI_VECTOR = 2
-FIRST_USER_VECTOR = 32
 TEXT_LIMIT = 160
 MAX_LINE_BYTES = 1 << 20  # a longer line is cut (it cannot be -d int output anyway)
 
@@ -85,14 +81,6 @@ _VECTOR_TEXTS = frozenset(b"%02x" % v for v in range(256))
 # the hot loop keeps them (EventKind values).
 _EVENT_TAG, _CHECK_TAG, _SERVICING_TAG, _MARK_TAG, _MALFORMED_TAG = range(5)
 _IRQ, _EXCEPTION, _SOFTWARE = "irq", "exception", "software"
-
-
-class EventKind(enum.Enum):
-    """Where an event came from (SDM Vol. 3A 6.3 "Sources of Interrupts")."""
-
-    IRQ = "irq"  # external interrupt or NMI: "Servicing hardware INT" precedes it
-    EXCEPTION = "exception"  # processor-detected: check_exception precedes it
-    SOFTWARE = "software"  # INT n, INT3, INTO (i=1)
 
 
 class Mark(enum.Enum):
@@ -150,7 +138,7 @@ class ExceptionCheck:
     @property
     def triple_fault(self) -> bool:
         """A fault while delivering #DF: the processor shuts down (SDM 3A 6.15, interrupt 8)."""
-        return self.old == DOUBLE_FAULT
+        return self.old == ExceptionVector.DF
 
 
 @record(slots=True)
@@ -338,7 +326,7 @@ class IntLogReader:
                 if check is not None:
                     kind = _EXCEPTION
                     nested = check[0] is not None and last_ip is not None
-                    if v == b"08" and check[1] != DOUBLE_FAULT:
+                    if v == b"08" and check[1] != ExceptionVector.DF:
                         promoted_from = check[1]
                 elif irq is not None or v == b"02":
                     kind = _IRQ
@@ -380,6 +368,7 @@ class IntLogReader:
         cut in two, and what does not parse."""
         line = lines.at(start)
         whole = _LINE_END.match(text, start, end)
+        assert whole is not None  # _LINE_END matches any text, up to its line end
         if whole.group()[:1] in b" -0123456789":
             records = self._cut_event(line, whole.group(), text, start)
             if records is not None:
@@ -437,7 +426,7 @@ class IntLogReader:
             kind = _IRQ
         else:
             kind = _EXCEPTION
-        promoted_from = check[1] if check is not None and v == b"08" and check[1] != DOUBLE_FAULT else None
+        promoted_from = check[1] if check is not None and v == b"08" and check[1] != ExceptionVector.DF else None
         self._last_place, self._last_vector = (ip, sp), v
         return (_EVENT_TAG, _OneLine(text, line), 0, match.end(), seq, v, i, cpl, ip, kind, promoted_from,
                 check is not None and check[0] is not None)
@@ -450,7 +439,7 @@ class IntLogReader:
                 return _malformed(line, text, "check_exception line does not parse")
             old = int(match[1], 16)
             check = (None if old == NO_EXCEPTION else old, int(match[2], 16))
-            if check[0] != DOUBLE_FAULT:
+            if check[0] != ExceptionVector.DF:
                 self._pending_check = (next_start, line, *check)
             return (_CHECK_TAG, line, *check)
         if first == b"S":
@@ -503,7 +492,7 @@ def _line_before(text: bytes, start: int) -> tuple | None:
         match = _CHECK.match(text, previous, start - 1)
         if match is not None:
             old = int(match[1], 16)
-            if old != DOUBLE_FAULT:
+            if old != ExceptionVector.DF:
                 return (_CHECK_TAG, None if old == NO_EXCEPTION else old, int(match[2], 16))
     return None
 
@@ -533,7 +522,7 @@ def _delivery_fault(match: re.Match, previous_vector: bytes) -> bool:
     if vector in SELECTOR_ERROR_VECTORS:
         code = int(match[3], 16)
         return bool(code & 2) and (code >> 3) & 0x1FFF == int(previous_vector, 16)
-    if vector == PAGE_FAULT and match[13] is not None:
+    if vector == ExceptionVector.PF and match[13] is not None:
         cr2, rsp = int(match[13], 16), int(match[12], 16)
         return rsp - STACK_WINDOW <= cr2 < rsp
     return False
@@ -547,6 +536,7 @@ def _event_from(item: tuple) -> IntEvent:
     """The IntEvent of a raw event tuple (parses its line again, fully)."""
     _, lines, position, stop, _, _, _, _, _, kind, promoted_from, nested = item
     match = _EVENT.match(lines.text, position, stop)
+    assert match is not None  # the tuple was made from this match
     seq, v, e, i, cpl, _, cs, rip, pc, _, ss, rsp, cr2, rax = match.groups()
     return IntEvent(lines.at(position), int(seq), int(v, 16), int(e, 16), i == b"1", int(cpl), int(cs, 16),
                     int(rip, 16), int(pc, 16), int(ss, 16), int(rsp, 16), None if cr2 is None else int(cr2, 16),
@@ -728,7 +718,8 @@ class LogAnalysis:
         for item in items:
             if item[0] != _EVENT_TAG:
                 tag = item[0]
-                if tag == _SERVICING_TAG or (tag == _CHECK_TAG and item[2] != DOUBLE_FAULT and self._open is None):
+                plain_check = tag == _CHECK_TAG and item[2] != ExceptionVector.DF
+                if tag == _SERVICING_TAG or (plain_check and self._open is None):
                     continue
                 self._total, self._matched, self._chain_length, self._last_seq = total, matched, chain_length, last_seq
                 self._other(item)
@@ -768,7 +759,7 @@ class LogAnalysis:
         if tag == _CHECK_TAG:
             self._close_fault()
             _, line, old, new = item
-            if old == DOUBLE_FAULT:
+            if old == ExceptionVector.DF:
                 self._begin_fault(line, self._chain_steps() + [ChainStep.unlogged(new, line)], logged=False)
         elif tag == _MARK_TAG:
             mark = item[2]

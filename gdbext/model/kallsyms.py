@@ -447,7 +447,7 @@ def _compress(texts: Sequence[bytes]) -> tuple[list[bytes], list[bytes]]:
             counts[pair] = counts.get(pair, 0) + 1
     pairs = sorted(counts, key=lambda pair: (-counts[pair], pair))[:len(free)]
     tokens = [bytes([code]) if code in used else b"" for code in range(TOKENS)]
-    pair_codes = {}
+    pair_codes: dict[bytes, int] = {}
     for code, pair in zip(free, pairs):
         tokens[code] = pair
         pair_codes[pair] = code
@@ -456,12 +456,12 @@ def _compress(texts: Sequence[bytes]) -> tuple[list[bytes], list[bytes]]:
         encoded = bytearray()
         position = 0
         while position < len(text):
-            code = pair_codes.get(text[position:position + 2])
-            if code is None:
+            paired = pair_codes.get(text[position:position + 2])
+            if paired is None:
                 encoded.append(text[position])
                 position += 1
             else:
-                encoded.append(code)
+                encoded.append(paired)
                 position += 2
         codes.append(bytes(encoded))
     return codes, tokens

@@ -14,6 +14,8 @@ from typing import Protocol
 
 from gdbext.errors import DecodeError, TargetError, UsageError
 from gdbext.model.control import Cr0, Cr4, Efer
+from gdbext.model.errcode import PageFaultError
+from gdbext.model.exception_vectors import ExceptionVector
 from gdbext.model.record import record, replace
 
 
@@ -28,6 +30,19 @@ class PagingMode(Enum):
     PAE = "PAE"
     LEVEL4 = "4-level"
     LEVEL5 = "5-level"
+
+
+class PagingLevel(Enum):
+    """The paging-structure entry a walk step reads, by its SDM name (Vol. 3A 4.2, Table 4-1)."""
+
+    PML5E = "PML5E"
+    PML4E = "PML4E"
+    PDPTE = "PDPTE"
+    PDE = "PDE"
+    PTE = "PTE"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class EntryBit(IntFlag):
@@ -51,20 +66,13 @@ class EntryBit(IntFlag):
     XD = 1 << 63
 
 
-_PF_P = 1 << 0
-_PF_W = 1 << 1
-_PF_U = 1 << 2
-_PF_RSVD = 1 << 3
-_PF_ID = 1 << 4
-_PF_PK = 1 << 5
 
-_PF_VECTOR = 14
-_GP_VECTOR = 13
 
 _KIB = 1 << 10
 _MIB = 1 << 20
 _GIB = 1 << 30
-_PAGE = 4 * _KIB
+#: the size of a 4-KByte page, the smallest a translation maps (SDM 3A 4.1)
+PAGE_SIZE = 4 * _KIB
 
 
 def _bits(high: int, low: int) -> int:
@@ -141,11 +149,15 @@ class Access:
         """
         if not 0 <= code < 1 << 32:
             raise DecodeError(f"page-fault error code {code:#x} does not fit in 32 bits")
-        if code & _PF_W and code & _PF_ID:
+        if code & PageFaultError.WR and code & PageFaultError.ID:
             raise DecodeError(
                 f"page-fault error code {code:#x} has both W/R and I/D set, which no CPU pushes"
             )
-        return cls(write=bool(code & _PF_W), user=bool(code & _PF_U), fetch=bool(code & _PF_ID))
+        return cls(
+            write=bool(code & PageFaultError.WR),
+            user=bool(code & PageFaultError.US),
+            fetch=bool(code & PageFaultError.ID),
+        )
 
     @property
     def kind(self) -> str:
@@ -170,8 +182,8 @@ class PhysicalMemory(Protocol):
 class WalkStep:
     """One paging-structure entry the walk read (SDM Vol. 3A 4.3-4.5).
 
-    ``level`` is the SDM name of the entry: "PML5E", "PML4E", "PDPTE", "PDE"
-    or "PTE" (32-bit paging has only "PDE" and "PTE"; PAE paging starts with
+    ``level`` is the entry's PagingLevel: PML5E, PML4E, PDPTE, PDE or PTE
+    (32-bit paging has only PDE and PTE; PAE paging starts with
     one of the four PDPTEs at CR3[31:5]). A flag that the entry's format does
     not have is None: PAE PDPTEs carry no R/W, U/S, A or XD; 32-bit entries
     carry no XD; only an entry that maps a page has D, G and PAT; the
@@ -186,7 +198,7 @@ class WalkStep:
     says why, and the decoded fields are False/None.
     """
 
-    level: str
+    level: PagingLevel
     table_address: int
     index: int
     entry_address: int
@@ -222,7 +234,7 @@ class Fault:
     for a non-canonical address.
     """
 
-    level: str | None
+    level: PagingLevel | None
     reason: str
     bit: str
     vector: int
@@ -272,7 +284,7 @@ class Walk:
 class _Level:
     """One level of a paging mode: its entry name and linear-address slice."""
 
-    name: str
+    name: PagingLevel
     shift: int
     index_bits: int
     entry_size: int
@@ -280,22 +292,22 @@ class _Level:
     ps_reserved: bool = False
 
 
-_PTE32 = _Level("PTE", 12, 10, 4)
-_PTE64 = _Level("PTE", 12, 9, 8)
-_PDE64 = _Level("PDE", 21, 9, 8, 2 * _MIB)
+_PTE32 = _Level(PagingLevel.PTE, 12, 10, 4)
+_PTE64 = _Level(PagingLevel.PTE, 12, 9, 8)
+_PDE64 = _Level(PagingLevel.PDE, 21, 9, 8, 2 * _MIB)
 _LEVELS: dict[PagingMode, tuple[_Level, ...]] = {
-    PagingMode.BITS32: (_Level("PDE", 22, 10, 4, 4 * _MIB), _PTE32),
-    PagingMode.PAE: (_Level("PDPTE", 30, 2, 8), _PDE64, _PTE64),
+    PagingMode.BITS32: (_Level(PagingLevel.PDE, 22, 10, 4, 4 * _MIB), _PTE32),
+    PagingMode.PAE: (_Level(PagingLevel.PDPTE, 30, 2, 8), _PDE64, _PTE64),
     PagingMode.LEVEL4: (
-        _Level("PML4E", 39, 9, 8, ps_reserved=True),
-        _Level("PDPTE", 30, 9, 8, _GIB),
+        _Level(PagingLevel.PML4E, 39, 9, 8, ps_reserved=True),
+        _Level(PagingLevel.PDPTE, 30, 9, 8, _GIB),
         _PDE64,
         _PTE64,
     ),
     PagingMode.LEVEL5: (
-        _Level("PML5E", 48, 9, 8, ps_reserved=True),
-        _Level("PML4E", 39, 9, 8, ps_reserved=True),
-        _Level("PDPTE", 30, 9, 8, _GIB),
+        _Level(PagingLevel.PML5E, 48, 9, 8, ps_reserved=True),
+        _Level(PagingLevel.PML4E, 39, 9, 8, ps_reserved=True),
+        _Level(PagingLevel.PDPTE, 30, 9, 8, _GIB),
         _PDE64,
         _PTE64,
     ),
@@ -417,7 +429,7 @@ def _canonical_fault(linear: int, top: int) -> Fault | None:
             f"bit {top}): #GP(0), not #PF"
         ),
         bit="canonical",
-        vector=_GP_VECTOR,
+        vector=int(ExceptionVector.GP),
         error_code=None,
     )
 
@@ -461,7 +473,7 @@ def _decode(
     """Decode one entry in the format its mode and level give it (SDM 3A 4.3-4.5)."""
     if level.entry_size == 4:
         return _decode_32bit(ctx, level, table, index, entry_address, raw)
-    if ctx.mode is PagingMode.PAE and level.name == "PDPTE":
+    if ctx.mode is PagingMode.PAE and level.name is PagingLevel.PDPTE:
         return _decode_pae_pdpte(ctx, table, index, entry_address, raw)
     return _decode_8byte(ctx, level, table, index, entry_address, raw)
 
@@ -472,7 +484,7 @@ def _decode_32bit(
     """32-bit paging PDE/PTE (SDM 3A 4.3, Tables 4-4..4-6), with PSE-36 4-MiB pages."""
     present = bool(raw & EntryBit.P)
     large = level.large_page is not None and bool(ctx.cr4 & Cr4.PSE) and bool(raw & EntryBit.PS)
-    leaf = large or level.name == "PTE"
+    leaf = large or level.name is PagingLevel.PTE
     if large:
         m = min(ctx.maxphyaddr, 40)
         reserved = raw & _bits(21, m - 19) if present else 0
@@ -497,7 +509,7 @@ def _decode_pae_pdpte(
     present = bool(raw & EntryBit.P)
     reserved = raw & _bits(63, ctx.maxphyaddr) if present else 0
     return WalkStep(
-        level="PDPTE",
+        level=PagingLevel.PDPTE,
         table_address=table,
         index=index,
         entry_address=entry_address,
@@ -516,8 +528,8 @@ def _decode_8byte(
     """PAE PDE/PTE (SDM 3A 4.4.2) and 4/5-level entries (4.5.4, Tables 4-14..4-20)."""
     present = bool(raw & EntryBit.P)
     large = level.large_page is not None and bool(raw & EntryBit.PS)
-    leaf = large or level.name == "PTE"
-    size = level.large_page if large and level.large_page else _PAGE
+    leaf = large or level.name is PagingLevel.PTE
+    size = level.large_page if large and level.large_page else PAGE_SIZE
     reserved = 0
     if present:
         top = 51 if ctx.long_mode else 62
@@ -541,7 +553,7 @@ def _decode_8byte(
 
 
 def _common_step(
-    name: str,
+    name: PagingLevel,
     table: int,
     index: int,
     entry_address: int,
@@ -587,7 +599,7 @@ def _stop_fault(ctx: _Context, step: WalkStep, access: Access) -> Fault | None:
         return _page_fault(ctx, step.level, f"{step.level} not present (P=0)", "P", access, 0)
     if step.reserved_bits_set:
         return _page_fault(ctx, step.level, _reserved_reason(ctx, step), "RSVD", access,
-                           _PF_P | _PF_RSVD)
+                           PageFaultError.P | PageFaultError.RSVD)
     return None
 
 
@@ -598,7 +610,7 @@ def _reserved_reason(ctx: _Context, step: WalkStep) -> str:
     hints = []
     if 63 in positions and not ctx.nxe and step.nx is not None:
         hints.append("bit 63 is XD, reserved while EFER.NXE=0")
-    if 7 in positions and step.level in ("PML4E", "PML5E"):
+    if 7 in positions and step.level in (PagingLevel.PML4E, PagingLevel.PML5E):
         hints.append(f"PS must be 0 in a {step.level}")
     if hints:
         reason += f" ({'; '.join(hints)})"
@@ -611,7 +623,7 @@ def _pdpte_notes(ctx: _Context, steps: list[WalkStep], stop: Fault | None) -> tu
     if ctx.mode is not PagingMode.PAE or step.entry is None or not step.present:
         return ()
     notes = []
-    if stop is not None and stop.level == "PDPTE":
+    if stop is not None and stop.level is PagingLevel.PDPTE:
         notes.append("a CPU checks PDPTE reserved bits when CR3 is loaded and raises #GP(0) there "
                      "(SDM 3A 4.4.1); QEMU checks bits 63:MAXPHYADDR at each walk and raises this #PF")
     if step.entry & _PAE_PDPTE_ACCESSED:
@@ -630,21 +642,23 @@ def _rsvd_note(stop: Fault | None) -> tuple[str, ...]:
     """QEMU's TCG pushes a reserved-bit #PF without the P bit (target/i386 excp_helper.c)."""
     if stop is None or stop.bit != "RSVD" or stop.error_code is None:
         return ()
-    return (f"QEMU (TCG) pushes error code {stop.error_code & ~_PF_P:#x} for this fault: it leaves P clear "
-            "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
+    return (
+        f"QEMU (TCG) pushes error code {stop.error_code & ~int(PageFaultError.P):#x} for this fault: it leaves P clear "
+        "on reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",
+    )
 
 
 def _page_fault(
-    ctx: _Context, level: str, reason: str, bit: str, access: Access, code: int
+    ctx: _Context, level: PagingLevel, reason: str, bit: str, access: Access, code: int
 ) -> Fault:
     """A #PF with the W, U/S and I/D bits the access adds to ``code`` (SDM 3A 4.7)."""
     if access.write:
-        code |= _PF_W
+        code |= PageFaultError.WR
     if access.user:
-        code |= _PF_U
+        code |= PageFaultError.US
     if access.fetch and (ctx.cr4 & Cr4.SMEP or ctx.nxe):
-        code |= _PF_ID
-    return Fault(level=level, reason=reason, bit=bit, vector=_PF_VECTOR, error_code=code)
+        code |= PageFaultError.ID
+    return Fault(level=level, reason=reason, bit=bit, vector=int(ExceptionVector.PF), error_code=int(code))
 
 
 def _first(steps: tuple[WalkStep, ...], attribute: str, value: bool) -> WalkStep | None:
@@ -697,7 +711,7 @@ def _check_rights(
 
 def _page_size(ctx: _Context, leaf: WalkStep) -> int:
     if not leaf.page_size:
-        return _PAGE
+        return PAGE_SIZE
     size = next(level.large_page for level in _LEVELS[ctx.mode] if level.name == leaf.level)
     assert size is not None
     return size
@@ -740,7 +754,7 @@ def _rights_fault(
 ) -> Fault | None:
     """The first access-rights rule of SDM 3A 4.6.1 the access breaks, as a #PF."""
     leaf_name = rights.leaf.level
-    refusal: tuple[str, str, str] | None = None
+    refusal: tuple[PagingLevel, str, str] | None = None
     if access.user and rights.supervisor_at is not None:
         name = rights.supervisor_at.level
         refusal = (name, f"{name} has U/S=0: user access to a supervisor page", "U/S")
@@ -755,13 +769,13 @@ def _rights_fault(
     if refusal is None:
         return None
     level, reason, bit = refusal
-    code = _PF_P | (_PF_PK if pk_denies is not None else 0)
+    code = PageFaultError.P | (PageFaultError.PK if pk_denies is not None else 0)
     return _page_fault(ctx, level, reason, bit, access, code)
 
 
 def _data_refusal(
     ctx: _Context, access: Access, rights: _Rights, pk_denies: str | None
-) -> tuple[str, str, str] | None:
+) -> tuple[PagingLevel, str, str] | None:
     leaf_name = rights.leaf.level
     smap_applies = access.implicit_supervisor or not access.rflags_ac
     if not access.user and ctx.cr4 & Cr4.SMAP and rights.user_page and smap_applies:

@@ -15,6 +15,18 @@ only needs immutable records.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    from typing_extensions import dataclass_transform
+
+    R = TypeVar("R")
+else:
+    def dataclass_transform(**_options: object):
+        """Tells a type checker that ``@record`` makes dataclass-like classes (PEP 681); nothing at run time."""
+        return lambda decorator: decorator
+
 _MUTABLE_DEFAULTS = (list, dict, set, bytearray)
 
 
@@ -22,6 +34,7 @@ class FrozenRecordError(AttributeError):
     """An assignment to a field of a record after construction."""
 
 
+@dataclass_transform(frozen_default=True)
 def record(cls: type | None = None, /, *, slots: bool = False):
     """Class decorator: ``@record`` or ``@record(slots=True)``."""
     if cls is None:
@@ -29,12 +42,12 @@ def record(cls: type | None = None, /, *, slots: bool = False):
     return _build(cls, slots)
 
 
-def fields(value: object) -> tuple[str, ...]:
+def fields(value: Any) -> tuple[str, ...]:
     """The field names of a record class or instance, in declaration order."""
     return value.__record_fields__
 
 
-def replace(value: object, **changes: object) -> object:
+def replace(value: R, **changes: object) -> R:
     """A copy of ``value`` with some fields changed (validated again)."""
     unknown = set(changes) - set(fields(value))
     if unknown:
@@ -42,12 +55,12 @@ def replace(value: object, **changes: object) -> object:
     return type(value)(**{name: changes.get(name, getattr(value, name)) for name in fields(value)})
 
 
-def as_dict(value: object) -> dict[str, object]:
+def as_dict(value: Any) -> dict[str, Any]:
     """The fields of a record as a dict (one level: nested records stay records)."""
     return {name: getattr(value, name) for name in fields(value)}
 
 
-def _build(cls: type, slots: bool) -> type:
+def _build(cls: Any, slots: bool) -> Any:
     names = tuple(cls.__dict__.get("__annotations__", {}))
     defaults = {name: cls.__dict__[name] for name in names if name in cls.__dict__}
     _check_defaults(cls, names, defaults)
@@ -56,7 +69,7 @@ def _build(cls: type, slots: bool) -> type:
                      if key not in names and key not in ("__dict__", "__weakref__")}
         namespace["__slots__"] = names
         cls = type(cls)(cls.__name__, cls.__bases__, namespace)
-    scope = {"_set": object.__setattr__, "_Frozen": FrozenRecordError}
+    scope: dict[str, Any] = {"_set": object.__setattr__, "_Frozen": FrozenRecordError}
     scope.update({f"_d_{name}": value for name, value in defaults.items()})
     exec(_source(names, defaults, hasattr(cls, "__post_init__")), scope)  # noqa: S102 (generated from field names)
     for method in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__"):

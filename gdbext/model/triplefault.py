@@ -19,6 +19,7 @@ appear as steps with ``logged`` False and no error code.
 from __future__ import annotations
 
 from .errcode import PageFaultCode, SelectorErrorCode
+from .exception_vectors import SELECTOR_ERROR_VECTORS, EventKind, ExceptionVector
 from .record import record
 from .vectors import DoubleFaultClass, vector
 
@@ -26,9 +27,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .intlog import IntEvent
 
-DOUBLE_FAULT = 8
-PAGE_FAULT = 14
-SELECTOR_ERROR_VECTORS = frozenset({10, 11, 12, 13})  # #TS #NP #SS #GP: selector-format error codes
 MAX_CHAIN = 8
 MAX_KEPT = 10
 CONTEXT_EVENTS = 3
@@ -36,17 +34,18 @@ STACK_WINDOW = 0x1000  # a #PF this far below RSP is taken as a stack access
 
 # What a fault raised while the processor delivers an event usually means (SDM 3A
 # 6.12.1 "Exception- or Interrupt-Handler Procedures", 6.14 for 64-bit mode).
-_DELIVERY_CAUSES = {
-    10: "the TSS it needs for a stack switch or an IST stack is invalid",
-    11: "the gate, or the code segment it names, is not present",
-    12: "the stack segment, or the stack pointer it loads, is invalid",
-    13: "the gate is past the IDT limit, is not an interrupt/trap/task gate, or names a bad code segment",
-    14: "the stack it pushes the frame on, or the IDT, GDT or handler page, is not mapped",
+_DELIVERY_CAUSES: dict[int, str] = {
+    ExceptionVector.TS: "the TSS it needs for a stack switch or an IST stack is invalid",
+    ExceptionVector.NP: "the gate, or the code segment it names, is not present",
+    ExceptionVector.SS: "the stack segment, or the stack pointer it loads, is invalid",
+    ExceptionVector.GP: ("the gate is past the IDT limit, is not an interrupt/trap/task gate, "
+                         "or names a bad code segment"),
+    ExceptionVector.PF: "the stack it pushes the frame on, or the IDT, GDT or handler page, is not mapped",
 }
-_ADVICE = {
-    11: "make IDT vector 8 a present interrupt gate whose code segment is present",
-    13: "make IDT vector 8 a valid interrupt gate inside the IDT limit (SDM 3A 6.10)",
-    14: "give #DF its own IST stack (SDM 3A 6.14.5) so a bad stack cannot take it down",
+_ADVICE: dict[int, str] = {
+    ExceptionVector.NP: "make IDT vector 8 a present interrupt gate whose code segment is present",
+    ExceptionVector.GP: "make IDT vector 8 a valid interrupt gate inside the IDT limit (SDM 3A 6.10)",
+    ExceptionVector.PF: "give #DF its own IST stack (SDM 3A 6.14.5) so a bad stack cannot take it down",
 }
 
 
@@ -60,7 +59,7 @@ class ChainStep:
     """
 
     vector: int
-    kind: str  # "irq", "exception" or "software"
+    kind: EventKind
     error_code: int | None
     cs: int | None
     rip: int | None
@@ -74,12 +73,12 @@ class ChainStep:
 
     @classmethod
     def from_event(cls, event: IntEvent) -> ChainStep:
-        return cls(event.vector, event.kind.value, event.error_code if event.pushes_error_code else None,
+        return cls(event.vector, event.kind, event.error_code if event.pushes_error_code else None,
                    event.cs, event.rip, event.ss, event.rsp, event.cr2, event.cpl, event.seq, event.line, True)
 
     @classmethod
     def unlogged(cls, vector_number: int, line: int) -> ChainStep:
-        return cls(vector_number, "exception", None, None, None, None, None, None, None, None, line, False)
+        return cls(vector_number, EventKind.EXCEPTION, None, None, None, None, None, None, None, None, line, False)
 
     @property
     def mnemonic(self) -> str:
@@ -89,7 +88,7 @@ class ChainStep:
     @property
     def stack_fault(self) -> bool:
         """A logged #PF whose CR2 lies just below RSP: a push that ran off the stack."""
-        return (self.vector == PAGE_FAULT and self.cr2 is not None and self.rsp is not None
+        return (self.vector == ExceptionVector.PF and self.cr2 is not None and self.rsp is not None
                 and self.rsp - STACK_WINDOW <= self.cr2 < self.rsp)
 
 
@@ -126,13 +125,13 @@ def explain(fault: TripleFault) -> str:
         return ("triple fault with no -d int event before it (log with -d int,cpu_reset under TCG to see "
                 "the chain)")
     last = chain[-1]
-    delivering_df = len(chain) >= 2 and chain[-2].vector == DOUBLE_FAULT and not last.logged
+    delivering_df = len(chain) >= 2 and chain[-2].vector == ExceptionVector.DF and not last.logged
     body = chain[:-1] if delivering_df else chain
     parts = [_first(body[0])]
     explained: set[int] = set()
     for index in range(1, len(body)):
         step, previous = body[index], body[index - 1]
-        if step.vector == DOUBLE_FAULT and index >= 2:
+        if step.vector == ExceptionVector.DF and index >= 2:
             parts.append(_double_fault(body[index - 2], previous))
         else:
             parts.append(_nested_step(step, previous, explained))
@@ -146,22 +145,22 @@ def explain(fault: TripleFault) -> str:
     text = " -> ".join(parts)
     advice = _ADVICE.get(last.vector) if delivering_df else None
     if advice is None and any(step.stack_fault for step in chain):
-        advice = _ADVICE[PAGE_FAULT]
+        advice = _ADVICE[ExceptionVector.PF]
     return f"{text}. Fix: {advice}." if advice else text
 
 
 def _first(step: ChainStep) -> str:
     where = _where(step)
-    if step.kind == "software":
+    if step.kind is EventKind.SOFTWARE:
         return f"INT {step.vector:#04x} ({step.mnemonic}) at {where}"
-    if step.kind == "irq":
+    if step.kind is EventKind.IRQ:
         return f"external interrupt {step.vector:#04x} at {where}"
     return f"{step.mnemonic} at {where}{_details(step)}"
 
 
 def _nested_step(step: ChainStep, previous: ChainStep, explained: set[int]) -> str:
     text = f"{step.mnemonic}{_details(step)} while delivering it"
-    if previous.stack_fault and step.vector == PAGE_FAULT:
+    if previous.stack_fault and step.vector == ExceptionVector.PF:
         return text + " (its frame goes on the same unmapped stack)"
     cause = _DELIVERY_CAUSES.get(step.vector)
     if cause and step.vector not in explained and not step.stack_fault:
@@ -190,7 +189,7 @@ def _details(step: ChainStep) -> str:
     if not step.logged:
         return ""
     code = step.error_code
-    if step.vector == PAGE_FAULT and code is not None:
+    if step.vector == ExceptionVector.PF and code is not None:
         text = f" (error {code:#x}: {PageFaultCode(code & 0xFFFFFFFF).summary})"
         if step.cr2 is not None:
             text = f", CR2 {step.cr2:#x}{text}"

@@ -18,6 +18,10 @@ from ..errors import DecodeError
 from .bits import require_range
 from .record import record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 TSS64_SIZE = 104
 TSS32_SIZE = 104
 TSS32_MIN_LIMIT = 0x67
@@ -50,7 +54,15 @@ class Tss64:
         if len(data) < TSS64_SIZE:
             raise DecodeError(f"a 64-bit TSS is {TSS64_SIZE} bytes, got {len(data)}")
         fields = struct.unpack("<I3QQ7QQHH", data[:TSS64_SIZE])
-        res0, rsp, res1, ist, res2, res3, iopb = fields[0], fields[1:4], fields[4], fields[5:12], fields[12], fields[13], fields[14]
+        res0, rsp, res1, ist, res2, res3, iopb = (
+            fields[0],
+            fields[1:4],
+            fields[4],
+            fields[5:12],
+            fields[12],
+            fields[13],
+            fields[14],
+        )
         return cls(tuple(rsp), tuple(ist), iopb, (res0, res1, res2, res3, 0))
 
     def to_bytes(self) -> bytes:
@@ -110,7 +122,7 @@ class Tss32:
         if len(data) < TSS32_SIZE:
             raise DecodeError(f"a 32-bit TSS is {TSS32_SIZE} bytes, got {len(data)}")
         raw = iter(struct.unpack(_TSS32_FORMAT, data[:TSS32_SIZE]))
-        values: dict[str, int | bool] = {}
+        values: dict[str, Any] = {}
         reserved = []
         for name in _TSS32_FIELDS:
             values[name] = next(raw)

@@ -226,7 +226,7 @@ def _user_defined_row(number: int) -> Vector:
 
 
 def _build_vectors() -> tuple[Vector, ...]:
-    rows: dict[int, Vector] = {row["number"]: _exception_row(row) for row in _data.EXCEPTIONS}
+    rows: dict[int, Vector] = {_exception_row(row).number: _exception_row(row) for row in _data.EXCEPTIONS}
     rows.update({number: _reserved_row(number) for number in _data.RESERVED_NUMBERS})
     rows.update({number: _user_defined_row(number) for number in range(32, VECTOR_COUNT)})
     return tuple(rows[number] for number in range(VECTOR_COUNT))

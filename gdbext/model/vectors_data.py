@@ -339,7 +339,8 @@ EXCEPTIONS = (
         "number": 20, "mnemonic": "#VE", "name": "Virtualization Exception",
         "vector_class": "fault", "error_code": "none", "saved_ip": "faulting instruction",
         "origin": "architectural", "double_fault_class": "page-fault",
-        "source": "EPT violations in a VMX guest (when EPT-violation #VE is enabled); intercepted operations in a TDX guest",
+        "source": ("EPT violations in a VMX guest (when EPT-violation #VE is enabled); "
+                   "intercepted operations in a TDX guest"),
         "description": (
             "Raised inside a virtual machine instead of a VM exit, so the guest itself "
             "can handle an EPT violation (or, in an Intel TDX guest, an intercepted "
@@ -357,7 +358,8 @@ EXCEPTIONS = (
         "vector_class": "fault", "error_code": "control-protection",
         "saved_ip": "faulting instruction",
         "origin": "architectural", "double_fault_class": "contributory",
-        "source": "RET, IRET, RSTORSSP, SETSSBSY with CET shadow stacks; a missing ENDBRANCH with indirect-branch tracking",
+        "source": ("RET, IRET, RSTORSSP, SETSSBSY with CET shadow stacks; "
+                   "a missing ENDBRANCH with indirect-branch tracking"),
         "description": (
             "Control-flow enforcement caught a mismatch: a return address differs from "
             "the shadow stack copy, a shadow-stack token is invalid, or an indirect "

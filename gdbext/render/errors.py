@@ -34,7 +34,11 @@ def page_fault(data: dict[str, Any], style: Style) -> str:
 def selector(data: dict[str, Any], style: Style) -> str:
     head = style.heading(f"selector error code {hexval(data['error_code'])}: {data['summary']}")
     pairs = [
-        ("EXT", f"{int(data['external'])}  {'external event (interrupt/earlier exception)' if data['external'] else 'the program'}"),
+        (
+            "EXT",
+            f"{int(data['external'])}  "
+            + ("external event (interrupt/earlier exception)" if data["external"] else "the program"),
+        ),
         ("IDT/TI", data["table"]),
         ("index", f"{data['index']} ({data['index']:#x})"),
     ]

@@ -76,13 +76,17 @@ def gdt(data: dict[str, Any], style: Style) -> str:
     reg = data.get(key)
     if reg is None:
         return f"CPU {data['cpu']}: {data['absent']}"
-    head = style.heading(f"{key[:3].upper()} of CPU {data['cpu']}: base {hexval(reg['base'])} limit {hexval(reg['limit'])}")
+    head = style.heading(
+        f"{key[:3].upper()} of CPU {data['cpu']}: base {hexval(reg['base'])} limit {hexval(reg['limit'])}"
+    )
     if data.get("absent"):
         return f"{head}\n{data['absent']}"
     lines = [head, descriptors({"entries": data["entries"]}, style)]
     if data.get("tail"):
         lines.append(style.dim(data["tail"]))
-    loaded = [f"{', '.join(e['loaded_as'])} = {hexval(e['selector'], 4)}" for e in data["entries"] if e.get("loaded_as")]
+    loaded = [
+        f"{', '.join(e['loaded_as'])} = {hexval(e['selector'], 4)}" for e in data["entries"] if e.get("loaded_as")
+    ]
     if loaded:
         lines.append(style.dim("loaded: " + "; ".join(loaded)))
     if data.get("error"):
@@ -97,7 +101,8 @@ def _flags(entry: dict[str, Any] | None) -> str:
 
 
 def _seg(entry: dict[str, Any]) -> str:
-    return f"{hexval(entry['selector'], 4)} base {hexval(entry['base'])} limit {hexval(entry['limit'])} {entry['description']}".rstrip()
+    return (f"{hexval(entry['selector'], 4)} base {hexval(entry['base'])} limit {hexval(entry['limit'])} "
+            f"{entry['description']}").rstrip()
 
 
 def regs(data: dict[str, Any], style: Style) -> str:
@@ -133,11 +138,19 @@ def cpu(data: dict[str, Any], style: Style) -> str:
 def ist(data: dict[str, Any], style: Style) -> str:
     if data.get("absent"):
         return f"CPU {data['cpu']}: {data['absent']}"
-    head = style.heading(f"stacks of CPU {data['cpu']}'s TSS {hexval(data['tss']['selector'], 4)} at {hexval(data['tss']['base'])}")
+    head = style.heading(
+        f"stacks of CPU {data['cpu']}'s TSS {hexval(data['tss']['selector'], 4)} at {hexval(data['tss']['base'])}"
+    )
     rows = []
     for stack in data["stacks"]:
-        used = " ".join(f"{v:#04x}" for v in stack["used_by"]) or ("privilege change" if stack["name"] == "rsp0" else "-")
-        span = "-" if stack["bottom"] is None else f"{hexval(stack['bottom'])}-{hexval(stack['top'])} ({stack['size'] // 1024} KiB)"
+        used = " ".join(f"{v:#04x}" for v in stack["used_by"]) or (
+            "privilege change" if stack["name"] == "rsp0" else "-"
+        )
+        span = (
+            "-"
+            if stack["bottom"] is None
+            else f"{hexval(stack['bottom'])}-{hexval(stack['top'])} ({stack['size'] // 1024} KiB)"
+        )
         if stack["guard"]:
             kind = "read-only" if stack["guard_reason"] == "read-only" else "unmapped"
             guard = style.good(f"{hexval(stack['guard_page'])} {kind}")
@@ -151,7 +164,11 @@ def ist(data: dict[str, Any], style: Style) -> str:
     for stack in data["stacks"]:
         frame = stack["last_frame"]
         if frame:
-            lines.append(style.dim(f"last frame on {stack['name'].upper()}: RIP {hexval(frame['rip'])} CS {hexval(frame['cs'], 4)} "
-                                   f"RFLAGS {hexval(frame['rflags'])} RSP {hexval(frame['rsp'])} SS {hexval(frame['ss'], 4)}"
-                                   + (f" error {hexval(frame['error_code'])}" if frame["error_code"] is not None else "")))
+            lines.append(
+                style.dim(
+                    f"last frame on {stack['name'].upper()}: RIP {hexval(frame['rip'])} CS {hexval(frame['cs'], 4)} "
+                    f"RFLAGS {hexval(frame['rflags'])} RSP {hexval(frame['rsp'])} SS {hexval(frame['ss'], 4)}"
+                    + (f" error {hexval(frame['error_code'])}" if frame["error_code"] is not None else "")
+                )
+            )
     return "\n".join(lines)

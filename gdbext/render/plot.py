@@ -11,6 +11,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from ..errors import TargetError, UsageError
+from ..model.exception_vectors import FIRST_USER_VECTOR, ExceptionVector
 from ..target.snapshot import write_atomically
 
 TYPE_CHECKING = False
@@ -81,7 +82,7 @@ def _subtitle(timeline: dict[str, Any]) -> str:
 
 
 def _colour(vector: int) -> str:
-    return EXCEPTION_COLOUR if vector < 32 and vector != 2 else INTERRUPT_COLOUR
+    return EXCEPTION_COLOUR if vector < FIRST_USER_VECTOR and vector != ExceptionVector.NMI else INTERRUPT_COLOUR
 
 
 def _label(row: dict[str, Any]) -> str:

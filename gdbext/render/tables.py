@@ -39,7 +39,11 @@ def descriptors(data: dict[str, Any], style: Style) -> str:
                          "", "", "", ""])
             continue
         present = style.good("P") if r["present"] else style.dim("-")
-        base = hexval(r["base"]) if r["base"] is not None else f"-> {hexval(r['target_selector'], 4)}:{hexval(r['offset'])}"
+        base = (
+            hexval(r["base"])
+            if r["base"] is not None
+            else f"-> {hexval(r['target_selector'], 4)}:{hexval(r['offset'])}"
+        )
         limit = hexval(r["limit"]) if r["limit"] is not None else "-"
         rows.append([str(r["index"]), hexval(r["selector"], 4), r["kind"], present, str(r["dpl"]), base,
                      limit, r["flags"] if r["kind"] not in ("null", "empty") else ""])
@@ -69,12 +73,17 @@ def tss(data: dict[str, Any], style: Style) -> str:
     pairs.append(("I/O map base", hexval(data["iopb"])))
     ports = data.get("allowed_ports")
     if ports is not None:
-        text = ", ".join(f"{lo:#x}" if lo == hi else f"{lo:#x}-{hi:#x}" for lo, hi in ports) or "none (all ports need IOPL)"
+        text = (
+            ", ".join(f"{lo:#x}" if lo == hi else f"{lo:#x}-{hi:#x}" for lo, hi in ports)
+            or "none (all ports need IOPL)"
+        )
         pairs.append(("ports allowed", text))
     if data.get("port"):
         port = data["port"]
         pairs.append((f"port {port['port']:#x}", style.good("allowed") if port["allowed"] else style.bad("denied")))
-    title = style.heading(f"{data['width']}-bit TSS" + (f" of CPU {data['cpu']}" if data.get("cpu") is not None else ""))
+    title = style.heading(
+        f"{data['width']}-bit TSS" + (f" of CPU {data['cpu']}" if data.get("cpu") is not None else "")
+    )
     text = title + "\n" + block(pairs, style)
     if data.get("error"):
         text += "\n" + style.bad(data["error"])

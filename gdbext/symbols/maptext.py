@@ -59,5 +59,13 @@ def parse_map_text(text: bytes, source: str) -> SymbolTable:
     entries.sort(key=lambda entry: entry[0])
     names = ListNames(name.decode("utf-8", "replace") for _, _, name in entries)
     flags = bytes((LOCAL if kind >= 0x61 else 0) | (UNDERSCORE if name[0] == 95 else 0) for _, kind, name in entries)
-    return SymbolTable.from_arrays(array("Q", (address for address, _, _ in entries)), array("Q", bytes(8 * len(entries))),
-                                   flags, names, [], source, False, "System.map")
+    return SymbolTable.from_arrays(
+        array("Q", (address for address, _, _ in entries)),
+        array("Q", bytes(8 * len(entries))),
+        flags,
+        names,
+        [],
+        source,
+        False,
+        "System.map",
+    )

@@ -122,14 +122,14 @@ class SymbolTable:
                   ListNames(map(itemgetter(2), rows)), spans, source, is_elf, kind)
 
     @classmethod
-    def from_arrays(cls, addresses: array, sizes: array, flags: bytes, names: Sequence[str],
+    def from_arrays(cls, addresses: array, sizes: array, flags: bytes, names: StringTableNames | ListNames,
                     spans: list[tuple[int, int]], source: str, is_elf: bool, kind: str) -> SymbolTable:
         """A table from arrays already sorted by address (the parsers' fast path)."""
         table = cls.__new__(cls)
         table._set(addresses, sizes, flags, names, spans, source, is_elf, kind)
         return table
 
-    def _set(self, addresses: array, sizes: array, flags: bytes, names: Sequence[str],
+    def _set(self, addresses: array, sizes: array, flags: bytes, names: StringTableNames | ListNames,
              spans: list[tuple[int, int]], source: str, is_elf: bool, kind: str) -> None:
         self.source = source
         self.is_elf = is_elf
@@ -137,7 +137,7 @@ class SymbolTable:
         self.kind = kind
         self.slide = 0
         #: how the slide was found (fit.Fit), None until the table is placed
-        self.fit = None
+        self.fit: Fit | None = None
         self._addresses = addresses
         self._sizes = sizes
         #: text tables have no sizes: no walk back for a sized symbol

@@ -1,7 +1,7 @@
 """What the two gdb targets share: monitor texts, physical reads, vCPU switching
 and per-stop caching, built on four primitives a gdb front end provides.
 
-QEMU 7.2 facts used here: gdb thread number = vCPU index + 1; the
+QEMU facts used here (checked on QEMU 7.2 with gdb 13.1): gdb thread number = vCPU index + 1; the
 monitor is reached with ``monitor CMD`` (qRcmd) and answers with ``\\r\\n``
 line ends; ``maint packet Qqemu.PhyMemMode:1`` switches gdbstub memory
 accesses to physical addresses until ``:0``.
@@ -12,12 +12,8 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from ..errors import TargetError
-from ..symbols import SymbolTable, parse_gdb_info_symbol
+from ..symbols import parse_gdb_info_symbol
 from .base import Target
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Callable
 
 PHYS_ON = "maint packet Qqemu.PhyMemMode:1"
 PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"
@@ -26,12 +22,11 @@ PHYS_OFF = "maint packet Qqemu.PhyMemMode:0"
 class GdbBackedTarget(Target):
     """A target whose answers come from a gdb connected to QEMU's gdbstub.
 
-    ``hit_filter(address, cpu)`` is asked at each hit of a breakpoint this
-    target inserted; False means "not a stop for the user": the guest goes on.
+    ``hit_filter(target, cpu, address)`` is asked at each hit of a breakpoint
+    this target inserted (address None: a plain stop that may be one); False
+    means "not a stop for the user": the guest goes on; None, "not ours".
     """
 
-    symbols: SymbolTable | None = None
-    hit_filter: Callable[[int, int], bool] | None = None
     #: True while a hit is being judged: gdb still calls the thread running then, but it is stopped
     judging_hit: bool = False
 
@@ -43,14 +38,14 @@ class GdbBackedTarget(Target):
     def remove_breakpoint(self, handle: object) -> None:
         """Delete a breakpoint set by insert_breakpoint."""
 
-    def on_hit(self, address: int, cpu: int) -> bool:
-        """Whether a hit of our breakpoint at ``address`` is a stop (asks ``hit_filter``)."""
+    def on_hit(self, cpu: int, address: int | None = None) -> bool | None:
+        """Whether a stop of ``cpu`` at our breakpoint ``address`` is a stop for the user (asks ``hit_filter``)."""
         self.cache.clear()
         if self.hit_filter is None:
-            return True
+            return None if address is None else True
         self.judging_hit = True
         try:
-            return self.hit_filter(address, cpu)
+            return self.hit_filter(self, cpu, address)
         finally:
             self.judging_hit = False
 
@@ -82,9 +77,8 @@ class GdbBackedTarget(Target):
         if not self.judging_hit and self.is_running():
             raise TargetError("the guest is running; stop it first (`interrupt`, or Ctrl-C in gdb)")
 
-    def cpus(self) -> tuple[int, ...]:
-        self.require_stopped()
-        return self.cache.get("cpus", lambda: tuple(sorted(n - 1 for n in self._thread_numbers())))
+    def _list_cpus(self) -> tuple[int, ...]:
+        return tuple(sorted(n - 1 for n in self._thread_numbers()))
 
     def selected_cpu(self) -> int:
         self.require_stopped()
@@ -93,28 +87,18 @@ class GdbBackedTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self._switch_thread(self.check_cpu(cpu) + 1)
 
-    def monitor(self, command: str) -> str:
-        def ask() -> str:
-            self.require_stopped()
-            try:
-                text = self.console(f"monitor {command}")
-            except TargetError as error:
-                if "not supported" in str(error):
-                    raise TargetError(f"{error} idtscope reads GDTR/IDTR/TR and the APIC through QEMU's monitor: "
-                                      "connect gdb to QEMU's gdbstub (qemu -s, then target remote :1234)") from None
-                raise
-            return text.replace("\r\n", "\n").lstrip("\n")
+    def _ask_monitor(self, command: str) -> str:
+        self.require_stopped()
+        try:
+            text = self.console(f"monitor {command}")
+        except TargetError as error:
+            if "not supported" in str(error):
+                raise TargetError(f"{error} idtscope reads GDTR/IDTR/TR and the APIC through QEMU's monitor: "
+                                  "connect gdb to QEMU's gdbstub (qemu -s, then target remote :1234)") from None
+            raise
+        return text.replace("\r\n", "\n").lstrip("\n")
 
-        return self.cache.get(("monitor", command), ask)
-
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
-        if size <= 0:
-            return b""
-        self.check_range(address, size)
-        key = ("mem", address, size, None if physical else cpu)
-        return self.cache.get(key, lambda: self._read_uncached(address, size, cpu, physical))
-
-    def _read_uncached(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         self.require_stopped()
         if physical:
             self.console(PHYS_ON)
@@ -132,11 +116,6 @@ class GdbBackedTarget(Target):
         finally:
             self._switch_thread(current)
 
-    def load_symbols(self, table: SymbolTable) -> None:
-        """Name addresses from ``table`` rather than from gdb's own symbols."""
-        self.symbols = table
-        self.cache.clear()
-
     def symbolize(self, address: int) -> str | None:
         return self.symbolize_many([address])[address]
 
@@ -149,7 +128,7 @@ class GdbBackedTarget(Target):
         missing = [a for a in dict.fromkeys(addresses) if ("sym", a) not in self.cache]
         if missing:
             for address, name in self._gdb_symbols(missing).items():
-                self.cache.get(("sym", address), lambda name=name: name)
+                self.cache.put(("sym", address), name)
         return {address: self.cache.get(("sym", address), lambda: None) for address in addresses}
 
     def _gdb_has_symbols(self) -> bool:

@@ -11,6 +11,7 @@ import time
 
 from ..errors import TargetError
 from ..symbols import SymbolTable, parse_gdb_info_symbol
+from .base import split_address
 from .gdb_backed import GdbBackedTarget
 from .mi import MiClient, MiError, c_string
 
@@ -33,11 +34,12 @@ class GdbMiTarget(GdbBackedTarget):
                meanwhile: Callable[[], None] | None = None, client: MiClient | None = None) -> GdbMiTarget:
         """Start gdb (or use ``client``, already started) and connect it; ``meanwhile``
         runs while gdb boots and connects."""
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit():
+        try:
+            split_address(address)
+        except TargetError:
             if client is not None:
                 client.close()
-            raise TargetError(f"attach to HOST:PORT, got {address!r}")
+            raise
         client = client or MiClient(gdb, timeout=timeout)
         token = client.send(f"-target-select remote {address}")
         if meanwhile is not None:
@@ -103,33 +105,26 @@ class GdbMiTarget(GdbBackedTarget):
             if record is None:
                 return None
             payload = record.get("payload") or {}
-            hit = self._our_hit(payload)
-            if hit is not None:
-                if not self.on_hit(*hit):
-                    continue
+            verdict = self._judge_hit(payload)
+            if verdict is False:
+                continue
+            if verdict:
                 payload = dict(payload, reason="handler-entry")
             return self.describe_stop(payload)
 
-    def _our_hit(self, payload: dict[str, Any]) -> tuple[int, int] | None:
-        """(address, cpu) when this stop is one of our breakpoints.
+    def _judge_hit(self, payload: dict[str, Any]) -> bool | None:
+        """Whether this stop is a matching hit of our breakpoints (None: not ours).
 
-        In real mode with CS != 0 gdb sees IP, not the linear address the
-        breakpoint was set at, and reports a plain SIGTRAP: the linear
-        CS.base + IP is checked against our addresses then.
+        A plain SIGTRAP is judged too: in real mode with CS != 0 gdb sees IP,
+        not the linear address the breakpoint was set at.
         """
         thread = _field(payload, "thread-id", str) or "1"
         cpu = int(thread) - 1 if thread.isdigit() else 0
         number = _field(payload, "bkptno", str)
         if payload.get("reason") == "breakpoint-hit" and number in self._ours:
-            return self._ours[number], cpu
+            return self.on_hit(cpu, self._ours[number]) is not False
         if payload.get("reason") == "signal-received" and payload.get("signal-name") == "SIGTRAP" and self._ours:
-            from ..machine.cpu import registers
-
-            self.cache.clear()
-            regs = registers(self, cpu)
-            linear = regs.linear_pc
-            if linear in self._ours.values():
-                return linear, cpu
+            return self.on_hit(cpu)
         return None
 
     def step_instructions(self, count: int) -> str:

@@ -23,7 +23,7 @@ class _HandlerBreakpoint(gdb.Breakpoint):
 
     def stop(self) -> bool:
         thread = gdb.selected_thread()
-        return self.target.on_hit(self.handler_address, thread.num - 1 if thread else 0)
+        return self.target.on_hit(thread.num - 1 if thread else 0, self.handler_address) is not False
 
 
 class GdbPythonTarget(GdbBackedTarget):

@@ -37,7 +37,7 @@ import socket
 import time
 
 from ..errors import TargetError
-from .base import Target
+from .base import Target, split_address
 
 #: seconds for the whole answer to one request (QEMU answers in milliseconds)
 DEADLINE = 5.0
@@ -67,9 +67,7 @@ class RspConnection:
     """One connection to a gdbstub: framed requests and bounded answers."""
 
     def __init__(self, address: str, timeout: float = DEADLINE) -> None:
-        host, _, port = address.rpartition(":")
-        if not host or not port.isdigit() or int(port) > 0xFFFF:
-            raise TargetError(f"attach to HOST:PORT, got {address!r}")
+        host, port = split_address(address)
         self.address = address
         self.timeout = timeout
         self.packet_size = DEFAULT_PACKET_SIZE
@@ -80,7 +78,7 @@ class RspConnection:
         self._asking = "connect"
         self._deadline = time.monotonic() + timeout
         try:
-            self.sock = socket.create_connection((host, int(port)), timeout=timeout)
+            self.sock = socket.create_connection((host, port), timeout=timeout)
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as error:
             raise TargetError(f"cannot attach to {address}: {error.strerror or error}") from None
@@ -299,7 +297,6 @@ class RspTarget(Target):
         super().__init__()
         self.connection = connection
         self.label = connection.address
-        self.symbols = None
         self._selected: int | None = None
         self._memory_thread: int | None = None
         self._pid = 1
@@ -333,22 +330,12 @@ class RspTarget(Target):
     def failure(self) -> TargetError | None:
         return self.connection.failure
 
-    def load_symbols(self, table) -> None:
-        self.symbols = table
-        self.cache.clear()
-
-    def is_running(self) -> bool:
-        return False
-
-    def cpus(self) -> tuple[int, ...]:
-        def ask() -> tuple[int, ...]:
-            threads = self.connection.threads()
-            if not threads:
-                raise TargetError(f"the gdbstub at {self.connection.address} lists no threads")
-            self._pid = threads[0][0] or 1
-            return tuple(sorted({thread - 1 for _, thread in threads}))
-
-        return self.cache.get("cpus", ask)
+    def _list_cpus(self) -> tuple[int, ...]:
+        threads = self.connection.threads()
+        if not threads:
+            raise TargetError(f"the gdbstub at {self.connection.address} lists no threads")
+        self._pid = threads[0][0] or 1
+        return tuple(sorted({thread - 1 for _, thread in threads}))
 
     def selected_cpu(self) -> int:
         if self._selected is None:
@@ -358,20 +345,10 @@ class RspTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self._selected = self.check_cpu(cpu)
 
-    def monitor(self, command: str) -> str:
-        def ask() -> str:
-            return self.connection.monitor(command).replace("\r\n", "\n").lstrip("\n")
+    def _ask_monitor(self, command: str) -> str:
+        return self.connection.monitor(command).replace("\r\n", "\n").lstrip("\n")
 
-        return self.cache.get(("monitor", command), ask)
-
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
-        if size <= 0:
-            return b""
-        self.check_range(address, size)
-        key = ("mem", address, size, None if physical else cpu)
-        return self.cache.get(key, lambda: self._read(address, size, cpu, physical))
-
-    def _read(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         if not physical:
             if self._memory_thread != cpu + 1:
                 self._expect_ok(f"Hg{cpu + 1:x}", "select a thread")

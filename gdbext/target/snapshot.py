@@ -49,7 +49,7 @@ class RecordingTarget(Target):
         self.ranges: dict[tuple[int | None, int], bytes] = {}
         self.names: dict[int, str | None] = {}
 
-    def cpus(self) -> tuple[int, ...]:
+    def _list_cpus(self) -> tuple[int, ...]:
         return self.inner.cpus()
 
     def selected_cpu(self) -> int:
@@ -58,12 +58,12 @@ class RecordingTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self.inner.select_cpu(cpu)
 
-    def monitor(self, command: str) -> str:
+    def _ask_monitor(self, command: str) -> str:
         text = self.inner.monitor(command)
         self.monitor_texts[command] = text
         return text
 
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         data = self.inner.read_memory(address, size, cpu, physical)
         key = (None if physical else cpu, address)
         if len(self.ranges.get(key, b"")) < len(data):
@@ -87,8 +87,12 @@ class RecordingTarget(Target):
             "cpus": list(self.inner.cpus()),
             "selected_cpu": self.inner.selected_cpu(),
             "monitor": self.monitor_texts,
-            "memory": [{"cpu": cpu, "address": address, "data": data.hex()}
-                       for (cpu, address), data in sorted(self.ranges.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1]))],
+            "memory": [
+                {"cpu": cpu, "address": address, "data": data.hex()}
+                for (cpu, address), data in sorted(
+                    self.ranges.items(), key=lambda kv: (kv[0][0] is None, kv[0][0] or 0, kv[0][1])
+                )
+            ],
             "symbols": {str(address): name for address, name in sorted(self.names.items())},
         }
 
@@ -204,7 +208,7 @@ class SnapshotTarget(Target):
             raise ParseError(f"{path} is a damaged snapshot ({problem})")
         return cls(document, str(path))
 
-    def cpus(self) -> tuple[int, ...]:
+    def _list_cpus(self) -> tuple[int, ...]:
         return self._cpus
 
     def selected_cpu(self) -> int:
@@ -213,13 +217,15 @@ class SnapshotTarget(Target):
     def select_cpu(self, cpu: int) -> None:
         self._selected = self.check_cpu(cpu)
 
-    def monitor(self, command: str) -> str:
+    def _ask_monitor(self, command: str) -> str:
         try:
             return self._monitor[command]
         except KeyError:
-            raise TargetError(f"the snapshot has no answer to `monitor {command}` (it was not asked when saved)") from None
+            raise TargetError(
+                f"the snapshot has no answer to `monitor {command}` (it was not asked when saved)"
+            ) from None
 
-    def read_memory(self, address: int, size: int, cpu: int, physical: bool = False) -> bytes:
+    def _read_memory(self, address: int, size: int, cpu: int, physical: bool) -> bytes:
         for start, data in self._ranges.get(None if physical else cpu, ()):
             if start <= address and address + size <= start + len(data):
                 return data[address - start:address - start + size]

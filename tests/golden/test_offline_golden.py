@@ -45,11 +45,15 @@ def golden_name(command: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", command).strip("_")[:80] + ".txt"
 
 
-@pytest.mark.parametrize("command", CASES)
-def test_golden(command):
-    text = Session().run(command) + "\n"
-    path = HERE / golden_name(command)
+def assert_golden(path: Path, text: str) -> None:
+    """``text`` equals the golden file at ``path`` (IDTSCOPE_UPDATE_GOLDEN=1 rewrites it first)."""
     if os.environ.get("IDTSCOPE_UPDATE_GOLDEN"):
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     assert path.exists(), f"no golden file {path.name}; run with IDTSCOPE_UPDATE_GOLDEN=1 and review it"
     assert text == path.read_text()
+
+
+@pytest.mark.parametrize("command", CASES)
+def test_golden(command):
+    assert_golden(HERE / golden_name(command), Session().run(command) + "\n")

@@ -34,8 +34,8 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from tests.guests.build import BUILD_ROOT, GuestImage
-from tests.guests.run import RunningGuest
+from shell.guests.build import BUILD_ROOT, GuestImage
+from shell.guests.run import RunningGuest
 
 #: architecture -> the metapackage that names the current kernel of that flavour
 METAPACKAGES = {"amd64": "linux-image-cloud-amd64", "i386": "linux-image-686"}

@@ -1,6 +1,6 @@
 import pytest
 
-from tests.guests.build import build
+from shell.guests.build import build
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from shell.guests.build import GuestImage
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.build import GuestImage
-from tests.guests.run import RunningGuest
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "@@idtscope-test@@"

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.guests.build import build
+from shell.guests.build import build
 from tests.live.harness import shell_json, shell_session
 
 

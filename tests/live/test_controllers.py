@@ -8,8 +8,8 @@ import json
 import pytest
 
 from gdbext.errors import TargetError
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.run import RunningGuest
 from tests.live.harness import gdb_batch, gdb_json, shell_json, shell_session
 
 MISSING_EOI_SCENARIO = 9

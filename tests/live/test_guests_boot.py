@@ -15,9 +15,9 @@ from typing import Sequence
 
 import pytest
 
-from tests.guests.build import GuestImage, build
-from tests.guests.layout import GUEST_NAMES, load_layout
-from tests.guests.run import RunningGuest
+from shell.guests.build import GuestImage, build
+from shell.guests.layout import GUEST_NAMES, load_layout
+from shell.guests.run import RunningGuest
 
 GDB_TIMEOUT = 25
 MARK = "@@@cmd"

@@ -14,8 +14,8 @@ import pytest
 
 from gdbext.errors import IdtscopeError, TargetError
 from gdbext.symbols import SymbolTable
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.run import RunningGuest
 from tests.live.harness import gdb_without_python, shell_json, shell_session
 
 

@@ -8,11 +8,12 @@ import resource
 import subprocess
 import sys
 
-from tests.guests.build import build
-from tests.guests.run import RunningGuest
+from shell.guests.build import build
+from shell.guests.run import RunningGuest
 from tests.live.harness import ROOT
 from tests.unit.rsp_stub import StubServer, frame
 from tests.unit.test_rsp import SNAPSHOT, on
+
 
 def no_core_files() -> None:
     """gdb 13 aborts on a stub that never answers qSupported: keep its core out of the tree."""

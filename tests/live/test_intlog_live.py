@@ -7,8 +7,8 @@ import sys
 import time
 
 from gdbext.symbols import SymbolTable
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.run import RunningGuest
 
 
 def test_log_of_the_long_mode_guest(long64, tmp_path):

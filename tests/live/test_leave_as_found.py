@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.guests.build import build
-from tests.guests.linux import booted_linux
-from tests.guests.run import RunningGuest
+from shell.guests.build import build
+from shell.guests.run import RunningGuest
 from shell.session import Session
+from tests.guests.linux import booted_linux
 from tests.live.harness import ROOT, gdb_run
+
 
 def monitor(path: Path, command: str) -> str:
     """What QEMU's human monitor on a Unix socket prints for ``command``."""

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.guests.build import build
+from shell.guests.build import build
 from tests.live.harness import shell_json, shell_session
 
 #: the guest's planted mistake ids -> the lint finding that must report each

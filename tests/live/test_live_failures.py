@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from gdbext.errors import IdtscopeError, TargetError
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.run import RunningGuest
 from tests.live.harness import shell_json, shell_session
 
 

@@ -22,7 +22,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from gdbext.commands import registry
 from gdbext.symbols import SymbolTable
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 
 IDTSCOPE = str(Path(sys.executable).parent / "idtscope")
 SCENARIO_PF = 2

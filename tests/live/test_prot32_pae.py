@@ -12,7 +12,7 @@ import struct
 import pytest
 
 from gdbext.symbols import SymbolTable
-from tests.guests.build import build
+from shell.guests.build import build
 from tests.live.harness import shell_json, shell_session
 
 NO_VECTOR = 0xFFFFFFFF

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from gdbext.symbols import SymbolTable
-from tests.guests.build import build
+from shell.guests.build import build
 from tests.live.harness import gdb_batch, shell_json, shell_session
 
 
@@ -55,7 +55,12 @@ def test_prot32_idt_gdt_and_tss(prot32):
         if want["selector"]:
             assert row["base"] == want["base"]
     main = layout["tss"]["main"]
-    assert (tss["width"], tss["selector"], tss["base"], tss["limit"]) == (32, main["selector"], main["base"], main["limit"])
+    assert (tss["width"], tss["selector"], tss["base"], tss["limit"]) == (
+        32,
+        main["selector"],
+        main["base"],
+        main["limit"],
+    )
     assert (tss["esp0"], tss["ss0"], tss["cr3"], tss["iopb"]) == (main["esp0"], main["ss0"], main["cr3"], main["iopb"])
     df = layout["tss"]["df"]
     assert df_tss["eip"] == address_of(prot32, df["eip_symbol"])

@@ -17,9 +17,9 @@ from prompt_toolkit.output import DummyOutput
 
 from gdbext.symbols import SymbolTable
 from shell.completion import ShellCompleter
+from shell.guests.run import RunningGuest
 from shell.repl import interact
 from shell.session import Session
-from tests.guests.run import RunningGuest
 
 
 def completions(text):

@@ -53,7 +53,7 @@ def test_snapshot_at_a_fault_keeps_the_frame_and_walk(long64, tmp_path):
     ("real16", ["regs", "idt --all", "cpu"]),
 ])
 def test_snapshot_of_the_other_guests(name, commands, tmp_path):
-    from tests.guests.build import build
+    from shell.guests.build import build
 
     image = build(name)
     path = tmp_path / f"{name}.json"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.guests.run import RunningGuest
+from shell.guests.run import RunningGuest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_FILES = ("pyproject.toml", "README.md", "gdbext", "shell")
@@ -78,7 +78,7 @@ def test_gdb_loads_the_installed_package(installed, tmp_path, long64):
                    "-ex", f"tbreak {long64.layout['symbols']['ready']}", "-ex", "continue",
                    "-ex", "x86 idt 14"], tmp_path, env, timeout=90)
     assert str(site / "gdbext" / "__init__.py") in out
-    assert re.search(r"0x0e\s+P\s+64-bit interrupt gate.*<isr_pf>", out), out
+    assert re.search(r"0x0e\s+#PF Page Fault\s+P\s+64-bit interrupt gate.*<isr_pf>", out), out
     assert "Traceback" not in out
 
 

@@ -28,7 +28,7 @@ from gdbext.machine.diagnose import (
 )
 from gdbext.machine.tables import IdtSlot, IdtView
 from gdbext.model.apic import (
-    ApicDeliveryMode,
+    DeliveryMode,
     DestinationShorthand,
     EsrFlag,
     Icr,
@@ -36,19 +36,17 @@ from gdbext.model.apic import (
     LvtRegister,
     Svr,
     TimerMode,
-    chip_lines,
     dcr_for,
     divide_by,
     held_back,
-    isa_irq_for_ioapic_pin,
-    line_vector,
-    pic_priority,
     priority_class,
     processor_priority,
 )
 from gdbext.model.bits import flag_names
 from gdbext.model.gate import Gate
 from gdbext.model.idt import CpuMode
+from gdbext.model.ioapic import isa_irq_for_ioapic_pin
+from gdbext.model.pic8259 import chip_lines, line_vector, pic_priority
 from gdbext.render import render
 from gdbext.target.qemu_text import parse_info_lapic, parse_info_pic
 
@@ -89,17 +87,17 @@ def no_names(addresses: list[int]) -> dict[int, str | None]:
 def test_lvt_timer_of_the_test_guest():
     entry = LvtRegister.from_int(LvtKind.TIMER, 0x20040)
     assert (entry.vector, entry.timer_mode, entry.masked, entry.delivery_mode) == (
-        0x40, TimerMode.PERIODIC, False, ApicDeliveryMode.FIXED)
+        0x40, TimerMode.PERIODIC, False, DeliveryMode.FIXED)
     assert entry.polarity_low is None and entry.level_triggered is None and entry.trigger == "edge"
     assert entry.problems == () and entry.to_int() == 0x20040
 
 
 def test_lint_entries_trigger_and_polarity():
     lint0 = LvtRegister.from_int(LvtKind.LINT0, 0x10700)
-    assert lint0.masked and lint0.delivery_mode is ApicDeliveryMode.EXTINT and lint0.trigger == "level"
+    assert lint0.masked and lint0.delivery_mode is DeliveryMode.EXTINT and lint0.trigger == "level"
     assert not lint0.carries_vector
     lint1 = LvtRegister.from_int(LvtKind.LINT1, 0x400)
-    assert lint1.delivery_mode is ApicDeliveryMode.NMI and lint1.trigger == "edge" and not lint1.masked
+    assert lint1.delivery_mode is DeliveryMode.NMI and lint1.trigger == "edge" and not lint1.masked
     level = LvtRegister.from_int(LvtKind.LINT1, 0xA031)
     assert level.polarity_low and level.level_triggered and level.trigger == "level" and level.vector == 0x31
 
@@ -114,14 +112,14 @@ def test_lvt_problems_are_named():
 
 def test_lvt_fields_a_register_lacks_are_refused():
     with pytest.raises(DecodeError, match="LINT0/LINT1"):
-        LvtRegister(LvtKind.TIMER, 0x40, ApicDeliveryMode.FIXED, False, False, polarity_low=True,
+        LvtRegister(LvtKind.TIMER, 0x40, DeliveryMode.FIXED, False, False, polarity_low=True,
                     timer_mode=TimerMode.ONE_SHOT)
     with pytest.raises(DecodeError, match="no delivery mode"):
-        LvtRegister(LvtKind.ERROR, 0xFE, ApicDeliveryMode.NMI, False, False)
+        LvtRegister(LvtKind.ERROR, 0xFE, DeliveryMode.NMI, False, False)
     with pytest.raises(DecodeError, match="only the LVT timer"):
-        LvtRegister(LvtKind.ERROR, 0xFE, ApicDeliveryMode.FIXED, False, False, timer_mode=TimerMode.PERIODIC)
+        LvtRegister(LvtKind.ERROR, 0xFE, DeliveryMode.FIXED, False, False, timer_mode=TimerMode.PERIODIC)
     with pytest.raises(DecodeError, match="overlap"):
-        LvtRegister(LvtKind.ERROR, 0xFE, ApicDeliveryMode.FIXED, False, False, reserved=1 << 16)
+        LvtRegister(LvtKind.ERROR, 0xFE, DeliveryMode.FIXED, False, False, reserved=1 << 16)
     with pytest.raises(DecodeError):
         LvtRegister.from_int(LvtKind.TIMER, 1 << 32)
 
@@ -148,7 +146,7 @@ def test_lvt_round_trip_from_any_value(kind, value):
     assert LvtRegister.from_int(kind, value).to_int() == value
 
 
-@given(st.integers(0, 0xFF), st.sampled_from(list(ApicDeliveryMode)), st.booleans(), st.booleans(), st.booleans(),
+@given(st.integers(0, 0xFF), st.sampled_from(list(DeliveryMode)), st.booleans(), st.booleans(), st.booleans(),
        st.booleans(), st.booleans())
 def test_lint_entry_round_trip_from_fields(vector, mode, pending, masked, low, remote, level):
     entry = LvtRegister(LvtKind.LINT0, vector, mode, pending, masked, low, remote, level)
@@ -161,13 +159,13 @@ def test_lint_entry_round_trip_from_fields(vector, mode, pending, masked, low, r
 def test_icr_of_the_captured_self_ipi():
     icr = Icr.from_int(0x44050)
     assert (icr.vector, icr.delivery_mode, icr.shorthand, icr.assert_level) == (
-        0x50, ApicDeliveryMode.FIXED, DestinationShorthand.SELF, True)
+        0x50, DeliveryMode.FIXED, DestinationShorthand.SELF, True)
     assert not icr.logical and not icr.level_triggered and icr.problems == ()
 
 
 def test_icr_startup_ipi_and_destinations():
     sipi = Icr.from_int(0xC4608)
-    assert sipi.delivery_mode is ApicDeliveryMode.START_UP and sipi.vector == 0x08
+    assert sipi.delivery_mode is DeliveryMode.START_UP and sipi.vector == 0x08
     assert sipi.shorthand is DestinationShorthand.ALL_EXCLUDING_SELF
     assert Icr.from_int(0x03000000_00004031).destination == 3
     wide = Icr.from_int(0x00010004_000008FD, x2apic=True)
@@ -175,7 +173,7 @@ def test_icr_startup_ipi_and_destinations():
     assert "reserved in the ICR" in Icr.from_int(0x731).problems[0]
     assert Icr.from_int(1 << 40).problems == ("reserved bits 0x10000000000 are set",)
     with pytest.raises(DecodeError, match="delivery status"):
-        Icr(0x31, ApicDeliveryMode.FIXED, False, True, True, False, DestinationShorthand.SELF, 0, x2apic=True)
+        Icr(0x31, DeliveryMode.FIXED, False, True, True, False, DestinationShorthand.SELF, 0, x2apic=True)
 
 
 @pytest.mark.parametrize("path", LAPIC_FIXTURES, ids=lambda p: p.stem)
@@ -267,7 +265,7 @@ def test_missing_eoi_when_rip_is_outside_the_handler():
     lands = landings(idt({0x31, 0x40}))
     place = CpuPlace(0, 0x300010, "idle_loop+3", True)
     found = in_service_diagnoses(place, [0x31], lands, names([handler(0x31), place.rip]))
-    assert [(d.code, d.severity, d.vector) for d in found] == [("missing-eoi", "error", 0x31)]
+    assert [(d.code, d.severity.value, d.vector) for d in found] == [("missing-eoi", "error", 0x31)]
     assert "isr_31" in found[0].message and "idle_loop+3" in found[0].message and "0x3f" in found[0].message
 
 
@@ -411,7 +409,7 @@ def test_lapic_document_of_the_captured_self_ipi():
     codes = [(d["code"], d["vector"]) for d in data["diagnoses"]]
     assert ("missing-eoi", 0x50) in codes and ("held-back", 0x40) in codes and ("held-back", 0x45) in codes
     assert data["missing"] == [] and data["unparsed"] == []
-    shown = render(Result("lapic", data))
+    shown = render(Result("controllers.lapic", data))
     assert "missing-eoi" not in shown and "in service (ISR)" in shown and "<isr_50>" in shown
 
 
@@ -422,7 +420,7 @@ def test_lapic_document_of_an_x2apic_vcpu():
     assert data["esr"] == 0x40 and data["esr_errors"] == ["received_illegal_vector"]
     assert data["lvt"]["timer"]["timer_mode"] == "tsc-deadline"
     assert data["lvt"]["perfmon"]["delivery_status"] == "pending"
-    assert "x2APIC in CPUID" in render(Result("lapic", data))
+    assert "x2APIC in CPUID" in render(Result("controllers.lapic", data))
 
 
 @pytest.mark.parametrize("path", LAPIC_FIXTURES, ids=lambda p: p.stem)
@@ -437,7 +435,7 @@ def test_lapic_cut_anywhere_gives_a_partial_view(path):
             assert cut < header_end and "\n" not in str(error)
             continue
         json.dumps(data)
-        shown = render(Result("lapic", {"cpus": [data]}))
+        shown = render(Result("controllers.lapic", {"cpus": [data]}))
         if data["missing"]:
             assert "not in the monitor text" in shown
 
@@ -448,7 +446,7 @@ def test_lapic_keeps_lines_it_does_not_know():
     data = lapic_doc(changed)
     assert data["esr"] is None and "esr" in data["missing"]
     assert data["unparsed"] == ["ESR\t 0x00000000 (newer words)", "APICV   vm inhibit: 0x10"]
-    assert "APICV   vm inhibit" in render(Result("lapic", data))
+    assert "APICV   vm inhibit" in render(Result("controllers.lapic", data))
 
 
 @pytest.mark.parametrize("path", PIC_FIXTURES, ids=lambda p: p.stem)
@@ -458,7 +456,7 @@ def test_pic_and_ioapic_documents_from_every_fixture(path):
     pic = pic_document(state, 0, lands, names)
     ioapic = ioapic_document(state, 0, lands, names)
     json.dumps([pic, ioapic])
-    assert render(Result("pic", pic)) and render(Result("ioapic", ioapic))
+    assert render(Result("controllers.pic", pic)) and render(Result("controllers.ioapic", ioapic))
     assert len(ioapic["pins"]) == sum(len(chip.pins) for chip in state.ioapics)
     if state.master is None:
         assert pic["note"] and pic["slave"] is None
@@ -474,7 +472,7 @@ def test_pic_document_of_the_captured_long_mode_guest():
     assert irq0["device"] == "PIT timer (8254)" and irq0["symbol"] == "isr_20" and irq0["requested"]
     assert irq2["cascade"] and not irq2["masked"]
     assert [(d["code"], d["vector"]) for d in data["diagnoses"]] == [("unmasked-no-gate", 0x28)]
-    assert "cascade from the slave" in render(Result("pic", data))
+    assert "cascade from the slave" in render(Result("controllers.pic", data))
 
 
 def test_ioapic_document_of_the_captured_long_mode_guest():

@@ -12,8 +12,8 @@ from gdbext.model.control import Cr0, Cr4, Efer, cpu_mode
 from gdbext.model.errcode import ControlProtectionCode, ErrorCodeTable, PageFaultCode, PageFaultError, SelectorErrorCode
 from gdbext.model.frame import InterruptFrame, guess_error_code, stack_used
 from gdbext.model.hexinput import parse_hex
-from gdbext.model.numbers import parse_int
 from gdbext.model.idt import CpuMode
+from gdbext.model.numbers import parse_int
 from gdbext.model.rflags import rflags_names, rflags_reserved
 from gdbext.model.tss import Tss32, Tss64, allowed_ports, io_port_allowed
 

@@ -20,8 +20,8 @@ from gdbext.model.errcode import ControlProtectionCode, PageFaultCode, SelectorE
 from gdbext.model.frame import InterruptFrame, guess_error_code
 from gdbext.model.gate import Gate
 from gdbext.model.hexinput import parse_hex
-from gdbext.model.numbers import parse_int
 from gdbext.model.idt import CpuMode, decode_table
+from gdbext.model.numbers import parse_int
 from gdbext.model.tss import Tss32, Tss64
 from gdbext.symbols import SymbolTable
 from gdbext.target.qemu_text import parse_info_lapic, parse_info_pic, parse_info_registers

@@ -227,7 +227,7 @@ def test_reboot_loop_keeps_every_triple_fault_and_its_reset():
     assert report.triple_fault_count == len(report.triple_faults) == 6
     assert report.resets == 2 + 6
     firsts = [(fault.chain[0].vector, fault.chain[0].kind) for fault in report.triple_faults]
-    assert firsts == [(6, "exception"), (3, "software")] * 3
+    assert firsts == [(6, EventKind.EXCEPTION), (3, EventKind.SOFTWARE)] * 3
     for fault in report.triple_faults:
         assert fault.logged and fault.reset
         assert fault.explanation.endswith("inside the IDT limit (SDM 3A 6.10).")
@@ -263,9 +263,9 @@ def test_triple_fault_line_alone_has_an_empty_chain():
 
 
 def test_explain_names_causes_and_unknown_vectors():
-    irq = ChainStep(0x30, "irq", None, 8, 0x1000, 0x10, 0x9000, None, 0, 7, 10, True)
-    np_ = ChainStep(11, "exception", 0x182, 8, 0x1000, 0x10, 0x9000, None, 0, 8, 31, True)
-    fault = TripleFault(60, (irq, np_, ChainStep.unlogged(11, 50), ChainStep(8, "exception", 0, 8, 0x1000, 0x10,
+    irq = ChainStep(0x30, EventKind.IRQ, None, 8, 0x1000, 0x10, 0x9000, None, 0, 7, 10, True)
+    np_ = ChainStep(11, EventKind.EXCEPTION, 0x182, 8, 0x1000, 0x10, 0x9000, None, 0, 8, 31, True)
+    fault = TripleFault(60, (irq, np_, ChainStep.unlogged(11, 50), ChainStep(8, EventKind.EXCEPTION, 0, 8, 0x1000, 0x10,
                                                                                 0x9000, None, 0, 9, 51, True),
                              ChainStep.unlogged(11, 60)), (), logged=False, reset=False)
     text = explain(fault)

@@ -18,6 +18,7 @@ from gdbext.model.control import Cr0, Cr4, Efer
 from gdbext.model.paging import (
     Access,
     EntryBit,
+    PagingLevel,
     PagingMode,
     paging_mode,
     translate,
@@ -243,24 +244,24 @@ def test_user_write_to_not_present_pte_is_error_6():
     tables.set_entry("PTE", ADDR, 0)
     result = tables.walk(ADDR, USER_WRITE)
     assert result.fault is not None
-    assert (result.fault.level, result.fault.bit, result.fault.error_code) == ("PTE", "P", 0x6)
+    assert (result.fault.level, result.fault.bit, result.fault.error_code) == (PagingLevel.PTE, "P", 0x6)
     assert result.fault.reason == "PTE not present (P=0)"
     assert result.fault.vector == 14
     assert result.physical is None and not result.allowed
-    assert [step.level for step in result.steps] == ["PML4E", "PDPTE", "PDE", "PTE"]
+    assert [step.level.value for step in result.steps] == ["PML4E", "PDPTE", "PDE", "PTE"]
 
 
 def test_not_present_stops_at_the_first_missing_level():
     tables = PageTables(PagingMode.LEVEL4)
     result = tables.walk(ADDR, USER_WRITE)
-    assert result.fault.level == "PML4E"
+    assert result.fault.level == PagingLevel.PML4E
     assert len(result.steps) == 1
     assert result.fault.error_code == 0x6
 
 
 def test_user_write_to_read_only_page_is_error_7():
     result = four_level(flags=P | US).walk(ADDR, USER_WRITE)
-    assert (result.fault.level, result.fault.bit, result.fault.error_code) == ("PTE", "R/W", 0x7)
+    assert (result.fault.level, result.fault.bit, result.fault.error_code) == (PagingLevel.PTE, "R/W", 0x7)
     assert result.fault.reason == "PTE is read-only (R/W=0): user write"
     assert result.physical == 0x7654_3000
     assert result.writable is False and result.user is True
@@ -270,14 +271,14 @@ def test_read_only_directory_refuses_the_write_at_its_level():
     tables = four_level()
     tables.set_entry("PDE", ADDR, tables.get_entry("PDE", ADDR) & ~RW)
     result = tables.walk(ADDR, USER_WRITE)
-    assert result.fault.level == "PDE"
+    assert result.fault.level == PagingLevel.PDE
     assert result.fault.error_code == 0x7
     assert tables.walk(ADDR, Access(user=True)).allowed
 
 
 def test_user_fetch_from_nx_page_is_error_15():
     result = four_level(flags=URW | XD).walk(ADDR, Access(user=True, fetch=True))
-    assert (result.fault.level, result.fault.bit, result.fault.error_code) == ("PTE", "XD", 0x15)
+    assert (result.fault.level, result.fault.bit, result.fault.error_code) == (PagingLevel.PTE, "XD", 0x15)
     assert result.fault.reason == "NX: PTE has XD=1 and EFER.NXE=1 for an instruction fetch"
     assert result.executable is False
 
@@ -286,7 +287,7 @@ def test_xd_in_a_directory_forbids_fetch():
     tables = four_level()
     tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | XD)
     result = tables.walk(ADDR, Access(fetch=True))
-    assert result.fault.level == "PDPTE"
+    assert result.fault.level == PagingLevel.PDPTE
     assert result.fault.error_code == 0x11
     assert tables.walk(ADDR, Access(write=True)).allowed
 
@@ -355,10 +356,10 @@ def test_reserved_address_bit_is_rsvd_error_9():
     assert result.notes == ("QEMU (TCG) pushes error code 0x8 for this fault: it leaves P clear on "
                             "reserved-bit faults, where a CPU sets it (SDM 3A 4.7)",)
     assert result.steps[-1].reserved_bits_set == 1 << 51
-    assert result.steps[-1].level == "PDE"
+    assert result.steps[-1].level == PagingLevel.PDE
     wide = tables.walk(ADDR, Access(), maxphyaddr=52)
     assert wide.fault is None
-    assert wide.steps[-1].level == "PTE" and wide.steps[-1].table_address >> 51 == 1
+    assert wide.steps[-1].level == PagingLevel.PTE and wide.steps[-1].table_address >> 51 == 1
 
 
 def test_xd_is_reserved_while_nxe_is_off():
@@ -373,7 +374,7 @@ def test_ps_in_a_pml4e_is_reserved():
     tables = four_level()
     tables.set_entry("PML4E", ADDR, tables.get_entry("PML4E", ADDR) | PS)
     result = tables.walk(ADDR)
-    assert result.fault.level == "PML4E"
+    assert result.fault.level == PagingLevel.PML4E
     assert result.fault.bit == "RSVD"
     assert result.steps[0].page_size is False
 
@@ -449,7 +450,7 @@ def test_pae_pdpte_notes_stay_with_a_later_fault():
     tables.map(ADDR, 0x1234_5000, flags=P)
     tables.set_entry("PDPTE", ADDR, tables.get_entry("PDPTE", ADDR) | 1 << 5 | 1 << 2)
     result = tables.walk(ADDR, Access(write=True))
-    assert result.fault.bit == "R/W" and result.fault.level == "PTE"
+    assert result.fault.bit == "R/W" and result.fault.level == PagingLevel.PTE
     assert len(result.notes) == 2
 
 
@@ -469,7 +470,7 @@ def test_2mib_page_translates():
     result = tables.walk(0x2A_BCDE)
     assert result.physical == 0x1_406A_BCDE
     assert result.page_size == 2 * MIB
-    assert [step.level for step in result.steps] == ["PML4E", "PDPTE", "PDE"]
+    assert [step.level.value for step in result.steps] == ["PML4E", "PDPTE", "PDE"]
     assert result.steps[-1].page_size and result.steps[-1].leaf
 
 
@@ -479,7 +480,7 @@ def test_1gib_page_translates():
     result = tables.walk(0xFFFF_FF80_1234_5678)
     assert result.physical == 0x3_D234_5678
     assert result.page_size == GIB
-    assert result.steps[-1].level == "PDPTE"
+    assert result.steps[-1].level == PagingLevel.PDPTE
 
 
 def test_4mib_page_translates_with_pse_and_pse36_high_bits():
@@ -496,7 +497,7 @@ def test_32bit_ps_is_ignored_without_cr4_pse():
     tables.map(0xC000_0000, 0x80_0000, size=4 * MIB)
     result = tables.walk(0xC000_0000, cr4=0)
     assert result.steps[0].page_size is False
-    assert result.steps[-1].level == "PTE"
+    assert result.steps[-1].level == PagingLevel.PTE
     assert result.unreadable.startswith("page-table page at 0x800000 unreadable")
 
 
@@ -518,7 +519,7 @@ def test_32bit_4kib_page_and_fields():
     assert result.allowed
     assert result.physical == 0x30_0123
     pte = result.steps[-1]
-    assert (pte.level, pte.index, pte.accessed, pte.dirty) == ("PTE", 0x48, True, True)
+    assert (pte.level, pte.index, pte.accessed, pte.dirty) == (PagingLevel.PTE, 0x48, True, True)
     assert (pte.global_, pte.pwt, pte.pcd, pte.pat) == (True, True, False, True)
     assert (pte.nx, pte.protection_key, pte.frame) == (None, None, 0x30_0000)
     pde = result.steps[0]
@@ -541,7 +542,7 @@ def test_pae_translates_through_the_pdpt_at_cr3_31_5():
     result = tables.walk(0xBFE0_1ABC)
     assert result.physical == 0x9_8765_4ABC
     pdpte = result.steps[0]
-    assert pdpte.level == "PDPTE"
+    assert pdpte.level == PagingLevel.PDPTE
     assert pdpte.entry_address == 0x10_0020 + 2 * 8
     assert (pdpte.writable, pdpte.user, pdpte.nx, pdpte.accessed) == (None, None, None, None)
     assert result.user is False
@@ -559,7 +560,7 @@ def test_5_level_walk_uses_pml5e():
     tables.map(linear, 0x2_0000_1000)
     result = tables.walk(linear + 0x10)
     assert result.physical == 0x2_0000_1010
-    assert [step.level for step in result.steps] == ["PML5E", "PML4E", "PDPTE", "PDE", "PTE"]
+    assert [step.level.value for step in result.steps] == ["PML5E", "PML4E", "PDPTE", "PDE", "PTE"]
     assert result.steps[0].index == 0xAB
 
 
@@ -597,7 +598,7 @@ def test_unreadable_root_table_is_reported_as_a_step():
     assert result.fault is None and result.physical is None and not result.allowed
     assert result.unreadable is not None
     assert result.unreadable.startswith("page-table page at 0x5000 unreadable")
-    assert result.steps[-1].entry is None and result.steps[-1].level == "PML4E"
+    assert result.steps[-1].entry is None and result.steps[-1].level == PagingLevel.PML4E
 
 
 def test_unreadable_lower_table_stops_the_walk():
@@ -605,7 +606,7 @@ def test_unreadable_lower_table_stops_the_walk():
     tables.set_entry("PDE", ADDR, 0x7777_0000 | URW)
     result = tables.walk(ADDR)
     assert "0x77770000" in result.unreadable
-    assert [step.level for step in result.steps] == ["PML4E", "PDPTE", "PDE", "PTE"]
+    assert [step.level.value for step in result.steps] == ["PML4E", "PDPTE", "PDE", "PTE"]
 
 
 def test_short_read_is_unreadable():
@@ -750,7 +751,7 @@ def test_random_mappings_translate_and_unmapped_fault_at_the_right_level(built, 
             assert result.physical == physical + probe - linear
         else:
             assert result.fault.bit == "P"
-            assert result.fault.level == tables.fault_level(probe)
+            assert result.fault.level.value == tables.fault_level(probe)
             assert result.fault.error_code == 0x6
 
 

@@ -15,18 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gdbext.errors import ParseError
+from gdbext.model.apic import DeliveryMode
 from gdbext.model.idt import CpuMode
+from gdbext.model.ioapic import DestinationMode, IoapicPin, Polarity, TriggerMode
 from gdbext.model.record import replace
-from gdbext.target.qemu_text import (
-    DeliveryMode,
-    DestinationMode,
-    IoapicPin,
-    Polarity,
-    TriggerMode,
-    parse_info_lapic,
-    parse_info_pic,
-    parse_info_registers,
-)
+from gdbext.target.qemu_text import parse_info_lapic, parse_info_pic, parse_info_registers
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "qemu"
 
@@ -236,7 +229,13 @@ def test_lapic_long_mode_guest():
     state = parse_info_lapic(fixture("info_lapic_0_long.txt"))
     assert state.cpu == 0
     lint0, lint1 = state.lvt_lint0, state.lvt_lint1
-    assert (lint0.name, lint0.raw, lint0.delivery_mode, lint0.vector, lint0.masked) == ("LVT0", 0x700, "ExtINT", 0, False)
+    assert (lint0.name, lint0.raw, lint0.delivery_mode, lint0.vector, lint0.masked) == (
+        "LVT0",
+        0x700,
+        "ExtINT",
+        0,
+        False,
+    )
     assert (lint1.raw, lint1.delivery_mode, lint1.vector) == (0x400, "NMI", None)
     assert (state.lvt_perfmon.raw, state.lvt_perfmon.masked, state.lvt_perfmon.vector) == (0x100F0, True, 240)
     assert (state.lvt_error.raw, state.lvt_error.vector) == (0xFE, 254)
@@ -389,7 +388,12 @@ def test_pic_microvm_two_ioapics_from_source():
     first, second = state.ioapics
     assert (first.select, first.irr, first.remote_irr) == (0x1A, 1 << 5 | 1 << 10, 1 << 5)
     pin5, pin10, pin12 = first.pins[5], first.pins[10], first.pins[12]
-    assert (pin5.remote_irr, pin5.trigger, pin5.polarity, pin5.vector) == (True, TriggerMode.LEVEL, Polarity.ACTIVE_LOW, 0x25)
+    assert (pin5.remote_irr, pin5.trigger, pin5.polarity, pin5.vector) == (
+        True,
+        TriggerMode.LEVEL,
+        Polarity.ACTIVE_LOW,
+        0x25,
+    )
     assert (pin10.remote_irr, pin10.dest, pin10.delivery_mode) == (False, 1, DeliveryMode.LOWEST_PRIORITY)
     assert (pin12.dest, pin12.dest_mode, pin12.masked) == (0xFF, DestinationMode.LOGICAL, True)
     assert (second.id, second.select, second.irr, second.remote_irr) == (1, 0, 1, 1)

@@ -70,8 +70,9 @@ def test_a_wrong_type_in_each_memory_field(tmp_path, field, value):
     opened(tmp_path, json.dumps(GOOD | {"memory": memory}))
 
 
-@pytest.mark.parametrize("monitor, symbols", [({"info registers 0": 5}, {}), ({"info registers 0": None}, {}), ({}, {"12": 5}),
-                                              ({}, {"-12": "a"}), ({}, {"0x10": "a"}), ({}, {"1" * 30: "a"})])
+@pytest.mark.parametrize("monitor, symbols", [({"info registers 0": 5}, {}), ({"info registers 0": None}, {}),
+                                              ({}, {"12": 5}), ({}, {"-12": "a"}), ({}, {"0x10": "a"}),
+                                              ({}, {"1" * 30: "a"})])
 def test_wrong_monitor_texts_and_symbols(tmp_path, monitor, symbols):
     opened(tmp_path, json.dumps(GOOD | {"monitor": monitor or GOOD["monitor"], "symbols": symbols}))
 

@@ -127,7 +127,7 @@ def test_elf_and_map_of_the_same_symbols_name_alike(tmp_path):
 
 
 def test_elf_symbols_stay_inside_sections(tmp_path):
-    from tests.guests.build import build
+    from shell.guests.build import build
 
     image = build("long64")
     table = SymbolTable.load(image.elf)

@@ -11,36 +11,19 @@ Lines a parser does not know are kept in ``extra_lines``.
 """
 
 from .lapic import ApicTimer, InterruptCommand, LapicState, LvtEntry, SpuriousVector, parse_info_lapic
-from .pic import (
-    DeliveryMode,
-    DestinationMode,
-    I8259State,
-    IoapicPin,
-    IoapicState,
-    PicState,
-    Polarity,
-    TriggerMode,
-    parse_info_pic,
-)
+from .pic import PicState, parse_info_pic
 from .registers import CpuRegisters, SegmentCache, TableRegister, parse_info_registers
 
 __all__ = [
     "ApicTimer",
     "CpuRegisters",
-    "DeliveryMode",
-    "DestinationMode",
-    "I8259State",
     "InterruptCommand",
-    "IoapicPin",
-    "IoapicState",
     "LapicState",
     "LvtEntry",
     "PicState",
-    "Polarity",
     "SegmentCache",
     "SpuriousVector",
     "TableRegister",
-    "TriggerMode",
     "parse_info_lapic",
     "parse_info_pic",
     "parse_info_registers",

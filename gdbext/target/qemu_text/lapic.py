@@ -25,6 +25,10 @@ import re
 from ...errors import ParseError
 from ...model.record import fields, record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _WHAT = "info lapic"
 
 _HEX = "[0-9a-f]"
@@ -260,7 +264,7 @@ class _Dump:
         if self.cpu is None:
             raise ParseError(f"{_WHAT}: no 'dumping local APIC state for CPU' header")
         has_lists = "isr" in self.fields or "irr" in self.fields
-        values = dict.fromkeys(fields(LapicState))
+        values: dict[str, Any] = dict.fromkeys(fields(LapicState))
         values.update(self.fields, cpu=self.cpu, extra_lines=tuple(self.extra),
                       tmr=tuple(sorted(self.tmr)) if has_lists else None)
         return LapicState(**values)

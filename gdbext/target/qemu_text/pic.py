@@ -7,20 +7,18 @@ lines into a HumanReadableText (``x-query-interrupt-controllers``), so one
 parser reads both. A controller without a printer gives a line "Interrupt
 controller information not available for TYPE.", kept in ``extra_lines``.
 
-- 8259A: Intel 8259A datasheet (IRR, ISR, IMR, special fully nested mode);
-  ELCR: the chipset's edge/level control register (Intel 82371AB PIIX4
-  datasheet, 4.1.10 "ELCR1/ELCR2").
-- I/O APIC: Intel 82093AA I/O APIC datasheet, 3.2.4 "IOREDTBL[23:0] I/O
-  Redirection Table Registers". Every pin is decoded from its raw 64-bit
-  value; QEMU's words for it are kept in ``IoapicPin.words``.
+The records are the model's: the 8259A in model/pic8259.py, the I/O APIC
+(every pin decoded from its raw 64-bit value; QEMU's words for it kept in
+``IoapicPin.words``) in model/ioapic.py.
 """
 
 from __future__ import annotations
 
 import re
-from enum import IntEnum
 
 from ...errors import ParseError
+from ...model.ioapic import IoapicPin, IoapicState
+from ...model.pic8259 import I8259State
 from ...model.record import record
 
 _WHAT = "info pic"
@@ -37,127 +35,6 @@ _IOAPIC_LINE = re.compile(
 )
 _PIN_LINE = re.compile(rf" *pin ({_NUM}) +0x({_HEX}{{16}}) (.*)")
 _PINS_LINE = re.compile(r" *(IRR|Remote IRR) +(.*)")
-
-
-class DeliveryMode(IntEnum):
-    """IOREDTBL bits 8-10 (82093AA datasheet, 3.2.4)."""
-
-    FIXED = 0
-    LOWEST_PRIORITY = 1
-    SMI = 2
-    RESERVED_3 = 3
-    NMI = 4
-    INIT = 5
-    RESERVED_6 = 6
-    EXTINT = 7
-
-
-class DestinationMode(IntEnum):
-    """IOREDTBL bit 11: a physical APIC ID or a logical set of APICs."""
-
-    PHYSICAL = 0
-    LOGICAL = 1
-
-
-class Polarity(IntEnum):
-    """IOREDTBL bit 13 (INTPOL)."""
-
-    ACTIVE_HIGH = 0
-    ACTIVE_LOW = 1
-
-
-class TriggerMode(IntEnum):
-    """IOREDTBL bit 15."""
-
-    EDGE = 0
-    LEVEL = 1
-
-
-@record
-class I8259State:
-    """One 8259A as QEMU keeps it.
-
-    ``priority_add`` is QEMU's ``hprio`` (the rotation offset: the IR line
-    with the highest priority), ``irq_base`` the vector of IR0 (ICW2),
-    ``rr_sel`` the register OCW3 selects for reading (0 IRR, 1 ISR), ``elcr``
-    the edge/level control register (a set bit means level-triggered).
-    """
-
-    irr: int
-    imr: int
-    isr: int
-    priority_add: int
-    irq_base: int
-    rr_sel: int
-    elcr: int
-    special_fully_nested: bool
-
-
-@record
-class IoapicPin:
-    """One I/O redirection table entry (82093AA datasheet, 3.2.4).
-
-    ``dest`` is bits 56-59 (an APIC ID) in physical mode and bits 56-63 (a
-    set of processors) in logical mode. ``words`` is QEMU's rendering after
-    the raw value, e.g. ``"dest=0 vec=49  active-hi edge         fixed  physical"``.
-    """
-
-    pin: int
-    raw: int
-    dest: int
-    vector: int
-    delivery_mode: DeliveryMode
-    dest_mode: DestinationMode
-    delivery_status: bool
-    polarity: Polarity
-    remote_irr: bool
-    trigger: TriggerMode
-    masked: bool
-    words: str
-
-    @classmethod
-    def from_raw(cls, pin: int, raw: int, words: str = "") -> IoapicPin:
-        """Decode a 64-bit redirection entry."""
-        dest_mode = DestinationMode((raw >> 11) & 1)
-        dest_mask = 0xFF if dest_mode is DestinationMode.LOGICAL else 0x0F
-        return cls(
-            pin=pin,
-            raw=raw,
-            dest=(raw >> 56) & dest_mask,
-            vector=raw & 0xFF,
-            delivery_mode=DeliveryMode((raw >> 8) & 7),
-            dest_mode=dest_mode,
-            delivery_status=bool(raw & (1 << 12)),
-            polarity=Polarity((raw >> 13) & 1),
-            remote_irr=bool(raw & (1 << 14)),
-            trigger=TriggerMode((raw >> 15) & 1),
-            masked=bool(raw & (1 << 16)),
-            words=words,
-        )
-
-    def to_raw(self) -> int:
-        """Encode the fields back into a redirection entry (reserved bits 17-55 zero)."""
-        return (self.vector | self.delivery_mode << 8 | self.dest_mode << 11 | self.delivery_status << 12
-                | self.polarity << 13 | self.remote_irr << 14 | self.trigger << 15 | self.masked << 16
-                | self.dest << 56)
-
-
-@record
-class IoapicState:
-    """One I/O APIC: version, ID, IOREGSEL and the redirection table.
-
-    ``irr`` and ``remote_irr`` are pin bitmaps from QEMU's ``IRR`` and
-    ``Remote IRR`` lines (its remote IRR list only counts level-triggered
-    pins); None when the text stops before them. ``pins`` holds the entries
-    the text reaches, in pin order.
-    """
-
-    version: int
-    id: int
-    select: int
-    pins: tuple[IoapicPin, ...]
-    irr: int | None
-    remote_irr: int | None
 
 
 @record

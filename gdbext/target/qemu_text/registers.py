@@ -35,6 +35,10 @@ from ...model.control import Efer, cpu_mode
 from ...model.idt import CpuMode
 from ...model.record import record
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 _WHAT = "info registers"
 
 _HEX = "[0-9a-f]"
@@ -276,7 +280,7 @@ def _parse_block(cpu: int | None, lines: list[str]) -> CpuRegisters:
     stray = [name for name in other if name in block.values]
     if stray:
         raise ParseError(f"{_WHAT}: {stray[0]}= does not belong with {ip_name}={block.where()}")
-    gprs = {name.lower(): value
+    gprs: dict[str, Any] = {name.lower(): value
             for name, value in zip_longest(_GPR64, [block.require(name) for name in wanted])}
     for name in _SEGMENTS:
         if name not in block.segments:
@@ -284,17 +288,18 @@ def _parse_block(cpu: int | None, lines: list[str]) -> CpuRegisters:
     for name in ("GDT", "IDT"):
         if name not in block.tables:
             raise ParseError(f"{_WHAT}: no {name}= line{block.where()}")
-    system = {name.lower(): block.require(name) for name in _SYSTEM}
-    optional = {name.lower(): block.values.get(name) for name in _OPTIONAL}
+    system: dict[str, Any] = {name.lower(): block.require(name) for name in _SYSTEM}
+    optional: dict[str, Any] = {name.lower(): block.values.get(name) for name in _OPTIONAL}
     gdt, gdt_wide = block.tables["GDT"]
     efer = optional["efer"]
     lma = bool(efer & Efer.LMA) if efer is not None else gdt_wide
+    segments: dict[str, Any] = {name.lower(): block.segments[name] for name in _SEGMENTS}
     return CpuRegisters(
         cpu=cpu, format64=format64, mode=cpu_mode(system["cr0"], Efer.LMA if lma else 0),
         **gprs,
         rip=int(ip, 16), rflags=int(flags, 16), cpl=int(cpl), interrupt_shadow=shadow == "1",
         a20=a20 == "1", smm=smm == "1", halted=halted == "1",
-        **{name.lower(): block.segments[name] for name in _SEGMENTS},
+        **segments,
         gdt=gdt, idt=block.tables["IDT"][0],
         **system, **optional,
         extra_lines=tuple(block.extra),
