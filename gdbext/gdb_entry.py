@@ -146,6 +146,9 @@ def _check_symbol_file() -> None:
 
 
 def register() -> None:
+    from .gdb.unwind import install
+
+    install(_core.context)
     X86Prefix()
     for name in registry.names():
         X86Command(name)

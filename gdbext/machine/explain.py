@@ -124,7 +124,7 @@ def _idt_reason(target: Target, stop: StopFrame, index: int) -> dict[str, Any]:
     """
     found = _gate_reason(target, stop, index)
     if stop.mode is CpuMode.LONG and index % 2 == 0 and index // 2 != index:
-        software = _software_vector(target, stop)
+        software = software_vector(target, stop.cpu, stop.mode, stop.frame.ip)
         if software == index // 2 or (software is None and found.get("fine")):
             halved = _gate_reason(target, stop, index // 2)
             if software is not None or not halved.get("fine"):
@@ -135,11 +135,11 @@ def _idt_reason(target: Target, stop: StopFrame, index: int) -> dict[str, Any]:
     return found
 
 
-def _software_vector(target: Target, stop: StopFrame) -> int | None:
-    """The vector of the INT3 / INT n / INTO / INT1 the frame's RIP points at, if it is one."""
+def software_vector(target: Target, cpu: int, mode: CpuMode, address: int) -> int | None:
+    """The vector of the INT3 / INT n / INTO / INT1 at ``address`` (a frame's RIP), if it is one."""
     from .disasm import disassemble
 
-    rows = disassemble(target, stop.cpu, stop.mode, stop.frame.ip, 1)
+    rows = disassemble(target, cpu, mode, address, 1)
     if not rows:
         return None
     mnemonic, _, operand = rows[0]["text"].partition(" ")

@@ -205,7 +205,7 @@ def _gate_selectors(target: Target, cpu: int, gates: dict[int, Gate], mode: CpuM
         if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
             continue
         selector = Selector.from_int(gate.selector)
-        why = _code_segment_problem(gdt, selector, mode)
+        why = code_segment_problem(gdt, selector, mode)
         if why:
             bad.setdefault(gate.selector, []).append(vector)
             reasons[gate.selector] = why
@@ -217,7 +217,7 @@ def _gate_selectors(target: Target, cpu: int, gates: dict[int, Gate], mode: CpuM
             for selector, vectors in bad.items()]
 
 
-def _code_segment_problem(gdt, selector: Selector, mode: CpuMode) -> str | None:
+def code_segment_problem(gdt, selector: Selector, mode: CpuMode) -> str | None:
     if selector.ti is TableIndicator.LDT:
         return None
     if selector.is_null:

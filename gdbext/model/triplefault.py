@@ -118,8 +118,12 @@ class TripleFault:
         return explain(self)
 
 
-def explain(fault: TripleFault) -> str:
-    """The chain in words, e.g. "#PF at RIP .. -> #DF (...) -> triple fault: ..."."""
+def explain(fault: TripleFault, advice: bool = True) -> str:
+    """The chain in words, e.g. "#PF at RIP .. -> #DF (...) -> triple fault: ...".
+
+    ``advice`` False leaves out the fix guessed from the log alone (for a caller
+    that checks the tables and knows better).
+    """
     chain = fault.chain
     if not chain:
         return ("triple fault with no -d int event before it (log with -d int,cpu_reset under TCG to see "
@@ -143,10 +147,12 @@ def explain(fault: TripleFault) -> str:
         parts.append("triple fault")
     parts.append("reset" if fault.reset else "shutdown")
     text = " -> ".join(parts)
-    advice = _ADVICE.get(last.vector) if delivering_df else None
-    if advice is None and any(step.stack_fault for step in chain):
-        advice = _ADVICE[ExceptionVector.PF]
-    return f"{text}. Fix: {advice}." if advice else text
+    if not advice:
+        return text
+    fix = _ADVICE.get(last.vector) if delivering_df else None
+    if fix is None and any(step.stack_fault for step in chain):
+        fix = _ADVICE[ExceptionVector.PF]
+    return f"{text}. Fix: {fix}." if fix else text
 
 
 def _first(step: ChainStep) -> str:

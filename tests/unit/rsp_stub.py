@@ -46,6 +46,10 @@ class StubServer:
 
     def close(self) -> None:
         self._stopping = True
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         self._thread.join(5)
 

@@ -200,6 +200,12 @@ def test_stack_overflow_chain():
                                                                                  "bad stack cannot take it down.")
 
 
+def test_the_chain_without_the_fix_guessed_from_the_log():
+    (fault,) = analyse(fixture("stackoverflow64.log")).triple_faults
+    bare = explain(fault, advice=False)
+    assert "Fix:" not in bare and fault.explanation.startswith(bare + ". Fix: ")
+
+
 def test_check_exception_records_mark_the_triple_fault():
     checks = [record for record in read_records([fixture("stackoverflow64.log")]) if isinstance(record, ExceptionCheck)]
     assert [(check.line, check.old, check.new, check.triple_fault) for check in checks] == [

@@ -14,7 +14,7 @@
 bits 64
 default rel
 
-%define SCENARIO_COUNT  15
+%define SCENARIO_COUNT  19
 
 global guest_ready
 guest_ready:
@@ -132,12 +132,12 @@ scenario_6_resume:
     ret
 
 ; 7: int 0x30 while gates 0x30 and 0x0b (#NP) are not present -> #NP, #NP -> #DF on IST1.
-; set_gates_present P: the P bit of every gate in scenarios.7.cleared_gates.
-%macro set_gates_present 1
+; set_gates_present N, P: the P bit of every gate in scenarios.N.cleared_gates.
+%macro set_gates_present 2
 %assign g 0
-%rep SCENARIOS_7_CLEARED_GATES_COUNT
-    mov rdi, IDT_BASE + SCENARIOS_7_CLEARED_GATES_%[g] * 16 + 5
-%if %1
+%rep SCENARIOS_%1_CLEARED_GATES_COUNT
+    mov rdi, IDT_BASE + SCENARIOS_%1_CLEARED_GATES_%[g] * 16 + 5
+%if %2
     or byte [rdi], 0x80
 %else
     and byte [rdi], 0x7f
@@ -148,12 +148,12 @@ scenario_6_resume:
 
 scenario_7:
     set_resume scenario_7_resume
-    set_gates_present 0
+    set_gates_present 7, 0
 global scn_df_int
 scn_df_int:
     int SCENARIOS_7_RAISED_VECTOR
 scenario_7_resume:
-    set_gates_present 1
+    set_gates_present 7, 1
     ret
 
 ; 8: int3 and int 0x80 from ring 3; int 0x80 brings the CPU back here.
@@ -236,3 +236,52 @@ scenario_15:
     mov rdx, LAPIC_BASE
     mov dword [rdx + APIC_REG_LVT_LINT0], LAPIC_REGISTERS_LVT_LINT0
     ret
+
+; 16-19 end in a triple fault; QEMU resets (or pauses, with -action shutdown=pause).
+; Each leaves the tables as they were at the crash for a post-mortem to read.
+%define GATE_IST_BYTE   4
+%define DF_GATE         (IDT_BASE + 8 * 16)
+%define PF_GATE         (IDT_BASE + 14 * 16)
+
+; 16: scenario 7 with the #DF gate not present as well -> #NP while delivering #DF.
+scenario_16:
+    set_gates_present 16, 0
+global scn_df_absent_int
+scn_df_absent_int:
+    int SCENARIOS_16_RAISED_VECTOR
+    jmp halt_forever
+
+; 17: scenario 7 with IST1 pointing at an unmapped page -> #PF while pushing the #DF frame.
+scenario_17:
+    mov rax, SCENARIOS_17_IST1_TOP
+    mov [CPUS_0_TSS + TSS64_IST1], rax
+    set_gates_present 17, 0
+global scn_ist_unmapped_int
+scn_ist_unmapped_int:
+    int SCENARIOS_17_RAISED_VECTOR
+    jmp halt_forever
+
+; 18: the #DF gate loses its IST, then endless recursion runs the kernel stack into
+; its guard page: #PF, #PF pushing its frame there (#DF), #DF on the same stack.
+scenario_18:
+    and byte [DF_GATE + GATE_IST_BYTE], 0xf8
+global scn_recurse
+scn_recurse:
+    call scn_recurse
+
+; 19: the #PF gate enters the NX page and #DF has no IST; a write to the
+; read-only page faults, and so does every fetch of the handler, each pushing a
+; frame until the stack runs into its guard page (#DF on the same stack).
+scenario_19:
+    and byte [DF_GATE + GATE_IST_BYTE], 0xf8
+    mov rax, SCENARIOS_19_PF_HANDLER
+    mov [PF_GATE], ax
+    shr rax, 16
+    mov [PF_GATE + 6], ax
+    shr rax, 16
+    mov [PF_GATE + 8], eax
+    mov rdi, MEMORY_RO_PAGE
+global scn_pf_nx_write
+scn_pf_nx_write:
+    mov qword [rdi], 1
+    jmp halt_forever

@@ -1,0 +1,1 @@
+"""What idtscope plugs into gdb besides its commands (these modules import ``gdb``)."""

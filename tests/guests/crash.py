@@ -1,0 +1,46 @@
+"""Run one of long64's crash scenarios (10, 16-19) to its triple fault, QEMU left paused.
+
+QEMU gets `-d int,cpu_reset -D LOG -no-reboot -action reboot=shutdown,shutdown=pause`:
+the triple fault pauses the machine instead of resetting it, its final state stays
+readable through the gdb stub, and the log ends in "Triple fault". A real gdb stops
+the guest at guest_ready, writes `scenario` and detaches (the guest runs on).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from .build import GuestImage
+from .run import RunningGuest
+
+CRASH_SCENARIOS = (10, 16, 17, 18, 19)
+TRIPLE_FAULT_TIMEOUT = 30.0
+
+
+def crash_options(log: Path) -> list[str]:
+    return ["-d", "int,cpu_reset", "-D", str(log), "-action", "reboot=shutdown,shutdown=pause"]
+
+
+def start_scenario(guest: RunningGuest, image: GuestImage, scenario: int) -> None:
+    """Stop at guest_ready with gdb, set ``scenario`` and detach: the guest runs it."""
+    argv = ["gdb", "-nx", "-batch", "-ex", f"target remote 127.0.0.1:{guest.port}",
+            "-ex", f"symbol-file {image.elf}", "-ex", "hbreak guest_ready", "-ex", "continue",
+            "-ex", f"set {{unsigned long long}}&scenario = {scenario}", "-ex", "delete", "-ex", "detach"]
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    if "guest_ready" not in run.stdout:
+        raise RuntimeError(f"gdb did not reach guest_ready:\n{run.stdout}\n{run.stderr}")
+
+
+def wait_for_triple_fault(log: Path, timeout: float = TRIPLE_FAULT_TIMEOUT) -> float:
+    """Seconds until the log's last line is QEMU's "Triple fault" (RuntimeError after ``timeout``)."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if log.exists():
+            with log.open("rb") as raw:
+                raw.seek(max(0, log.stat().st_size - 64))
+                if raw.read().rstrip().endswith(b"Triple fault"):
+                    return time.monotonic() - start
+        time.sleep(0.02)
+    raise RuntimeError(f"no triple fault in {log} within {timeout:.0f} s")
