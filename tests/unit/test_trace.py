@@ -4,10 +4,13 @@ The hand-written lines follow what QEMU 11.1 and the plugin wrote for the long-m
 (a timer tick into isr_apic_timer, a #PF raised in user mode, a #DF after two raises).
 """
 
+import re
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gdbext.errors import ParseError
+from gdbext.errors import ParseError, UsageError
 from gdbext.model.trace import (
     EXCEPTION,
     INTERRUPT,
@@ -176,3 +179,31 @@ def test_an_iret_of_an_outer_frame_closes_the_handlers_left_without_iret():
     outer, inner = pairing.handled
     assert outer.end_ns == 400 and inner.end_ns is None
     assert pairing.abandoned == 1 and pairing.still_open() == []
+
+
+def write_trace(tmp_path, *lines: str):
+    path = tmp_path / "trace.txt"
+    path.write_text("\n".join((HEADER, *lines)) + "\n")
+    return path
+
+
+def test_log_reads_a_trace_and_says_what_it_cannot_do(tmp_path):
+    import json
+
+    from shell.session import Session
+
+    path = write_trace(tmp_path, PF_RAISE, PF_DELIVER, PF_IRET, TICK, TICK_IRET, "I 0 oops")
+    session = Session()
+    data = json.loads(session.run(f"log {path} --json --events"))
+    assert (data["format"], data["total_events"], data["by_kind"]) == ("idtscope-trace", 2, {"irq": 1, "exception": 1})
+    assert data["returns"] == {"paired": 2, "unpaired": 0, "abandoned": 0, "still_open": 0}
+    assert data["bad_lines"]["count"] == 1 and data["bad_lines"]["lines"][0]["line"] == 7
+    assert [event["error_code"] for event in data["listed"]] == [6, None], "the frame's shape, with no IDT"
+    assert data["vectors"] == [] and {row["handler"] for row in data["unnamed_handlers"]} == {ISR_PF, ISR_TIMER}
+    for options, words in [("--cpl 3", "--cpl needs a -d int log"), ("--vector 14", "needs the guest's IDT"),
+                           ("--kind software", "--kind software"), ("--plot x.svg", "--plot draws -d int logs")]:
+        with pytest.raises(UsageError, match=re.escape(words)):
+            session.run(f"log {path} {options}")
+    empty = write_trace(tmp_path, TICK_IRET)
+    with pytest.raises(ParseError, match="no interrupt or exception"):
+        session.run(f"log {empty}")
