@@ -36,7 +36,7 @@ from ..model.exception_vectors import ExceptionVector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
 from ..model.raised import not_raised
-from ..model.record import record
+from ..model.record import as_dict, record
 from ..model.selector import Selector, TableIndicator
 from ..target.base import Target
 from .controllers import read_lapic, read_pic
@@ -46,6 +46,10 @@ from .severity import Severity
 from .stacks import read_stacks
 from .tables import read_gdt, read_idt, read_ldt
 from .tss import read_tss
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: exceptions every kernel should handle (SDM Table 6-1); 9, 15 and 22-31 are reserved or optional
 REQUIRED = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19)
@@ -66,6 +70,10 @@ class Finding:
     why: str
     fix: str
     vectors: tuple[int, ...] = ()
+
+    def as_data(self) -> dict[str, Any]:
+        """The finding as its JSON document has it (plain values)."""
+        return as_dict(self) | {"severity": self.severity.value, "vectors": list(self.vectors)}
 
 
 @record

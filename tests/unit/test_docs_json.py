@@ -15,7 +15,8 @@ of its TYPES (rows inside a list that is empty in every document are exempt: no
 item can show them), and every value in every document is documented with its type.
 The sections whose documents need a live guest (`snapshot`, `break`, `symbols`,
 the MCP server's run control) are held to the same rules by
-tests/live/test_docs_json_live.py, with the functions here.
+tests/live/test_docs_json_live.py, and `why` at real triple faults by
+tests/live/test_postmortem_live.py, with the functions here.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ INTLOG = "tests/fixtures/intlog"
 FIXTURES = sorted(WALKS)
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "null": type(None), "object": dict, "list": list}
 #: sections checked live (tests/live/test_docs_json_live.py)
-LIVE = ("snapshot", "break", "symbols", "mcp attach", "mcp open_snapshot", "mcp continue", "mcp interrupt",
+LIVE = ("snapshot", "break", "symbols", "why", "mcp attach", "mcp open_snapshot", "mcp continue", "mcp interrupt",
         "mcp stepi")
 
 #: section -> commands run offline (no guest)
@@ -77,6 +78,7 @@ ON_SNAPSHOTS = {
     "pic": ["pic"],
     "lint": ["lint"],
     "frame": ["frame"],
+    "bt": ["bt"],
     "break list": ["break list"],
 }
 
@@ -198,10 +200,18 @@ def test_snapshot_documents_match(section):
     documents = []
     for fixture in FIXTURES:
         for command in ON_SNAPSHOTS[section]:
-            if section == "frame" and fixture not in AT_A_HIT:
+            if section in ("frame", "bt") and fixture not in AT_A_HIT:
                 continue
             documents.append(snapshot_json(fixture, command))
     check(section, documents)
+
+
+def why_documents() -> list[dict]:
+    """`why` on every snapshot fixture with two crash logs of the fixtures: the chains do not
+    fit those machines, so no step names its cause; the live test (tests/live/test_postmortem_live.py)
+    adds the documents of real triple faults and checks `why` with these."""
+    return [snapshot_json(fixture, f"why --log {INTLOG}/{log}") for fixture in FIXTURES
+            for log in ("stackoverflow64.log", "idtlimit32.log")]
 
 
 def test_walk_documents_match():
