@@ -6,7 +6,7 @@
  *   qemu-system-x86_64 -accel tcg -plugin PATH/idtscope_trace.so,out=trace.txt[,icount=on] ...
  *
  * Interrupts and exceptions come from the discontinuity callback
- * (qemu_plugin_register_vcpu_discon_cb, plugin API 4 and later, QEMU 10.2):
+ * (qemu_plugin_register_vcpu_discon_cb, from QEMU 10.2, plugin API 5, on):
  * it runs once the CPU has pushed its frame and loaded the handler's address,
  * so RSP is the new stack top; the plugin reads RSP and the first two 8-byte
  * slots there (an error code then RIP, or RIP then CS: SDM Vol. 3A 6.14.2).
