@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gdbext.plugin.build import build_plugin  # noqa: E402
+from shell.guests.run import free_port, qemu_command  # noqa: E402
 from tests.guests import newer  # noqa: E402
 from tests.guests.linux import SYMBOLS_END, linux_image  # noqa: E402
-from shell.guests.run import free_port, qemu_command  # noqa: E402
 
 BOOT_TIMEOUT = 300.0
 

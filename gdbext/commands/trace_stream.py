@@ -206,8 +206,11 @@ def handler_addresses(snapshot: str | None, symbols: str | None) -> tuple[dict[i
 
         target = SnapshotTarget.open(snapshot)
         view = read_idt(target, target.selected_cpu())
-        points = {slot.vector: entry_point(target, view.cpu, slot.entry)[0] for slot in view.slots}
-        points = {vector: address for vector, address in points.items() if address is not None}
+        points: dict[int, int] = {}
+        for slot in view.slots:
+            address = entry_point(target, view.cpu, slot.entry)[0]
+            if address is not None:
+                points[slot.vector] = address
         names = target.symbolize_many(list(points.values()))
         return points, {vector: names.get(address) for vector, address in points.items()}
     if symbols is not None:
@@ -215,11 +218,15 @@ def handler_addresses(snapshot: str | None, symbols: str | None) -> tuple[dict[i
         from ..symbols import SymbolTable
 
         table = SymbolTable.load(symbols)
-        points = {row.number: table.address_of(row.linux.handler) for row in VECTORS if row.linux is not None}
-        points = {vector: address for vector, address in points.items() if address is not None}
-        if not points:
+        entries: dict[int, int] = {}
+        labels: dict[int, str | None] = {}
+        for row in VECTORS:
+            address = None if row.linux is None else table.address_of(row.linux.handler)
+            if row.linux is not None and address is not None:
+                entries[row.number], labels[row.number] = address, row.linux.handler
+        if not entries:
             raise UsageError(f"{symbols} holds none of Linux's interrupt entry points")
-        return points, {vector: row.linux.handler for vector, row in enumerate(VECTORS) if vector in points}
+        return entries, labels
     return None, None
 
 

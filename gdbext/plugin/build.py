@@ -115,8 +115,9 @@ def _fetch_debian_header(debian_version: str, target: Path) -> None:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, \
                 tarfile.open(fileobj=response, mode="r|xz") as tar:
             for member in tar:
-                if member.isfile() and member.name.split("/", 1)[-1] in HEADER_MEMBERS:
-                    data = tar.extractfile(member).read()
+                extracted = tar.extractfile(member) if member.name.split("/", 1)[-1] in HEADER_MEMBERS else None
+                if extracted is not None:
+                    data = extracted.read()
                     break
             else:
                 raise PluginBuildError(f"{url} holds no {HEADER_NAME}")
