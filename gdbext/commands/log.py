@@ -94,7 +94,6 @@ def run_trace(args: argparse.Namespace) -> Result:
     """`log` on the trace plugin's stream: vectors from the snapshot's IDT or Linux's symbols."""
     from . import trace_stream
 
-    trace_stream.refuse_cpl(args.cpl)
     if args.plot:
         raise UsageError("--plot draws -d int logs; a trace's timeline is in its text and --json")
     if args.kind == "software":
@@ -105,7 +104,8 @@ def run_trace(args: argparse.Namespace) -> Result:
     vectors = frozenset(_vector_numbers(args.vector)) if args.vector else None
     rip = parse_address_range(args.rip) if args.rip else None
     handlers, names = trace_stream.handler_addresses(args.snapshot, args.symbols)
-    data = trace_stream.trace_data(Path(args.file), handlers, names, vectors, args.kind, rip,
+    cpl = None if args.cpl is None else int(args.cpl)
+    data = trace_stream.trace_data(Path(args.file), handlers, names, vectors, args.kind, cpl, rip,
                                    _count(args.limit, "--limit"), _count(args.top, "--top"), args.events)
     return Result("trace.trace_log", data)
 

@@ -66,22 +66,24 @@ def _kind(handled: Handled) -> str:
     return "exception" if handled.exception else "irq"
 
 
-def select(pairing: Pairing, vectors: frozenset[int] | None, kind: str | None, rip: range | None) -> list[Handled]:
-    """The deliveries that pass the filters (vector, irq/exception, from-PC range)."""
+def select(pairing: Pairing, vectors: frozenset[int] | None, kind: str | None, cpl: int | None,
+           rip: range | None) -> list[Handled]:
+    """The deliveries that pass the filters (vector, irq/exception, CPL from the saved CS, from-PC range)."""
     return [handled for handled in pairing.handled
             if (vectors is None or handled.vector in vectors)
             and (kind is None or _kind(handled) == kind)
+            and (cpl is None or handled.cpl == cpl)
             and (rip is None or handled.delivery.from_pc in rip)]
 
 
 def trace_data(path: Path, handlers: dict[int, int] | None, names: dict[int, str | None] | None,
-               vectors: frozenset[int] | None, kind: str | None, rip: range | None, limit: int, top: int,
-               listing: bool) -> dict[str, Any]:
+               vectors: frozenset[int] | None, kind: str | None, cpl: int | None, rip: range | None, limit: int,
+               top: int, listing: bool) -> dict[str, Any]:
     """The JSON document of `log` on a trace: see docs/trace.md and docs/json.md."""
     reader, pairing, bad, bad_count = read_trace(path, handlers or {})
     if reader.header is None:
         raise ParseError(f"{path} has no '# {MAGIC}' header line")
-    chosen = select(pairing, vectors, kind, rip)
+    chosen = select(pairing, vectors, kind, cpl, rip)
     if not pairing.handled:
         raise ParseError(f"{path}: no interrupt or exception in {reader.lines} lines")
     start = min(h.delivery.time_ns for h in pairing.handled)
@@ -96,7 +98,7 @@ def trace_data(path: Path, handlers: dict[int, int] | None, names: dict[int, str
         "span_ns": span,
         "total_events": len(pairing.handled),
         "events": len(chosen),
-        "filter": {"vectors": None if vectors is None else sorted(vectors), "kind": kind,
+        "filter": {"vectors": None if vectors is None else sorted(vectors), "kind": kind, "cpl": cpl,
                    "rip": None if rip is None else [rip.start, rip.stop - 1]},
         "by_kind": {name: sum(1 for h in chosen if _kind(h) == name) for name in KINDS},
         "vectors": _vectors(chosen, names, span),
@@ -132,7 +134,7 @@ def _vectors(chosen: list[Handled], names: dict[int, str | None] | None, span: i
             "handler": group[0].delivery.to_pc, "symbol": None if names is None else names.get(number),
             "count": len(group), "per_second": round(len(group) * 1e9 / span, 3),
             "exceptions": sum(1 for h in group if h.exception), "returned": len(durations),
-            "in_handler_ns": sum(durations), "mean_ns": sum(durations) // len(durations) if durations else None,
+            "in_handler_ns": sum(durations) if durations else None, "mean_ns": sum(durations) // len(durations) if durations else None,
             "max_ns": max(durations, default=None), "nested": sum(1 for h in group if h.depth),
             "error_codes": sorted({h.error_code for h in group if h.error_code is not None})[:16],
         })
@@ -170,7 +172,8 @@ def _event(handled: Handled, start: int) -> dict[str, Any]:
         "index": handled.index, "line": delivery.line, "cpu": delivery.cpu, "time_ns": delivery.time_ns - start,
         "icount": delivery.icount, "kind": _kind(handled), "vector": handled.vector,
         "mnemonic": None if handled.vector is None else vector(handled.vector).mnemonic,
-        "error_code": handled.error_code, "from_pc": delivery.from_pc, "saved_rip": handled.saved_rip,
+        "error_code": handled.error_code, "cpl": handled.cpl, "from_pc": delivery.from_pc,
+        "saved_rip": handled.saved_rip,
         "handler": delivery.to_pc, "raised": handled.raised, "depth": handled.depth, "parent": handled.parent,
         "duration_ns": handled.duration_ns,
     }
@@ -229,7 +232,3 @@ def handler_addresses(snapshot: str | None, symbols: str | None) -> tuple[dict[i
         return entries, labels
     return None, None
 
-
-def refuse_cpl(cpl: str | None) -> None:
-    if cpl is not None:
-        raise UsageError("--cpl needs a -d int log: the trace plugin's stream does not record the CPL")

@@ -5,19 +5,19 @@ the time and the instruction count (decimal); ``-`` marks a value the plugin cou
 not read::
 
     # idtscope-trace 1 api=7 target=x86_64 vcpus=2 icount=on
-    I 0 3957497287 12947680 100f40 100dad 21ffd8 100f40 8     interrupt
-    E 0 3957501122 12947690 100f51 100120 21ffc8 38 100f51    exception
-    R 0 3957502424 12947692 100dd7 21ffd8                     IRET
+    I 0 3957497287 12947680 100f40 100dad 21ffd8 100f40 8 246     an interrupt delivered
+    E 0 784633578 12785037 102000 102000 301000 0 0 0            an exception raised
+    R 0 3957502424 12947692 100dd7 21ffd8                         an IRET
 
 ``I``/``E``: vCPU, nanoseconds since the plugin started, instructions that vCPU has
 executed (``-`` without ``icount=on``), the PC it left, the PC it entered (the handler),
-then RSP after the CPU pushed its frame and the two 8-byte slots at RSP. ``R``: vCPU,
+then RSP after the CPU pushed its frame and the three 8-byte slots at RSP. ``R``: vCPU,
 time, count, the address of the IRET and RSP as it starts to pop its frame.
 
 Vectors are not in the stream (QEMU's callback does not give them): :func:`vectors_by_handler`
 matches the entered PC against the guest's IDT. In the 64-bit frame (SDM Vol. 3A 6.14.2,
 Figure 6-9) the first slot is the error code when the exception pushes one (SDM 3A 6.13),
-else the saved RIP; IRET pops RIP from the slot the frame put it in, so a delivery and the
+else the saved RIP, which CS follows; IRET pops RIP from the slot the frame put it in, so a delivery and the
 IRET whose RSP is that slot are one handler's entry and exit (:class:`Pairing`).
 """
 
@@ -36,6 +36,7 @@ FORMAT_VERSION = 1
 INTERRUPT, EXCEPTION = "interrupt", "exception"
 KINDS = {"I": INTERRUPT, "E": EXCEPTION}
 SLOT_BYTES = 8
+USER_CPL = 3
 MAX_INSTRUCTION = 15
 MAX_LINE = 4096
 
@@ -60,6 +61,7 @@ class Delivery:
     rsp: int | None
     slot0: int | None
     slot1: int | None
+    slot2: int | None
 
 
 @record(slots=True)
@@ -112,12 +114,13 @@ def parse_line(text: str, line: int) -> TraceHeader | Delivery | Return:
             raise ParseError(f"format version {version}; this idtscope reads version {FORMAT_VERSION}")
         return TraceHeader(version, dict(field.partition("=")[::2] for field in fields[3:]))
     if tag in KINDS:
-        if len(fields) != 9:
-            raise ParseError(f"{tag} record with {len(fields)} fields instead of 9")
+        if len(fields) != 10:
+            raise ParseError(f"{tag} record with {len(fields)} fields instead of 10")
         return Delivery(line, KINDS[tag], _required(fields[1], 10, "vCPU"), _required(fields[2], 10, "time"),
                         _number(fields[3], 10, "instruction count"), _required(fields[4], 16, "from-PC"),
                         _required(fields[5], 16, "to-PC"), _number(fields[6], 16, "RSP"),
-                        _number(fields[7], 16, "stack slot 0"), _number(fields[8], 16, "stack slot 1"))
+                        _number(fields[7], 16, "stack slot 0"), _number(fields[8], 16, "stack slot 1"),
+                        _number(fields[9], 16, "stack slot 2"))
     if tag == "R":
         if len(fields) != 6:
             raise ParseError(f"R record with {len(fields)} fields instead of 6")
@@ -137,7 +140,7 @@ def format_record(item: TraceHeader | Delivery | Return) -> str:
     if isinstance(item, Delivery):
         tag = "I" if item.kind == INTERRUPT else "E"
         return (f"{tag} {item.cpu} {item.time_ns} {opt(item.icount, False)} {item.from_pc:x} {item.to_pc:x} "
-                f"{opt(item.rsp)} {opt(item.slot0)} {opt(item.slot1)}")
+                f"{opt(item.rsp)} {opt(item.slot0)} {opt(item.slot1)} {opt(item.slot2)}")
     return f"R {item.cpu} {item.time_ns} {opt(item.icount, False)} {item.pc:x} {opt(item.rsp)}"
 
 
@@ -200,7 +203,8 @@ class Handled:
     ``vectors``: every vector whose gate enters ``to_pc`` (one when the IDT is unambiguous,
     none for a handler the IDT does not name). ``error_code`` is set for an exception that
     pushed one (see :func:`classify`). ``saved_rip``: the RIP the CPU pushed. ``frame``: where
-    IRET will find it (None: no 64-bit frame was recognised, so no pairing). ``depth``: how many
+    IRET will find it (None: no 64-bit frame was recognised, so no pairing). ``cs``: the CS
+    the CPU pushed (its RPL is the CPL the event came from). ``depth``: how many
     handlers of the same vCPU were open when it began (0 = not nested). ``parent``: the
     index of the innermost of them. ``end_ns``: the time of its IRET (None: not seen).
     """
@@ -213,6 +217,7 @@ class Handled:
     error_code: int | None
     saved_rip: int | None
     frame: int | None
+    cs: int | None
     depth: int
     parent: int | None
     end_ns: int | None = None
@@ -220,6 +225,10 @@ class Handled:
     @property
     def vector(self) -> int | None:
         return self.vectors[0] if len(self.vectors) == 1 else None
+
+    @property
+    def cpl(self) -> int | None:
+        return None if self.cs is None else self.cs & 3
 
     @property
     def duration_ns(self) -> int | None:
@@ -234,8 +243,8 @@ def _saved_rip_fits(saved_rip: int | None, from_pc: int) -> bool:
 
 
 def classify(delivery: Delivery, exception: bool, by_handler: Mapping[int, tuple[int, ...]]) -> tuple[
-        tuple[int, ...], int | None, int | None, int | None]:
-    """The vectors, error code, saved RIP and frame address (where IRET finds RIP) of one delivery.
+        tuple[int, ...], int | None, int | None, int | None, int | None]:
+    """The vectors, error code, saved RIP, frame address (where IRET finds RIP) and saved CS of one delivery.
 
     Only an exception can push an error code, and only one whose vector has one (when the IDT
     names a single vector for the handler). Whether it did shows in the frame too: the saved
@@ -245,14 +254,14 @@ def classify(delivery: Delivery, exception: bool, by_handler: Mapping[int, tuple
     """
     vectors = by_handler.get(delivery.to_pc, ())
     if delivery.rsp is None:
-        return vectors, None, None, None
+        return vectors, None, None, None, None
     may_push = exception and (len(vectors) != 1 or vector_row(vectors[0]).pushes_error_code)
     if may_push and not _saved_rip_fits(delivery.slot0, delivery.from_pc) \
             and _saved_rip_fits(delivery.slot1, delivery.from_pc):
-        return vectors, delivery.slot0, delivery.slot1, delivery.rsp + SLOT_BYTES
+        return vectors, delivery.slot0, delivery.slot1, delivery.rsp + SLOT_BYTES, delivery.slot2
     if _saved_rip_fits(delivery.slot0, delivery.from_pc):
-        return vectors, None, delivery.slot0, delivery.rsp
-    return vectors, None, None, None
+        return vectors, None, delivery.slot0, delivery.rsp, delivery.slot1
+    return vectors, None, None, None, None
 
 
 class Pairing:
@@ -266,8 +275,10 @@ class Pairing:
 
     Each vCPU keeps a stack of open handlers. An IRET whose RSP is the frame of an open
     handler closes it and every handler above it (those left by another way than IRET);
-    an IRET that pops no recorded frame (a kernel entering user mode with IRET, say) is
-    counted in ``unpaired_returns`` and closes nothing.
+    an IRET that pops no recorded frame (a kernel entering user mode with IRET, or Linux
+    returning to user mode from a copy of the frame on its entry stack) is counted in
+    ``unpaired_returns`` and closes nothing. An event from CPL 3 cannot be nested in a
+    handler: it ends every handler still open on its vCPU (``abandoned``).
     """
 
     def __init__(self, handlers: Mapping[int, int]) -> None:
@@ -292,11 +303,14 @@ class Pairing:
     def _deliver(self, delivery: Delivery) -> None:
         raised = self._raised.pop(delivery.cpu, 0)
         exception = raised > 0 or delivery.kind == EXCEPTION
-        vectors, error_code, saved_rip, frame = classify(delivery, exception, self.by_handler)
+        vectors, error_code, saved_rip, frame, cs = classify(delivery, exception, self.by_handler)
         stack = self._open.setdefault(delivery.cpu, [])
+        if cs is not None and cs & 3 == USER_CPL:
+            self.abandoned += len(stack)
+            stack.clear()
         index = len(self.handled)
         self.handled.append(Handled(index, delivery, exception, raised if exception else 0, vectors, error_code,
-                                    saved_rip, frame, len(stack), stack[-1] if stack else None))
+                                    saved_rip, frame, cs, len(stack), stack[-1] if stack else None))
         if frame is not None:
             stack.append(index)
 

@@ -8,8 +8,8 @@
  * Interrupts and exceptions come from the discontinuity callback
  * (qemu_plugin_register_vcpu_discon_cb, from QEMU 10.2, plugin API 5, on):
  * it runs once the CPU has pushed its frame and loaded the handler's address,
- * so RSP is the new stack top; the plugin reads RSP and the first two 8-byte
- * slots there (an error code then RIP, or RIP then CS: SDM Vol. 3A 6.14.2).
+ * so RSP is the new stack top; the plugin reads RSP and the first three 8-byte
+ * slots there (error code, RIP, CS or RIP, CS, RFLAGS: SDM Vol. 3A 6.14.2).
  * IRET/IRETD/IRETQ (opcode CF after any prefixes, SDM Vol. 2A "IRET") are
  * found when a block is translated and get an execution callback that
  * records RSP before the instruction pops its frame.
@@ -42,7 +42,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 #define FORMAT_VERSION 1
 #define OUT_BUFFER (1 << 16)
 #define FLUSH_NS 50000000ull /* the file follows the guest within 50 ms */
-#define SLOT_BYTES 16
+#define SLOT_BYTES 24
 #define MAX_PREFIXES 14
 #define IRET_OPCODE 0xcf
 
@@ -135,7 +135,7 @@ static void vcpu_init(unsigned int vcpu, void *userdata)
 static void discon(unsigned int vcpu, enum qemu_plugin_discon_type type, uint64_t from_pc, uint64_t to_pc,
                    void *userdata)
 {
-    char line[256], count[24], stack[64];
+    char line[256], count[24], stack[96];
     uint64_t at = now_ns();
     uint64_t rsp;
 
@@ -143,16 +143,16 @@ static void discon(unsigned int vcpu, enum qemu_plugin_discon_type type, uint64_
     if (read_rsp(&rsp)) {
         GByteArray *slots = g_byte_array_new();
         if (qemu_plugin_read_memory_vaddr(rsp, slots, SLOT_BYTES)) {
-            uint64_t slot0, slot1;
-            memcpy(&slot0, slots->data, 8);
-            memcpy(&slot1, slots->data + 8, 8);
-            snprintf(stack, sizeof(stack), "%" PRIx64 " %" PRIx64 " %" PRIx64, rsp, slot0, slot1);
+            uint64_t slot[3];
+            memcpy(slot, slots->data, sizeof(slot));
+            snprintf(stack, sizeof(stack), "%" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64, rsp, slot[0], slot[1],
+                     slot[2]);
         } else {
-            snprintf(stack, sizeof(stack), "%" PRIx64 " - -", rsp);
+            snprintf(stack, sizeof(stack), "%" PRIx64 " - - -", rsp);
         }
         g_byte_array_free(slots, TRUE);
     } else {
-        snprintf(stack, sizeof(stack), "- - -");
+        snprintf(stack, sizeof(stack), "- - - -");
     }
     snprintf(line, sizeof(line), "%c %u %" PRIu64 " %s %" PRIx64 " %" PRIx64 " %s\n",
              type == QEMU_PLUGIN_DISCON_INTERRUPT ? 'I' : 'E', vcpu, at - start_ns, count,

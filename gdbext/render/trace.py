@@ -100,8 +100,10 @@ def _events(data: dict[str, Any], style: Style) -> str:
         return ""
     cells = [[str(event["line"]), str(event["cpu"]), duration(event["time_ns"]),
               "-" if event["vector"] is None else f"{event['vector']:#04x}", event["mnemonic"] or "", event["kind"],
-              hexval(event["error_code"]), hexval(event["from_pc"]), hexval(event["handler"]),
+              hexval(event["error_code"]), "-" if event["cpl"] is None else str(event["cpl"]),
+              hexval(event["from_pc"]), hexval(event["handler"]),
               "  " * event["depth"] + str(event["depth"]), duration(event["duration_ns"])] for event in listed]
     title = f"events ({len(listed)} of {data['events']})"
     return style.heading(title) + "\n" + table(
-        ["line", "vCPU", "at", "vector", "mnem", "kind", "error", "from", "handler", "depth", "took"], cells, style)
+        ["line", "vCPU", "at", "vector", "mnem", "kind", "error", "CPL", "from", "handler", "depth", "took"], cells,
+        style)

@@ -91,6 +91,7 @@ def test_every_exception_the_guest_raises_is_reported_with_vector_error_code_and
     assert [h.vector for h in exceptions] == [event["vector"] for event in expected]
     for handled, event in zip(exceptions, expected):
         assert handled.error_code == event["error_code"], (handled, event)
+        assert handled.cpl == event["from_cpl"]
         assert handled.delivery.to_pc == table.address_of(event["handler"])
         place = table.address_of(event["rip_symbol"]) or long64.layout["memory"][event["rip_symbol"]]
         assert handled.saved_rip == place

@@ -31,10 +31,10 @@ ISR_TIMER, ISR_PF, ISR_DF, ISR_BP = 0x100DAD, 0x100541, 0x100515, 0x1004E8
 HANDLERS = {TIMER: ISR_TIMER, PF: ISR_PF, DF: ISR_DF, BP: ISR_BP}
 
 HEADER = "# idtscope-trace 1 api=7 target=x86_64 vcpus=2 icount=on"
-TICK = "I 0 796726249 12788862 100f40 100dad 21ffd8 100f40 8"
+TICK = "I 0 796726249 12788862 100f40 100dad 21ffd8 100f40 8 246"
 TICK_IRET = "R 0 796738000 12788874 100dd7 21ffd8"
-PF_RAISE = "E 0 784633578 12785037 102000 102000 301000 0 0"
-PF_DELIVER = "I 0 784638465 12785037 102005 100541 212fd0 6 102005"
+PF_RAISE = "E 0 784633578 12785037 102000 102000 301000 0 0 0"
+PF_DELIVER = "I 0 784638465 12785037 102005 100541 212fd0 6 102005 23"
 PF_IRET = "R 0 785183000 12785100 1005b0 212fd8"
 
 
@@ -52,13 +52,13 @@ def test_lines_parse_as_the_plugin_writes_them():
     header = parse_line(HEADER, 1)
     assert header == TraceHeader(1, {"api": "7", "target": "x86_64", "vcpus": "2", "icount": "on"})
     tick = parse_line(TICK, 2)
-    assert tick == Delivery(2, INTERRUPT, 0, 796726249, 12788862, 0x100F40, ISR_TIMER, 0x21FFD8, 0x100F40, 8)
+    assert tick == Delivery(2, INTERRUPT, 0, 796726249, 12788862, 0x100F40, ISR_TIMER, 0x21FFD8, 0x100F40, 8, 0x246)
     assert parse_line(TICK_IRET, 3) == Return(3, 0, 796738000, 12788874, 0x100DD7, 0x21FFD8)
     assert parse_line("R 1 5 - 100dd7 -", 4) == Return(4, 1, 5, None, 0x100DD7, None)
 
 
 def test_bad_lines_say_why():
-    for text, reason in [("X 0 1", "unknown record type"), ("I 0 1 - 1 2", "6 fields instead of 9"),
+    for text, reason in [("X 0 1", "unknown record type"), ("I 0 1 - 1 2", "6 fields instead of 10"),
                          ("R 0 zz - 1 2", "time 'zz' is not a number"), ("R 0 1 - - 2", "IRET address is missing"),
                          ("# idtscope-trace 2", "format version 2"), ("# something else", "not an idtscope-trace"),
                          ("R 0 1 - 1 10000000000000000", "out of range")]:
@@ -96,7 +96,7 @@ addresses = st.integers(0, (1 << 64) - 1)
 maybe = st.none() | addresses
 deliveries = st.builds(Delivery, st.integers(1, 10**6), st.sampled_from([INTERRUPT, EXCEPTION]), st.integers(0, 255),
                        st.integers(0, 1 << 62), st.none() | st.integers(0, 1 << 62), addresses, addresses, maybe,
-                       maybe, maybe)
+                       maybe, maybe, maybe)
 returns = st.builds(Return, st.integers(1, 10**6), st.integers(0, 255), st.integers(0, 1 << 62),
                     st.none() | st.integers(0, 1 << 62), addresses, maybe)
 headers = st.builds(TraceHeader, st.just(1), st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True),
@@ -127,13 +127,13 @@ def test_vectors_by_handler_keeps_every_vector_of_a_shared_handler():
 def test_classify_reads_the_error_code_only_where_the_frame_has_one():
     by_handler = vectors_by_handler(HANDLERS)
     page_fault = parse_line(PF_DELIVER, 1)
-    assert classify(page_fault, True, by_handler) == ((PF,), 6, 0x102005, 0x212FD8)
+    assert classify(page_fault, True, by_handler) == ((PF,), 6, 0x102005, 0x212FD8, 0x23)
     tick = parse_line(TICK, 1)
-    assert classify(tick, False, by_handler) == ((TIMER,), None, 0x100F40, 0x21FFD8)
-    unknown = parse_line("I 0 1 - 102005 999000 212fd0 6 102005", 1)
-    assert classify(unknown, True, by_handler) == ((), 6, 0x102005, 0x212FD8), "no vector: the frame's shape decides"
-    real_mode = parse_line("I 0 1 - fd014 c578b 6d54 f000fd14 0", 1)
-    assert classify(real_mode, False, by_handler) == ((), None, None, None), "no 64-bit frame: no pairing"
+    assert classify(tick, False, by_handler) == ((TIMER,), None, 0x100F40, 0x21FFD8, 8)
+    unknown = parse_line("I 0 1 - 102005 999000 212fd0 6 102005 23", 1)
+    assert classify(unknown, True, by_handler) == ((), 6, 0x102005, 0x212FD8, 0x23), "no vector: the frame decides"
+    real_mode = parse_line("I 0 1 - fd014 c578b 6d54 f000fd14 0 0", 1)
+    assert classify(real_mode, False, by_handler) == ((), None, None, None, None), "no 64-bit frame: no pairing"
 
 
 def pair(*lines: str) -> Pairing:
@@ -149,17 +149,17 @@ def test_an_exception_is_the_delivery_right_after_its_raises():
     assert page_fault.duration_ns == 785183000 - 784638465
     assert (tick.vector, tick.exception, tick.error_code, tick.depth) == (TIMER, False, None, 0)
     assert tick.duration_ns == 796738000 - 796726249
-    double = pair("E 0 1 - 101052 101052 21ffe8 100f70 7", "E 0 2 - 101052 101052 21ffe8 100f70 7",
-                  "E 0 3 - 101052 101052 21ffe8 100f70 7", "I 0 4 - 101052 100515 215fd0 0 101052").handled
+    double = pair("E 0 1 - 101052 101052 21ffe8 100f70 7 0", "E 0 2 - 101052 101052 21ffe8 100f70 7 0",
+                  "E 0 3 - 101052 101052 21ffe8 100f70 7 0", "I 0 4 - 101052 100515 215fd0 0 101052 8").handled
     assert [(h.vector, h.raised, h.error_code) for h in double] == [(DF, 3, 0)]
 
 
 def test_nesting_depth_parent_and_the_iret_that_closes_each_handler():
     pairing = pair(
-        "I 0 100 - 100f40 100dad 21ffd8 100f40 8",       # tick on vCPU 0
-        "I 1 150 - 1004cb 100dad 22ffd8 1004cb 8",       # tick on vCPU 1: its own stack
-        "E 0 200 - 100d00 100d00 21ffd0 0 0",
-        "I 0 210 - 100dc0 1004e8 21ffb0 100dc1 8",      # int3 inside the tick handler
+        "I 0 100 - 100f40 100dad 21ffd8 100f40 8 246",       # tick on vCPU 0
+        "I 1 150 - 1004cb 100dad 22ffd8 1004cb 8 246",       # tick on vCPU 1: its own stack
+        "E 0 200 - 100d00 100d00 21ffd0 0 0 0",
+        "I 0 210 - 100dc0 1004e8 21ffb0 100dc1 8 46",      # int3 inside the tick handler
         "R 0 300 - 100f10 21ffb0",                       # iret of the int3
         "R 1 320 - 100dd7 22ffd8",
         "R 0 400 - 100dd7 21ffd8",                       # iret of the tick
@@ -173,9 +173,18 @@ def test_nesting_depth_parent_and_the_iret_that_closes_each_handler():
     assert pairing.unpaired_returns == 1 and pairing.abandoned == 0 and pairing.still_open() == []
 
 
+def test_an_event_from_user_mode_ends_every_handler_still_open_on_its_vcpu():
+    pairing = pair("I 0 100 - 100f40 100dad 21ffd8 100f40 8 246", "I 1 110 - 1004cb 100dad 22ffd8 1004cb 8 246",
+                   PF_RAISE, PF_DELIVER)
+    tick, other_cpu, page_fault = pairing.handled
+    assert (page_fault.cpl, page_fault.depth, page_fault.parent) == (3, 0, None)
+    assert pairing.abandoned == 1 and {h.index for h in pairing.still_open()} == {other_cpu.index, page_fault.index}
+    assert tick.cpl == 0 and tick.end_ns is None
+
+
 def test_an_iret_of_an_outer_frame_closes_the_handlers_left_without_iret():
-    pairing = pair("I 0 100 - 100f40 100dad 21ffd8 100f40 8", "E 0 200 - 100d00 100d00 21ffd0 0 0",
-                   "I 0 210 - 100dc0 1004e8 21ffb0 100dc1 8", "R 0 400 - 100dd7 21ffd8")
+    pairing = pair("I 0 100 - 100f40 100dad 21ffd8 100f40 8 246", "E 0 200 - 100d00 100d00 21ffd0 0 0 0",
+                   "I 0 210 - 100dc0 1004e8 21ffb0 100dc1 8 46", "R 0 400 - 100dd7 21ffd8")
     outer, inner = pairing.handled
     assert outer.end_ns == 400 and inner.end_ns is None
     assert pairing.abandoned == 1 and pairing.still_open() == []
@@ -200,7 +209,9 @@ def test_log_reads_a_trace_and_says_what_it_cannot_do(tmp_path):
     assert data["bad_lines"]["count"] == 1 and data["bad_lines"]["lines"][0]["line"] == 7
     assert [event["error_code"] for event in data["listed"]] == [6, None], "the frame's shape, with no IDT"
     assert data["vectors"] == [] and {row["handler"] for row in data["unnamed_handlers"]} == {ISR_PF, ISR_TIMER}
-    for options, words in [("--cpl 3", "--cpl needs a -d int log"), ("--vector 14", "needs the guest's IDT"),
+    user = json.loads(session.run(f"log {path} --json --cpl 3 --events"))
+    assert [event["error_code"] for event in user["listed"]] == [6], "the #PF came from CS 0x23"
+    for options, words in [("--vector 14", "needs the guest's IDT"),
                            ("--kind software", "--kind software"), ("--plot x.svg", "--plot draws -d int logs")]:
         with pytest.raises(UsageError, match=re.escape(words)):
             session.run(f"log {path} {options}")
