@@ -134,7 +134,8 @@ def _vectors(chosen: list[Handled], names: dict[int, str | None] | None, span: i
             "handler": group[0].delivery.to_pc, "symbol": None if names is None else names.get(number),
             "count": len(group), "per_second": round(len(group) * 1e9 / span, 3),
             "exceptions": sum(1 for h in group if h.exception), "returned": len(durations),
-            "in_handler_ns": sum(durations) if durations else None, "mean_ns": sum(durations) // len(durations) if durations else None,
+            "in_handler_ns": sum(durations) if durations else None,
+            "mean_ns": sum(durations) // len(durations) if durations else None,
             "max_ns": max(durations, default=None), "nested": sum(1 for h in group if h.depth),
             "error_codes": sorted({h.error_code for h in group if h.error_code is not None})[:16],
         })
