@@ -41,6 +41,7 @@ from ..model.selector import Selector, TableIndicator
 from ..target.base import Target
 from .controllers import read_lapic, read_pic
 from .cpu import registers
+from .frames import entry_point
 from .memory import walk_for_cpu
 from .severity import Severity
 from .stacks import read_stacks
@@ -250,13 +251,14 @@ def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate], cr4: int)
         if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
             continue
         try:
-            result = walk_for_cpu(target, cpu, gate.offset, fetch=True)
+            handler = entry_point(target, cpu, gate)[0]
+            result = walk_for_cpu(target, cpu, handler, fetch=True) if handler is not None else None
         except IdtscopeError:
             continue
-        if result.unreadable or result.fault is None:
+        if handler is None or result is None or result.unreadable or result.fault is None:
             continue
         (live if vector >= 32 or not_raised(vector, cr4) is None else dormant).append(
-            (vector, gate.offset, result.fault.reason))
+            (vector, handler, result.fault.reason))
     found = []
     if live:
         found.append(Finding("handler-not-executable", Severity.ERROR,

@@ -36,7 +36,7 @@ from ..model.tss import Tss64
 from ..target.base import Target
 from .cpu import registers
 from .explain import software_vector
-from .frames import pushes_error_code
+from .frames import entry_point, pushes_error_code
 from .lint import code_segment_problem as segment_why
 from .lint import lint
 from .memory import walk_for_cpu
@@ -189,9 +189,12 @@ def _delivery(target: Target, cpu: int, step: ChainStep, vector: int, software: 
     problem = _stack(target, cpu, step, vector, gate, mode, cpl)
     if problem is not None:
         return problem
-    result = walk_for_cpu(target, cpu, gate.offset, fetch=True)
+    handler = entry_point(target, cpu, gate)[0]
+    if handler is None:
+        return None
+    result = walk_for_cpu(target, cpu, handler, fetch=True)
     if result.fault is not None:
-        return handler_problem(vector, gate.offset, target.symbolize(gate.offset), result.fault.reason)
+        return handler_problem(vector, handler, target.symbolize(handler), result.fault.reason)
     return None
 
 
