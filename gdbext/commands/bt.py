@@ -13,29 +13,20 @@ from __future__ import annotations
 
 import argparse
 
-from ..machine.frames import read_stop_frame
-from ..model.numbers import parse_int
-from .base import Context, Result, add_cpu_argument
+from .base import Context, Result
+from .frame import add_stop_arguments, stop_of
 
 #: only reads the guest (a one-shot run needs no gdb)
 READ_ONLY = True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--vector", help="the vector taken, when one handler serves several (number or mnemonic)")
-    parser.add_argument("--at", metavar="ADDR", help="where the frame is (default: the stack pointer)")
-    add_cpu_argument(parser)
+    add_stop_arguments(parser)
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
-    vector = None
-    if args.vector is not None:
-        from ..model.vectors import lookup
-
-        vector = lookup(args.vector).number
-    at = parse_int(args.at, "frame address") if args.at else None
-    stop = read_stop_frame(target, args.cpu, vector, at)
+    stop = stop_of(target, args)
     frame = stop.frame
     from ..machine.cpu import registers
 
