@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from gdbext.plugin.build import build_plugin  # noqa: E402
 from shell.guests.run import free_port, qemu_command  # noqa: E402
-from tests.guests import newer  # noqa: E402
+from tests.guests import newer, plugin_header  # noqa: E402
 from tests.guests.linux import SYMBOLS_END, linux_image  # noqa: E402
 
 BOOT_TIMEOUT = 300.0
@@ -55,7 +55,7 @@ def boot_seconds(prefix: list[str], extra: list[str], directory: Path) -> float:
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     prefix = newer.qemu_prefix()
-    library = build_plugin(prefix)
+    library = build_plugin(prefix, header=plugin_header.derived())
     best: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="trace-overhead-") as scratch:
         directory = Path(scratch)

@@ -9,8 +9,9 @@ between API 6 and 7 (QEMU 11). The header comes from, in order:
 2. a copy already cached for this QEMU version;
 3. a header installed on the machine (distributions other than Debian ship one);
 4. the ``.orig`` tarball of Debian's ``qemu`` source package of the exact version the
-   binary names (``QEMU emulator version 11.1.3 (Debian 1:11.1.3+ds-1)``), read from the
-   Debian archive as a stream until the header goes by; nothing else of QEMU is kept.
+   binary names (``QEMU emulator version 11.1.3 (Debian 1:11.1.3+ds-1)``), read as a
+   stream until the header goes by from the Debian archive the machine's apt is
+   configured with (``apt_sources.py``); nothing else of QEMU is kept.
 
 Everything lives under ``~/.cache/idtscope/plugin/<QEMU version>/`` (``XDG_CACHE_HOME``
 honoured), outside the checkout; the library's name carries a digest of the plugin
@@ -29,6 +30,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import IdtscopeError
+from .apt_sources import debian_mirror
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,7 +43,8 @@ HEADER_ENV = "IDTSCOPE_QEMU_PLUGIN_H"
 HEADER_MEMBERS = ("include/qemu/qemu-plugin.h", "include/plugins/qemu-plugin.h")
 SYSTEM_HEADERS = (Path("/usr/include/qemu-plugin.h"), Path("/usr/include/qemu/qemu-plugin.h"),
                   Path("/usr/local/include/qemu-plugin.h"), Path("/usr/local/include/qemu/qemu-plugin.h"))
-DEBIAN_POOL = "http://deb.debian.org/debian/pool/main/q/qemu"
+#: where a Debian archive keeps the qemu source package
+POOL_PATH = "pool/main/q/qemu"
 DOWNLOAD_TIMEOUT = 120
 COMPILE_TIMEOUT = 120
 #: the first plugin API with the discontinuity (interrupt and exception) callbacks: QEMU 10.2
@@ -110,7 +113,11 @@ def _fetch_debian_header(debian_version: str, target: Path) -> None:
     import urllib.error
     import urllib.request
 
-    url = f"{DEBIAN_POOL}/{orig_tarball(debian_version)}"
+    mirror = debian_mirror()
+    if mirror is None:
+        raise PluginBuildError(f"apt names no Debian archive to read QEMU {debian_version}'s source from; "
+                               f"give the matching {HEADER_NAME} in {HEADER_ENV}")
+    url = f"{mirror}/{POOL_PATH}/{orig_tarball(debian_version)}"
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, \
                 tarfile.open(fileobj=response, mode="r|xz") as tar:

@@ -1,9 +1,11 @@
 """A second, newer QEMU and gdb for the live tests: a root of Debian's development suite.
 
 ``root()`` builds it once (``debootstrap --variant=minbase`` of sid with
-``qemu-system-x86``, ``gdb`` and ``python3-venv``) into ``~/.cache/idtscope/sid-root``,
-outside the checkout. It is built in a temporary directory beside it and renamed only
-when complete, under a lock, so an interrupted build is never taken for a finished one.
+``qemu-system-x86``, ``gdb`` and ``python3-venv``, from the Debian archive the machine's
+apt names, or debootstrap's default when it names none) into
+``~/.cache/idtscope/sid-root``, outside the checkout. It is built in a temporary
+directory beside it and renamed only when complete, under a lock, so an interrupted
+build is never taken for a finished one.
 Then, inside the root, a virtual environment made with the root's own Python holds the
 project's runtime dependencies (those of pyproject.toml), for gdbext/gdbinit.py to load.
 
@@ -39,6 +41,7 @@ from functools import cache
 from importlib.metadata import requires
 from pathlib import Path
 
+from gdbext.plugin.apt_sources import debian_mirror
 from shell.guests import build as guest_build
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "idtscope"
@@ -46,7 +49,6 @@ ROOT = CACHE / "sid-root"
 LOCK = CACHE / "sid-root.lock"
 PARTIAL_PREFIX = "sid-root.partial-"
 SUITE = "sid"
-MIRROR = "http://deb.debian.org/debian"
 PACKAGES = ("qemu-system-x86", "gdb", "python3-venv")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -120,8 +122,9 @@ def _bootstrap() -> None:
         for step in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "debootstrap"]):
             subprocess.run(step, check=True, env=env, capture_output=True, timeout=BUILD_TIMEOUT)
     partial = CACHE / f"{PARTIAL_PREFIX}{os.getpid()}"
+    mirror = debian_mirror()
     argv = ["unshare", "--mount", "--propagation", "private", "debootstrap", "--variant=minbase",
-            f"--include={','.join(PACKAGES)}", SUITE, str(partial), MIRROR]
+            f"--include={','.join(PACKAGES)}", SUITE, str(partial), *([mirror] if mirror else [])]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=BUILD_TIMEOUT)
     if run.returncode != 0:
         log = partial / "debootstrap" / "debootstrap.log"

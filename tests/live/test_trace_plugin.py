@@ -1,5 +1,8 @@
 """The trace plugin under QEMU 11.1 (the Debian sid root, tests/guests/newer.py) on the long-mode guest.
 
+The plugin is built against the API-7 header tests/guests/plugin_header.py derives from
+qemu 10.2.2's source, so these asserts are also what proves that derivation right.
+
 Truth comes from the guest: its own timer handler counts ticks per vCPU in memory
 (`timer_ticks`), and its layout.json says what each scenario raises (vector, error
 code, the instruction) and, for scenario 20, which handler runs nested in which. The IDT
@@ -20,7 +23,7 @@ from gdbext.symbols import SymbolTable
 from shell.guests import run as guest_run
 from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests import newer
+from tests.guests import newer, plugin_header
 
 SCENARIOS_WITH_EVENTS = (1, 2, 3, 4, 5, 6, 7, 8, 20)
 NESTED_SCENARIO = 20
@@ -31,7 +34,7 @@ def traced_long64(long64, tmp_path_factory):
     """Run scenarios 1-8 and 20 under QEMU 11.1 with the plugin; return the pairing, the IDT
     handlers, the guest's own tick counters, its symbols, the trace and a snapshot of the guest."""
     prefix = newer.qemu_prefix()
-    library = build_plugin(prefix)
+    library = build_plugin(prefix, header=plugin_header.derived())
     directory = tmp_path_factory.mktemp("trace")
     trace, snapshot = directory / "trace.txt", directory / "guest.snap"
     table = SymbolTable.load(long64.elf)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gdbext.plugin import build
+from gdbext.plugin import apt_sources, build
 from gdbext.plugin.build import PluginBuildError, build_plugin, find_header, header_api, orig_tarball, qemu_version
 
 
@@ -61,3 +61,32 @@ def test_a_header_the_source_does_not_compile_against_gives_the_compilers_first_
         build_plugin(["qemu-system-x86_64"], header=bare)
     assert "\n" not in str(caught.value)
     assert not list((tmp_path / "cache").rglob("*.so")), "no library is left behind"
+
+
+def test_the_debian_archive_is_the_first_one_apt_is_configured_with(tmp_path):
+    (tmp_path / "sources.list").write_text(
+        "# deb http://commented.example/debian sid main\n"
+        "deb-src http://source-only.example/debian sid main\n"
+        "deb [ arch=amd64 signed-by=/usr/share/keyrings/x.gpg ] http://third.example/apt stable main\n")
+    parts = tmp_path / "sources.list.d"
+    parts.mkdir()
+    (parts / "a.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: sid-security\nComponents: main\n\n"
+        "Types: deb\nEnabled: no\nURIs: http://disabled.example/debian\nSuites: sid\n\n"
+        "Types: deb deb-src\nURIs:\n http://mirror.example/debian/\nSuites: sid\nComponents: main\n")
+    (parts / "b.list.disabled").write_text("deb http://ignored.example/debian sid main\n")
+    (parts / "c.list").write_text("deb [arch=amd64] http://later.example/debian sid main\n")
+    assert apt_sources.configured_uris(tmp_path) == [
+        "http://third.example/apt", "http://mirror.example/debian-security", "http://mirror.example/debian/",
+        "http://later.example/debian"]
+    assert apt_sources.debian_mirror(tmp_path) == "http://mirror.example/debian"
+    assert apt_sources.debian_mirror(tmp_path / "nothing") is None
+
+
+def test_without_a_debian_archive_in_apt_the_builder_says_so_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv(build.HEADER_ENV, raising=False)
+    monkeypatch.setattr(build, "SYSTEM_HEADERS", ())
+    monkeypatch.setattr(build, "debian_mirror", lambda: apt_sources.debian_mirror(tmp_path))
+    with pytest.raises(PluginBuildError, match=r"apt names no Debian archive .* IDTSCOPE_QEMU_PLUGIN_H") as caught:
+        find_header(tmp_path / "11.1.3+ds-1", "11.1.3+ds-1")
+    assert "\n" not in str(caught.value)
