@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(context: Context, args: argparse.Namespace) -> Result:
     from ..model.vectors import lookup
 
-    stream, source = stream_of(context, args.log)
+    stream, source, read = stream_of(context, args.log)
     vectors = frozenset(lookup(text).number for text in args.vector) if args.vector else None
     last = parse_int(args.last, "--last")
     if last < 1:
@@ -51,14 +51,16 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     chosen = stream.select(vectors, cpu, last)
     return Result("stream.events", {
         "source": source,
+        "read_bytes": read,
         "total": stream.total,
         "kept": len(stream.recent),
         "events": [event_data(event) for event in chosen],
     })
 
 
-def stream_of(context: Context, log: str | None) -> tuple[Any, str]:
-    """The stream to read and its name: ``log`` read whole, else the live one brought up to date."""
+def stream_of(context: Context, log: str | None) -> tuple[Any, str, int]:
+    """The stream to read, its name and how many bytes of it were read: ``log`` read whole, else the
+    live one brought up to date."""
     from ..follow import LogFollower
 
     if log is not None:
@@ -66,13 +68,13 @@ def stream_of(context: Context, log: str | None) -> tuple[Any, str]:
         follower.finish()
         if follower.offset == 0:
             raise UsageError(f"{log} is empty or missing")
-        return follower.stream, log
+        return follower.stream, log, follower.offset
     follower = context.follower
     if follower is None:
         raise UsageError("no interrupt stream: start the guest with `idtscope run -- QEMU...`, attach with "
                          "`attach HOST:PORT --log FILE`, or give --log FILE")
     follower.poll()
-    return follower.stream, str(follower.path)
+    return follower.stream, str(follower.path), follower.offset
 
 
 def event_data(event: Any) -> dict[str, Any]:

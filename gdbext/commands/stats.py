@@ -31,9 +31,10 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     top = parse_int(args.top, "--top")
     if top < 1:
         raise UsageError(f"--top takes 1 or more, got {top}")
-    stream, source = stream_of(context, args.log)
+    stream, source, read = stream_of(context, args.log)
     return Result("stream.stats", {
         "source": source,
+        "read_bytes": read,
         "total": stream.total,
         "vectors": [{"vector": number, "mnemonic": vector(number).mnemonic, "name": vector(number).name,
                      "count": stream.by_vector[number]} for number in sorted(stream.by_vector)],

@@ -79,7 +79,8 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
     except IdtscopeError as error:
         kind, findings, lint_error = None, [], str(error)
     stacky = any(problem["check"] in STACK_CHECKS for problem in problems)
-    bearing = [as_dict(finding) | {"vectors": list(finding.vectors)} for finding in findings
+    bearing = [as_dict(finding) | {"severity": finding.severity.value, "vectors": list(finding.vectors)}
+               for finding in findings
                if set(finding.vectors) & vectors or (stacky and finding.id in STACK_FINDINGS)]
     fixes: list[str] = []
     for problem in problems:
@@ -104,7 +105,8 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
 
 
 def _chain_data(step: ChainStep) -> dict[str, Any]:
-    return {"vector": step.vector, "mnemonic": step.mnemonic, "kind": step.kind, "error_code": step.error_code,
+    return {"vector": step.vector, "mnemonic": step.mnemonic, "kind": step.kind.value,
+            "error_code": step.error_code,
             "rip": step.rip, "rsp": step.rsp, "cr2": step.cr2, "cpl": step.cpl, "logged": step.logged,
             "line": step.line}
 

@@ -12,8 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from .build import GuestImage
-from .run import RunningGuest
+from shell.guests.build import GuestImage
+from shell.guests.run import RunningGuest
 
 CRASH_SCENARIOS = (10, 16, 17, 18, 19)
 TRIPLE_FAULT_TIMEOUT = 30.0

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from gdbext.symbols import SymbolTable
+from shell.guests.run import RunningGuest
 from tests.guests.crash import CRASH_SCENARIOS, crash_options, start_scenario, wait_for_triple_fault
-from tests.guests.run import RunningGuest
 
 
 def idtscope(*args: str) -> dict:
