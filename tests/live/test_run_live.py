@@ -104,3 +104,45 @@ def test_run_follows_linux_and_catches_a_user_page_fault(tmp_path):
     assert int(index) < stats["total"]
     assert events["total"] >= stats["total"] and len(events["events"]) == 5
     assert [e["index"] for e in events["events"]] == list(range(events["total"] - 5, events["total"]))
+
+
+def children_of(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``: pid -> command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL", "gdb killed"])
+def test_qemu_never_outlives_the_session(long64, tmp_path, how):
+    import signal
+    import time
+
+    log = tmp_path / "qemu.log"
+    argv = [sys.executable, "-m", "shell", "run", "--no-color", "--serial", str(tmp_path / "serial.txt"),
+            "--session-log", str(log), "-c", "continue", "--", "qemu-system-x86_64", "-accel", "tcg",
+            "-display", "none", "-smp", "2", "-m", "128M", "-kernel", str(long64.kernel)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any("gdb" in cmd for cmd in children_of(proc.pid).values()):
+        time.sleep(0.1)
+    assert qemu_alive_with(str(log)), "QEMU did not start"
+    time.sleep(1.0)  # `continue` is waiting
+    if how == "gdb killed":
+        gdb = next(pid for pid, cmd in children_of(proc.pid).items() if "gdb" in cmd and "qemu" not in cmd)
+        os.kill(gdb, signal.SIGKILL)
+    else:
+        proc.send_signal(getattr(signal, how))
+    out, err = proc.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while qemu_alive_with(str(log)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not qemu_alive_with(str(log)), f"QEMU outlived idtscope ({how})"
+    assert "Traceback" not in out + err
+    if how == "gdb killed":
+        assert proc.returncode == 2 and "gdb was killed by signal 9" in err, err
