@@ -68,6 +68,8 @@ def run(context: Context, args: argparse.Namespace) -> Result:
                 raise UsageError(f"no catchpoint {index} (`catch list` shows {len(catches)})")
             del catches[index - 1]
     if added is not None and added not in catches:
+        if context.follower is not None:
+            context.follower.poll()  # what the log already holds is not caught
         catches.append(added)
     return Result("stream.catches", {
         "added": None if added is None else catch_data(catches.index(added) + 1, added),

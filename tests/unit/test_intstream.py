@@ -163,3 +163,21 @@ def test_run_refuses_what_collides_in_one_line(argv, message):
     with pytest.raises(UsageError, match=message) as error:
         launch_command(argv, 1, "l", "f.txt")
     assert "\n" not in str(error.value)
+
+
+def test_the_prompt_counts_the_followed_stream_and_a_catch_sees_only_what_comes_after_it(tmp_path):
+    from shell.session import Session
+
+    log = tmp_path / "qemu.log"
+    data = (INTLOG / "events64.log").read_bytes()
+    first_pf = data.find(b": v=0e")
+    cut = data.rfind(b"\n", 0, data.find(b": v=0e", first_pf + 1))  # after the first #PF, before the second
+    log.write_bytes(data[:cut + 1])
+    session = Session()
+    session.follow(str(log))
+    assert session.status() == "offline ev 8 (#BP 2)"
+    session.run("catch exception 14")
+    log.write_bytes(data)
+    caught = session.core.caught()
+    assert caught and caught[0].data["event"]["cr2"] == 0xDEADB000, "the #PF logged before the catch is not caught"
+    assert session.status() == "offline ev 34 (0x20 25)"
