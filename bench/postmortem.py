@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.guests.build import build  # noqa: E402
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 from tests.guests.crash import crash_options, start_scenario, wait_for_triple_fault  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
 
 
 def timed(argv: list[str]) -> tuple[float, str]:

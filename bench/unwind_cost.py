@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.guests.build import build  # noqa: E402
-from tests.guests.run import RunningGuest  # noqa: E402
+from shell.guests.build import build  # noqa: E402
+from shell.guests.run import RunningGuest  # noqa: E402
 
 SCRIPT = """
 import statistics, time, gdb
