@@ -11,7 +11,7 @@ import re
 import pytest
 
 from gdbext.symbols import SymbolTable
-from tests.guests.build import build
+from shell.guests.build import build
 from tests.guests.linux import booted_linux
 from tests.live.harness import gdb_batch, gdb_run, shell_json, shell_session
 
