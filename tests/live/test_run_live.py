@@ -53,11 +53,7 @@ def last_document(text: str) -> dict:
 def test_run_stops_at_the_triple_fault_and_says_why(long64, tmp_path, scenario):
     crash = long64.layout["scenarios"][scenario]["crash"]
     log = tmp_path / "qemu.log"
-    out = idtscope_run(
-        ["--serial", str(tmp_path / "serial.txt"), "--symbols", str(long64.elf), "--session-log", str(log)],
-        ["gdb hbreak guest_ready", "continue", "gdb delete", f"gdb set {{unsigned long long}}&scenario = {scenario}",
-         "continue", f"why --log {log} --json"],
-        ["-smp", "2", "-m", long64.layout.get("qemu_memory", "128M"), "-kernel", str(long64.kernel)])
+    out = crash_run(long64, tmp_path, scenario, f"why --log {log} --json")
     assert not qemu_alive_with(str(log)), "QEMU outlived the session"
     assert log.read_text().rstrip().endswith("Triple fault")
     stop = out[out.index("<guest_ready>"):]
@@ -70,6 +66,25 @@ def test_run_stops_at_the_triple_fault_and_says_why(long64, tmp_path, scenario):
                                                                                             crash["vector"])]
     assert named, data["steps"]
     assert named[0]["fix"] in automatic and data["cause"]["vector"] == 8
+
+
+def crash_run(image, directory: Path, scenario: int, last: str) -> str:
+    """`idtscope run` on long64: stop at guest_ready, choose ``scenario``, continue to the crash, run ``last``."""
+    return idtscope_run(
+        ["--serial", str(directory / "serial.txt"), "--symbols", str(image.elf),
+         "--session-log", str(directory / "qemu.log")],
+        ["gdb hbreak guest_ready", "continue", "gdb delete", f"gdb set {{unsigned long long}}&scenario = {scenario}",
+         "continue", last],
+        ["-smp", "2", "-m", image.layout.get("qemu_memory", "128M"), "-kernel", str(image.kernel)])
+
+
+def test_why_documents_match_json_md(long64, tmp_path):
+    """docs/json.md's `why` section against why --json at each crash scenario (tests/unit/test_docs_json.py)."""
+    from tests.unit.test_docs_json import check
+
+    log = tmp_path / "qemu.log"
+    check("why", [last_document(crash_run(long64, tmp_path, scenario, f"why --log {log} --json"))
+                  for scenario in CRASH_SCENARIOS])
 
 
 def test_run_follows_linux_and_catches_a_user_page_fault(tmp_path):

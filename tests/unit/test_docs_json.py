@@ -14,7 +14,7 @@ Linux). For each section, every documented PATH is met in some document with one
 of its TYPES (rows inside a list that is empty in every document are exempt: no
 item can show them), and every value in every document is documented with its type.
 The sections whose documents need a live guest (`snapshot`, `break`, `symbols`,
-the MCP server's run control) are held to the same rules by
+`why`, the MCP server's run control) are held to the same rules by
 tests/live/test_docs_json_live.py, with the functions here.
 """
 
@@ -35,7 +35,7 @@ INTLOG = "tests/fixtures/intlog"
 FIXTURES = sorted(WALKS)
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "null": type(None), "object": dict, "list": list}
 #: sections checked live (tests/live/test_docs_json_live.py)
-LIVE = ("snapshot", "break", "symbols", "mcp attach", "mcp open_snapshot", "mcp continue", "mcp interrupt",
+LIVE = ("snapshot", "break", "symbols", "why", "mcp attach", "mcp open_snapshot", "mcp continue", "mcp interrupt",
         "mcp stepi")
 
 #: section -> commands run offline (no guest)
@@ -81,6 +81,7 @@ ON_SNAPSHOTS = {
     "lint": ["lint"],
     "frame": ["frame"],
     "break list": ["break list"],
+    "bt": ["bt"],
 }
 
 
@@ -201,7 +202,7 @@ def test_snapshot_documents_match(section):
     documents = []
     for fixture in FIXTURES:
         for command in ON_SNAPSHOTS[section]:
-            if section == "frame" and fixture not in AT_A_HIT:
+            if section in ("frame", "bt") and fixture not in AT_A_HIT:
                 continue
             documents.append(snapshot_json(fixture, command))
     check(section, documents)
