@@ -161,3 +161,23 @@ def test_qemu_never_outlives_the_session(long64, tmp_path, how):
     assert "Traceback" not in out + err
     if how == "gdb killed":
         assert proc.returncode == 2 and "gdb was killed by signal 9" in err, err
+
+
+def test_attach_with_log_follows_a_qemu_the_user_started(long64, tmp_path):
+    """`idtscope --attach HOST:PORT --log FILE`: the stream of a QEMU started by hand, here crashed by
+    scenario 10, counted against the log's own event lines."""
+    from shell.guests.run import RunningGuest
+    from tests.guests.crash import crash_options, start_scenario, wait_for_triple_fault
+
+    log = tmp_path / "qemu.log"
+    with RunningGuest(long64, extra=crash_options(log)) as guest:
+        start_scenario(guest, long64, 10)
+        wait_for_triple_fault(log)
+        run = subprocess.run([sys.executable, "-m", "shell", "--attach", f"127.0.0.1:{guest.port}", "--log", str(log),
+                              "-c", "stats --json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    stats = json.loads(run.stdout)
+    logged = EVENT_LINE.findall(log.read_text(errors="replace"))
+    assert stats["total"] == len(logged) > 0 and stats["triple_faults"] == 1
+    assert {row["vector"]: row["count"] for row in stats["vectors"]} == {
+        vector: sum(1 for found in logged if int(found[0], 16) == vector) for vector in {int(f[0], 16) for f in logged}}
