@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import tests.guests  # noqa: E402,F401  (builds into tests/guests/build/)
 from shell.guests.build import build  # noqa: E402
 from shell.guests.run import RunningGuest  # noqa: E402
 

@@ -20,6 +20,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .symbols import SymbolTable
     from .target.base import Target
 
 
@@ -29,6 +30,12 @@ def split(line: str) -> list[str]:
         return shlex.split(line, comments=False)
     except ValueError as error:
         raise UsageError(f"cannot split the command line: {error}") from None
+
+
+def _own_symbols(target: Target) -> SymbolTable:
+    from .machine.kallsyms import own_symbols
+
+    return own_symbols(target)
 
 
 class SessionCore:
@@ -41,7 +48,8 @@ class SessionCore:
 
     def __init__(self, target: Target | None = None, color: bool = False, width: int = 0,
                  prog_prefix: str = "") -> None:
-        self.context = Context(target)
+        self.context = Context()
+        self.adopt(target)
         self.color = color
         self.width = width
         self.prog_prefix = prog_prefix
@@ -49,6 +57,13 @@ class SessionCore:
     @property
     def target(self) -> Any:
         return self.context.target
+
+    def adopt(self, target: Target | None) -> None:
+        """Make ``target`` the one commands read. A live guest with no symbol table loaded (and
+        none in the debugger) is named from its own kernel's kallsyms, if it runs Linux."""
+        if target is not None and not target.is_snapshot:
+            target.find_symbols = _own_symbols
+        self.context.target = target
 
     def execute(self, argv: list[str]) -> tuple[Result, bool]:
         """Run ``argv`` (command name first); the result and whether JSON was asked for."""

@@ -112,7 +112,7 @@ class Session:
         from gdbext.target.snapshot import SnapshotTarget
 
         self.close()
-        self.context.target = SnapshotTarget.open(path)
+        self.core.adopt(SnapshotTarget.open(path))
         return f"opened {path}: {len(self.context.target.cpus())} vCPUs (read-only)"
 
     def attach_direct(self, address: str) -> str:
@@ -120,7 +120,7 @@ class Session:
         from gdbext.target.rsp import RspTarget
 
         self.close()
-        self.context.target = RspTarget.attach(address)
+        self.core.adopt(RspTarget.attach(address))
         return f"attached to {address} directly ({len(self.context.target.cpus())} vCPUs, stopped)"
 
     def attach(self, address: str) -> str:
@@ -128,7 +128,7 @@ class Session:
 
         self.close()
         client, self.spare_client = self.spare_client, None
-        self.context.target = GdbMiTarget.attach(address, gdb=self.gdb, meanwhile=self.warmup, client=client)
+        self.core.adopt(GdbMiTarget.attach(address, gdb=self.gdb, meanwhile=self.warmup, client=client))
         state = "running" if self.context.target.is_running() else "stopped"
         return f"attached to {address} ({len(self.context.target.cpus())} vCPUs, {state})"
 

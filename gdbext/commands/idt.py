@@ -71,6 +71,8 @@ def gate_row(context: Context, view: IdtView, vector: int, disasm: int,
         if entry.kind is GateKind.TASK:
             row["task"] = _task(context, view.cpu, entry)
             row["handler"] = row["task"].get("eip")
+        elif row["handler"] is not None and not entry.long_mode:
+            row["handler"] = entry_point(target, view.cpu, entry)[0]
         if row["handler"] is not None:
             row["symbol"] = names[row["handler"]] if row["handler"] in names else target.symbolize(row["handler"])
     if disasm and row["handler"] is not None:

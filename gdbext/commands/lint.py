@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 
 from ..machine.lint import lint
-from ..model.record import as_dict
 from .base import Context, Result, add_cpu_argument
 
 #: only reads the guest (a one-shot run needs no gdb)
@@ -34,8 +33,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     target = context.require_target()
     cpu = target.check_cpu(args.cpu)
     kind, found = lint(target, cpu)
-    findings = [as_dict(finding) | {"severity": finding.severity.value, "vectors": list(finding.vectors)}
-                for finding in found]
+    findings = [finding.as_data() for finding in found]
     counts = {level: sum(1 for f in findings if f["severity"] == level) for level in ("error", "warning", "info")}
     guest = None if kind is None else {"kind": kind.name, "user_mode": list(kind.user_mode),
                                        "stacks": list(kind.stacks)}

@@ -39,13 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read the running Linux kernel's own symbol table (kallsyms) from guest memory")
 
 
-def describe(table: SymbolTable | None) -> dict[str, Any]:
+def describe(table: SymbolTable | None, absent: str | None = None) -> dict[str, Any]:
     if table is None:
-        return {"source": None, "format": None, "symbols": 0, "slide": None, "verified": None}
+        return {"source": None, "format": None, "symbols": 0, "slide": None, "verified": None, "absent": absent}
     placed = table.fit
     return {"source": table.source, "format": table.kind, "symbols": len(table), "slide": table.slide,
             "verified": None if placed is None else {"compared": placed.compared, "agreeing": placed.agreeing,
-                                                     "banner": placed.banner, "evidence": placed.evidence}}
+                                                     "banner": placed.banner, "evidence": placed.evidence},
+            "absent": None}
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
@@ -59,7 +60,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
 
         table = read_guest_kallsyms(target)
     elif args.file is None:
-        return Result("symbols.symbols", describe(target.symbols))
+        return Result("symbols.symbols", describe(target.symbol_table(), target.symbols_absent))
     else:
         table = SymbolTable.load(args.file)
     place(target, table)

@@ -18,7 +18,7 @@ from ..model.vectors import ErrorCodeFormat
 from ..model.vectors import vector as vector_row
 from ..target.base import Target
 from .cpu import registers
-from .tables import read_idt
+from .tables import read_idt, segment_base
 from .tss import read_tss
 
 
@@ -40,14 +40,19 @@ class StopFrame:
 def entry_point(target: Target, cpu: int, entry: Gate | IvtEntry | None) -> tuple[int | None, str | None]:
     """Where delivery through ``entry`` starts executing, or why it cannot.
 
-    A task gate starts the task its TSS describes, at that TSS's EIP (SDM 3A 6.12.2).
+    An interrupt or trap gate enters its code segment at the gate's offset: in protected
+    mode at that segment's base plus the offset (SDM 3A 6.12.1), in IA-32e mode at the
+    offset (the base is ignored, 3.4.4). A task gate starts the task its TSS describes,
+    at that TSS's EIP (SDM 3A 6.12.2).
     """
     if isinstance(entry, IvtEntry):
         return entry.linear, None
     if not isinstance(entry, Gate) or not entry.present:
         return None, "not present"
     if entry.kind in (GateKind.INTERRUPT, GateKind.TRAP):
-        return entry.offset, None
+        if entry.long_mode:
+            return entry.offset, None
+        return (segment_base(target, cpu, entry.selector) + entry.offset) & 0xFFFFFFFF, None
     if entry.kind is GateKind.TASK:
         view = read_tss(target, cpu, entry.selector)
         if view.tss32 is None:

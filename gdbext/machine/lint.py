@@ -36,16 +36,21 @@ from ..model.exception_vectors import ExceptionVector
 from ..model.gate import Gate, GateKind
 from ..model.idt import CpuMode
 from ..model.raised import not_raised
-from ..model.record import record
+from ..model.record import as_dict, record
 from ..model.selector import Selector, TableIndicator
 from ..target.base import Target
 from .controllers import read_lapic, read_pic
 from .cpu import registers
+from .frames import entry_point
 from .memory import walk_for_cpu
 from .severity import Severity
 from .stacks import read_stacks
 from .tables import read_gdt, read_idt, read_ldt
 from .tss import read_tss
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 #: exceptions every kernel should handle (SDM Table 6-1); 9, 15 and 22-31 are reserved or optional
 REQUIRED = (0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19)
@@ -66,6 +71,10 @@ class Finding:
     why: str
     fix: str
     vectors: tuple[int, ...] = ()
+
+    def as_data(self) -> dict[str, Any]:
+        """The finding as its JSON document has it (plain values)."""
+        return as_dict(self) | {"severity": self.severity.value, "vectors": list(self.vectors)}
 
 
 @record
@@ -242,13 +251,14 @@ def _handlers_mapped(target: Target, cpu: int, gates: dict[int, Gate], cr4: int)
         if not gate.present or gate.kind not in (GateKind.INTERRUPT, GateKind.TRAP):
             continue
         try:
-            result = walk_for_cpu(target, cpu, gate.offset, fetch=True)
+            handler = entry_point(target, cpu, gate)[0]
+            result = walk_for_cpu(target, cpu, handler, fetch=True) if handler is not None else None
         except IdtscopeError:
             continue
-        if result.unreadable or result.fault is None:
+        if handler is None or result is None or result.unreadable or result.fault is None:
             continue
         (live if vector >= 32 or not_raised(vector, cr4) is None else dormant).append(
-            (vector, gate.offset, result.fault.reason))
+            (vector, handler, result.fault.reason))
     found = []
     if live:
         found.append(Finding("handler-not-executable", Severity.ERROR,

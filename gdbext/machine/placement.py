@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..errors import TargetError, UsageError
 from ..model.gate import Gate, GateKind
+from .frames import entry_point
 from .tables import read_idt
 
 TYPE_CHECKING = False
@@ -24,9 +25,10 @@ if TYPE_CHECKING:
 def gate_handlers(target: Target, cpu: int) -> dict[int, int]:
     """vector -> where an interrupt or trap gate of ``cpu``'s IDT enters."""
     view = read_idt(target, cpu)
-    return {slot.vector: slot.entry.offset for slot in view.slots
-            if isinstance(slot.entry, Gate) and slot.entry.present
-            and slot.entry.kind in (GateKind.INTERRUPT, GateKind.TRAP)}
+    found = {slot.vector: entry_point(target, cpu, slot.entry)[0] for slot in view.slots
+             if isinstance(slot.entry, Gate) and slot.entry.present
+             and slot.entry.kind in (GateKind.INTERRUPT, GateKind.TRAP)}
+    return {vector: address for vector, address in found.items() if address is not None}
 
 
 def place_reader(target: Target) -> tuple[dict[int, int], Callable[[int, int], bytes | None]]:

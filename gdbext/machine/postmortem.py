@@ -36,7 +36,7 @@ from ..model.tss import Tss64
 from ..target.base import Target
 from .cpu import registers
 from .explain import software_vector
-from .frames import pushes_error_code
+from .frames import entry_point, pushes_error_code
 from .lint import code_segment_problem as segment_why
 from .lint import lint
 from .memory import walk_for_cpu
@@ -79,8 +79,7 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
     except IdtscopeError as error:
         kind, findings, lint_error = None, [], str(error)
     stacky = any(problem["check"] in STACK_CHECKS for problem in problems)
-    bearing = [as_dict(finding) | {"severity": finding.severity.value, "vectors": list(finding.vectors)}
-               for finding in findings
+    bearing = [finding.as_data() for finding in findings
                if set(finding.vectors) & vectors or (stacky and finding.id in STACK_FINDINGS)]
     fixes: list[str] = []
     for problem in problems:
@@ -105,8 +104,7 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
 
 
 def _chain_data(step: ChainStep) -> dict[str, Any]:
-    return {"vector": step.vector, "mnemonic": step.mnemonic, "kind": step.kind.value,
-            "error_code": step.error_code,
+    return {"vector": step.vector, "mnemonic": step.mnemonic, "kind": step.kind.value, "error_code": step.error_code,
             "rip": step.rip, "rsp": step.rsp, "cr2": step.cr2, "cpl": step.cpl, "logged": step.logged,
             "line": step.line}
 
@@ -191,9 +189,12 @@ def _delivery(target: Target, cpu: int, step: ChainStep, vector: int, software: 
     problem = _stack(target, cpu, step, vector, gate, mode, cpl)
     if problem is not None:
         return problem
-    result = walk_for_cpu(target, cpu, gate.offset, fetch=True)
+    handler = entry_point(target, cpu, gate)[0]
+    if handler is None:
+        return None
+    result = walk_for_cpu(target, cpu, handler, fetch=True)
     if result.fault is not None:
-        return handler_problem(vector, gate.offset, target.symbolize(gate.offset), result.fault.reason)
+        return handler_problem(vector, handler, target.symbolize(handler), result.fault.reason)
     return None
 
 

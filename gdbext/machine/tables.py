@@ -8,12 +8,12 @@ the rest is marked unreadable.
 from __future__ import annotations
 
 from ..errors import TargetError
-from ..model.descriptor import TableEntry, decode_descriptor_table
+from ..model.descriptor import SegmentDescriptor, TableEntry, decode_descriptor_table, entry_for_selector
 from ..model.gate import Gate
 from ..model.idt import CpuMode, IvtEntry, decode_entry, table_read_size
 from ..model.paging import PAGE_SIZE
 from ..model.record import record
-from ..model.selector import TableIndicator
+from ..model.selector import Selector, TableIndicator
 from ..target.base import Target
 from .cpu import registers
 
@@ -131,6 +131,16 @@ def read_gdt(target: Target, cpu: int | None = None) -> DescriptorTableView:
     cpu = target.check_cpu(cpu)
     return target.cache.get(("gdt", cpu), lambda: _read_descriptor_table(
         target, cpu, TableIndicator.GDT, regs.gdt.base, regs.gdt.limit, regs.long_mode))
+
+
+def segment_base(target: Target, cpu: int, selector: int) -> int:
+    """The base of the segment ``selector`` names in ``cpu``'s GDT or LDT (SDM Vol. 3A 3.4.5);
+    0 when no segment descriptor can be read there (flat, as nearly every kernel has it)."""
+    chosen = Selector.from_int(selector)
+    view = read_gdt(target, cpu) if chosen.ti is TableIndicator.GDT else read_ldt(target, cpu)
+    entry = None if view is None else entry_for_selector(view.entries, chosen.index)
+    descriptor = None if entry is None else entry.descriptor
+    return descriptor.base if isinstance(descriptor, SegmentDescriptor) else 0
 
 
 def read_ldt(target: Target, cpu: int | None = None) -> DescriptorTableView | None:

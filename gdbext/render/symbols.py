@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 def symbols(data: dict[str, Any], style: Style) -> str:
     if data["source"] is None:
-        return style.dim("no symbol table loaded (inside gdb, gdb's own symbols name addresses)")
+        why = f": {data['absent']}" if data["absent"] else ""
+        return style.dim(f"no symbol table loaded (inside gdb, gdb's own symbols name addresses){why}")
     slide = data["slide"]
     pairs = [("table", data["source"]), ("format", data["format"]), ("symbols", str(data["symbols"])),
              ("slide", hexval(slide) if slide >= 0 else f"-{hexval(-slide)}")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-from ..errors import TargetError
+from ..errors import IdtscopeError, TargetError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,6 +63,11 @@ class Target(ABC):
     hit_filter: Callable[[Target, int, int | None], bool | None] | None = None
     #: the table handler names come from (``symbols FILE``), None until one is loaded
     symbols: SymbolTable | None = None
+    #: where names come from when no table was loaded (and a debugger has none): a function of the
+    #: target that finds one, such as the running kernel's own kallsyms; the session sets it
+    find_symbols: Callable[[Target], SymbolTable] | None = None
+    #: why ``find_symbols`` found no table at this stop
+    symbols_absent: str | None = None
 
     def __init__(self) -> None:
         self.cache = StopCache()
@@ -126,6 +131,21 @@ class Target(ABC):
     def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
         """``symbolize`` for many addresses; targets may answer in one round trip."""
         return {address: self.symbolize(address) for address in addresses}
+
+    def symbol_table(self) -> SymbolTable | None:
+        """The table names come from: the loaded one, else what ``find_symbols`` finds, kept once
+        found (until then asked once per stop: a kernel may not have booted yet at the first;
+        ``symbols_absent`` says why it found none)."""
+        finder = self.find_symbols
+        if self.symbols is None and finder is not None:
+            self.cache.get("find-symbols", lambda: self._find_symbols(finder))
+        return self.symbols
+
+    def _find_symbols(self, finder: Callable[[Target], SymbolTable]) -> None:
+        try:
+            self.symbols, self.symbols_absent = finder(self), None
+        except IdtscopeError as error:
+            self.symbols_absent = str(error)
 
     def load_symbols(self, table: SymbolTable) -> None:
         """Name addresses from ``table``."""

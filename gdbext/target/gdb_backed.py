@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import abstractmethod
 
 from ..errors import TargetError
-from ..symbols import parse_gdb_info_symbol
+from ..symbols import SymbolTable, parse_gdb_info_symbol
 from .base import Target
 
 PHYS_ON = "maint packet Qqemu.PhyMemMode:1"
@@ -120,9 +120,11 @@ class GdbBackedTarget(Target):
         return self.symbolize_many([address])[address]
 
     def symbolize_many(self, addresses: list[int]) -> dict[int, str | None]:
-        """From the loaded table if any, else from gdb's own symbols (asked once per address per stop)."""
-        if self.symbols is not None:
-            return {address: self.symbols.lookup(address) for address in addresses}
+        """From the loaded table if any, else from gdb's own symbols (asked once per address per
+        stop), else from the table ``find_symbols`` finds."""
+        table = self.symbol_table()
+        if table is not None:
+            return {address: table.lookup(address) for address in addresses}
         if not self.cache.get("gdb-has-symbols", self._gdb_has_symbols):
             return dict.fromkeys(addresses)
         missing = [a for a in dict.fromkeys(addresses) if ("sym", a) not in self.cache]
@@ -131,8 +133,16 @@ class GdbBackedTarget(Target):
                 self.cache.put(("sym", address), name)
         return {address: self.cache.get(("sym", address), lambda: None) for address in addresses}
 
+    def symbol_table(self) -> SymbolTable | None:
+        """A loaded table; else none while gdb has symbols of its own (they name addresses then)."""
+        if self.symbols is None and self.cache.get("gdb-has-symbols", self._gdb_has_symbols):
+            return None
+        return super().symbol_table()
+
     def _gdb_has_symbols(self) -> bool:
-        return "No symbol table is loaded" not in self.console("info symbol 0")
+        """Whether gdb has a symbol file (``info files`` names it: gdb 13 answers ``info symbol``
+        alike with none loaded and with one that lacks the address)."""
+        return "Symbols from" in self.console("info files")
 
     def _gdb_symbols(self, addresses: list[int]) -> dict[int, str | None]:
         """gdb's ``info symbol`` for each address."""

@@ -367,7 +367,8 @@ class RspTarget(Target):
                               f"({payload}: {reply[:20] or 'not supported'})")
 
     def symbolize(self, address: int) -> str | None:
-        return None if self.symbols is None else self.symbols.lookup(address)
+        table = self.symbol_table()
+        return None if table is None else table.lookup(address)
 
 
 def _was_running(connection: RspConnection) -> bool | None:

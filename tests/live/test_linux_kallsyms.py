@@ -11,6 +11,7 @@ without it, through the direct gdbstub client and through a real gdb.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -49,13 +50,24 @@ def test_every_symbol_equals_proc_kallsyms_with_kaslr(tmp_path, arch):
         command = subprocess.run([sys.executable, "-m", "shell.cli", "--attach", f"127.0.0.1:{guest.port}",
                                   "-c", "symbols --guest --json", "-c", "idt --json"],
                                  capture_output=True, text=True, timeout=120)
+        unasked = subprocess.run([sys.executable, "-m", "shell.cli", "--attach", f"127.0.0.1:{guest.port}",
+                                  "-c", "idt --json", "-c", "symbols --json"],
+                                 capture_output=True, text=True, timeout=120)
     assert command.returncode == 0, command.stderr
+    assert unasked.returncode == 0, unasked.stderr
     placed, gates = json_documents(command.stdout)
     assert placed["format"] == "kallsyms" and placed["slide"] == 0
     text_names = {address: name for address, kind, name in proc if kind in "tT"}
-    named = [gate for gate in gates["gates"] if gate["handler"] in text_names]
-    assert len(named) > 200
-    assert all(gate["symbol"] == text_names[gate["handler"]] for gate in named)
+    addresses = {name: address for address, _, name in proc}
+    for idt_document in (gates, json_documents(unasked.stdout)[0]):
+        named = [gate for gate in idt_document["gates"] if gate["handler"] in text_names]
+        assert len(named) >= 30, "every exception entry is a symbol of its own"
+        assert all(gate["symbol"] == text_names[gate["handler"]] for gate in named)
+        for gate in idt_document["gates"]:
+            name, _, offset = gate["symbol"].partition("+")
+            assert addresses[name] + int(offset or "0", 0) == gate["handler"], gate
+    found = json_documents(unasked.stdout)[1]
+    assert (found["format"], found["source"], found["absent"]) == ("kallsyms", "guest memory", None)
     assert len(proc) > 40000, "the whole /proc/kallsyms, not the entry symbols"
     assert as_rows(read) == proc
     names = {address: name for address, kind, name in proc if kind in "tT"}
@@ -75,9 +87,13 @@ def test_every_symbol_equals_proc_kallsyms_through_gdb(tmp_path):
         try:
             session.run(f"attach 127.0.0.1:{guest.port}")
             read = guest_kallsyms(session.context.target)
+            page_fault = json.loads(session.run("idt 14 --json"))["gates"][0]
+            found = json.loads(session.run("symbols --json"))
         finally:
             session.close()
     assert as_rows(read) == proc
+    assert page_fault["symbol"] == "asm_exc_page_fault", "gdb has no symbols: the kernel's own name the handler"
+    assert found["format"] == "kallsyms"
     assert symbols["asm_exc_page_fault"] == next(s.address for s in read if s.name == "asm_exc_page_fault")
 
 
@@ -92,6 +108,12 @@ def test_a_guest_that_is_not_linux_is_one_clear_error(long64):
             assert read_idt(target, 0).mode.value == "long", "the session still answers"
         finally:
             target.close()
+        unasked = subprocess.run([sys.executable, "-m", "shell.cli", "--attach", f"127.0.0.1:{guest.port}",
+                                  "-c", "symbols --json", "-c", "symbols"], capture_output=True, text=True, timeout=60)
     message = str(raised.value)
     assert "\n" not in message
+    assert unasked.returncode == 0, unasked.stderr
+    why, end = json.JSONDecoder().raw_decode(unasked.stdout)
+    assert why["source"] is None and "does not have Linux's shape" in why["absent"]
+    assert why["absent"] in unasked.stdout[end:], "the text says why too"
     assert message.startswith("no kallsyms tables within 64 MiB after the interrupt handlers at 0x")

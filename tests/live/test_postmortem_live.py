@@ -12,6 +12,7 @@ import pytest
 from gdbext.symbols import SymbolTable
 from shell.guests.run import RunningGuest
 from tests.guests.crash import CRASH_SCENARIOS, crash_options, start_scenario, wait_for_triple_fault
+from tests.unit.test_docs_json import check, why_documents
 
 
 def idtscope(*args: str) -> dict:
@@ -47,6 +48,7 @@ def test_why_names_the_cause_live_and_offline(long64, tmp_path, scenario):
         assert data["chain"][-1]["logged"] is False, "the fault that ended #DF's delivery has no event line"
         assert data["cause"]["vector"] == 8, "a triple fault is a #DF the CPU could not deliver"
     assert checks(live) == checks(offline)
+    check("why", [live, offline] + why_documents())
     first = live["instruction"][0]
     assert first["address"] == live["chain"][0]["rip"]
     if crash["cause"] != "handler-not-executable":

@@ -78,15 +78,6 @@ def crash_run(image, directory: Path, scenario: int, last: str) -> str:
         ["-smp", "2", "-m", image.layout.get("qemu_memory", "128M"), "-kernel", str(image.kernel)])
 
 
-def test_why_documents_match_json_md(long64, tmp_path):
-    """docs/json.md's `why` section against why --json at each crash scenario (tests/unit/test_docs_json.py)."""
-    from tests.unit.test_docs_json import check
-
-    log = tmp_path / "qemu.log"
-    check("why", [last_document(crash_run(long64, tmp_path, scenario, f"why --log {log} --json"))
-                  for scenario in CRASH_SCENARIOS])
-
-
 def test_run_follows_linux_and_catches_a_user_page_fault(tmp_path):
     image = linux_image("amd64")
     log = tmp_path / "qemu.log"

@@ -14,8 +14,9 @@ Linux). For each section, every documented PATH is met in some document with one
 of its TYPES (rows inside a list that is empty in every document are exempt: no
 item can show them), and every value in every document is documented with its type.
 The sections whose documents need a live guest (`snapshot`, `break`, `symbols`,
-`why`, the MCP server's run control) are held to the same rules by
-tests/live/test_docs_json_live.py, with the functions here.
+the MCP server's run control) are held to the same rules by
+tests/live/test_docs_json_live.py, and `why` at real triple faults by
+tests/live/test_postmortem_live.py, with the functions here.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ ON_SNAPSHOTS = {
     "pic": ["pic"],
     "lint": ["lint"],
     "frame": ["frame"],
-    "break list": ["break list"],
     "bt": ["bt"],
+    "break list": ["break list"],
 }
 
 
@@ -206,6 +207,14 @@ def test_snapshot_documents_match(section):
                 continue
             documents.append(snapshot_json(fixture, command))
     check(section, documents)
+
+
+def why_documents() -> list[dict]:
+    """`why` on every snapshot fixture with two crash logs of the fixtures: the chains do not
+    fit those machines, so no step names its cause; the live test (tests/live/test_postmortem_live.py)
+    adds the documents of real triple faults and checks `why` with these."""
+    return [snapshot_json(fixture, f"why --log {INTLOG}/{log}") for fixture in FIXTURES
+            for log in ("stackoverflow64.log", "idtlimit32.log")]
 
 
 def test_walk_documents_match():

@@ -3,6 +3,7 @@ set up, checked gate by gate and descriptor by descriptor against its layout.jso
 
 import pytest
 
+from gdbext.machine.frames import entry_point
 from gdbext.machine.tables import read_gdt, read_idt, read_ldt
 from gdbext.model.idt import IvtEntry
 from tests.unit.snapshot_fixtures import layout, open_fixture
@@ -28,10 +29,11 @@ def test_idt_gates_are_the_layouts(fixture):
             assert (entry.dpl, entry.selector) == (gate["dpl"], gate["selector"]), gate
             assert getattr(entry, "ist", 0) == gate["ist"], gate
             if gate["type_code"] == INTERRUPT_GATE_16:
-                # prot32's gate 0x60 enters a 16-bit segment based at 0x100000 (the snapshot names no
-                # address there: idtscope reads the offset as the handler, see the report of this branch)
+                # prot32's gate 0x60 enters a 16-bit segment based at 0x100000: the handler is at
+                # base + offset (SDM 3A 6.12.1), not at the offset
                 code = segments[entry.selector]
                 assert (code.base, code.db, code.l) == (0x100000, False, False) and entry.offset < 0x10000
+                assert entry_point(target, cpu, entry) == (0x100000 + entry.offset, None)
             elif gate["handler"] is not None:
                 assert target.symbolize(segments[entry.selector].base + entry.offset) == gate["handler"], gate
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,24 +26,39 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "tests" / "fixtures" / "snapshots" / "linux-amd64.json"
 
 
+#: runs argv[2:] in a child of its own and writes that child's peak resident KiB to argv[1]:
+#: a process started straight from pytest would inherit pytest's own peak at exec (Linux keeps
+#: the larger of the old and new address space's high-water mark in ru_maxrss)
+MEASURE = """
+import os, sys
+child = os.fork()
+if child == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(child, 0)
+with open(sys.argv[1], "w") as peak:
+    peak.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def idtscope(*argv: str) -> tuple[int, str, str, float, int]:
     """(exit status, stdout, stderr, seconds, peak resident KiB) of one idtscope run, killed
-    after 30 s; the peak is the child's own (wait4), not the largest of all children."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    after 30 s."""
+    with tempfile.TemporaryDirectory() as directory:
+        out, err, peak = (Path(directory) / name for name in ("out", "err", "peak"))
         start = time.monotonic()
-        process = subprocess.Popen([sys.executable, "-m", "shell", *argv], cwd=ROOT, text=True,
-                                   stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-        killer = threading.Timer(30, process.kill)
-        killer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            killer.cancel()
+        with out.open("w") as stdout, err.open("w") as stderr:
+            process = subprocess.Popen([sys.executable, "-c", MEASURE, str(peak), sys.executable, "-m", "shell", *argv],
+                                       cwd=ROOT, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                       start_new_session=True)
+            try:
+                status = process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                status = process.wait()
         seconds = time.monotonic() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return process.returncode, out.read(), err.read(), seconds, usage.ru_maxrss
+        used = int(peak.read_text()) if peak.exists() else 0
+        return status, out.read_text(), err.read_text(), seconds, used
 
 
 def on(request: str, *pieces, then=None):
