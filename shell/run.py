@@ -222,12 +222,14 @@ def run_main(argv: list[str]) -> int:
 
     session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb)
     qemu: Qemu | None = None
+    launch: QemuLaunch | None = None
     status = EXIT_ERROR
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         try:
-            log = args.session_log or str(Path(tempfile.mkdtemp(prefix="idtscope-run-")) / "qemu.log")
             port = free_port()
+            launch_command(qemu_words, port, args.session_log or "LOG", args.serial)  # refuse before any file
+            log = args.session_log or str(Path(tempfile.mkdtemp(prefix="idtscope-run-")) / "qemu.log")
             launch = launch_command(qemu_words, port, log, args.serial)
             say(f"idtscope run: added {' '.join(launch.added)}")
             for note in launch.notes:
@@ -252,6 +254,7 @@ def run_main(argv: list[str]) -> int:
             report(error)
         if qemu is not None:
             qemu.end()
+        if launch is not None and Path(launch.log).exists():
             say(f"idtscope run: QEMU ended; its log is {launch.log}")
         for sig, handler in previous.items():
             signal.signal(sig, handler)
