@@ -157,6 +157,7 @@ def mcp_parser() -> argparse.ArgumentParser:
     parser.add_argument("--attach", metavar="HOST:PORT", help="attach (through gdb) to a QEMU gdbstub first")
     parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot first")
     parser.add_argument("--symbols", metavar="FILE", help="an ELF, System.map or kallsyms text for handler names")
+    parser.add_argument("--log", metavar="FILE", help="with --attach: follow this QEMU -d int log (events, stats)")
     parser.add_argument("--gdb", metavar="PATH", help="the gdb to drive (default: gdb)")
     parser.add_argument("--demo", action="store_true", help="boot the bundled demo guest and attach to it first")
     parser.set_defaults(commands=[])

@@ -101,7 +101,7 @@ def test_run_follows_linux_and_catches_a_user_page_fault(tmp_path):
     raw = log.read_bytes()[:stats["read_bytes"]]
     whole = raw[:raw.rfind(b"\n") + 1].decode(errors="replace")
     logged_events = EVENT_LINE.findall(whole)
-    assert stats["total"] == len(logged_events) > 1000, "the stream counts each event line the log holds"
+    assert stats["total"] == len(logged_events) > 100, "the stream counts each event line the log holds"
     counts: dict[int, int] = {}
     for found in logged_events:
         counts[int(found[0], 16)] = counts.get(int(found[0], 16), 0) + 1
