@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up idtscope on a Debian machine: system packages (QEMU, gdb, nasm, the venv
-# module, tmux), then a virtual environment in .venv built with gdb's own Python,
-# so the same environment serves the `idtscope` shell and `source gdbext/gdbinit.py`
-# inside gdb. Safe to run again: it only does what is missing.
+# module, tmux, cc and GLib's headers for the trace plugin), then a virtual environment
+# in .venv built with gdb's own Python, so the same environment serves the `idtscope`
+# shell and `source gdbext/gdbinit.py` inside gdb. Safe to run again: it only does what is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -12,6 +12,10 @@ command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
 command -v nasm >/dev/null || missing+=(nasm)
 command -v ld >/dev/null || missing+=(binutils)
 command -v tmux >/dev/null || missing+=(tmux)
+# the trace plugin (gdbext/plugin) is compiled with the machine's cc against GLib's headers
+command -v cc >/dev/null || missing+=(gcc)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+pkg-config --exists glib-2.0 2>/dev/null || missing+=(libglib2.0-dev)
 if [ ${#missing[@]} -gt 0 ] || ! /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

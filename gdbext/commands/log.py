@@ -1,4 +1,5 @@
-"""Read a QEMU `-d int` log: events, counts per vector, a timeline, triple-fault forensics.
+"""Read a QEMU `-d int` log or the idtscope trace plugin's stream: events, counts per vector,
+a timeline, triple-fault forensics; from the plugin also time in handlers, nesting, IRETs.
 
 QEMU writes the log only under TCG, and details an event only once CR0.PE is set:
   qemu-system-x86_64 -accel tcg -no-reboot -d int,cpu_reset -D qemu.log ...
@@ -13,6 +14,8 @@ Examples:
   log qemu.log --json                     {"events", "vectors", "triple_faults", ...}
   log qemu.log --snapshot guest.snap      each vector named by the guest's own IDT handler
   log qemu.log --symbols System.map       each vector named by the handler Linux installs there
+  log trace.txt --snapshot guest.snap     a trace plugin stream (docs/trace.md): vectors matched
+                                          against the snapshot's IDT, durations, nesting per vCPU
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ KINDS = tuple(kind.value for kind in EventKind)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", metavar="FILE", help="the log QEMU wrote with -d int (-D FILE)")
+    parser.add_argument("file", metavar="FILE",
+                        help="the log QEMU wrote with -d int (-D FILE), or the trace plugin's out=FILE")
     parser.add_argument("--vector", action="append", metavar="V",
                         help="only this vector: number, mnemonic or name (repeatable)")
     parser.add_argument("--cpl", choices=("0", "1", "2", "3"), help="only events taken at this CPL")
@@ -72,6 +76,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
+    from . import trace_stream
+
+    if trace_stream.is_trace(Path(args.file)):
+        return run_trace(args)
     event_filter = build_filter(args.vector, args.cpl, args.kind, args.rip)
     limit = _count(args.limit, "--limit")
     top = _count(args.top, "--top")
@@ -89,6 +97,32 @@ def run(context: Context, args: argparse.Namespace) -> Result:
         write_plot(plot, data)
         data["plot"] = str(plot)
     return Result("log.log", data)
+
+
+def run_trace(args: argparse.Namespace) -> Result:
+    """`log` on the trace plugin's stream: vectors from the snapshot's IDT or Linux's symbols."""
+    from . import trace_stream
+
+    if args.plot:
+        raise UsageError("--plot draws -d int logs; a trace's timeline is in its text and --json")
+    if args.kind == "software":
+        raise UsageError("--kind software: the trace plugin's stream tells exceptions (INT n among them) "
+                         "from hardware interrupts only")
+    if args.vector and not (args.snapshot or args.symbols):
+        raise UsageError("--vector on a trace needs the guest's IDT: give --snapshot (or --symbols for Linux)")
+    vectors = frozenset(_vector_numbers(args.vector)) if args.vector else None
+    rip = parse_address_range(args.rip) if args.rip else None
+    handlers, names = trace_stream.handler_addresses(args.snapshot, args.symbols)
+    cpl = None if args.cpl is None else int(args.cpl)
+    data = trace_stream.trace_data(Path(args.file), handlers, names, vectors, args.kind, cpl, rip,
+                                   _count(args.limit, "--limit"), _count(args.top, "--top"), args.events)
+    return Result("trace.trace_log", data)
+
+
+def _vector_numbers(texts: list[str]) -> list[int]:
+    from ..model.vectors import lookup
+
+    return [lookup(text).number for text in texts]
 
 
 def guest_handlers(snapshot: str | None, symbols: str | None) -> tuple[dict[int, str | None] | None,

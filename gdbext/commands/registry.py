@@ -14,7 +14,7 @@ from ..errors import UsageError
 from .base import CommandParser
 
 #: modules of this package that are not commands
-HELPERS = frozenset({"base", "completion", "decode_bytes", "registry", "shapes", "stops"})
+HELPERS = frozenset({"base", "completion", "decode_bytes", "registry", "shapes", "stops", "trace_stream"})
 
 _modules: dict[str, str] = {}
 

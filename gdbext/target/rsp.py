@@ -43,7 +43,7 @@ from .base import Target, split_address
 DEADLINE = 5.0
 #: QEMU 7.2's MAX_PACKET_LENGTH, advertised as PacketSize=1000; newer QEMU advertise more
 DEFAULT_PACKET_SIZE = 0x1000
-#: the largest PacketSize believed (QEMU 10.2 advertises about 128 KiB)
+#: the largest PacketSize believed (QEMU 10.2 and later advertise 0x20020)
 MAX_PACKET_SIZE = 0x40000
 #: bytes allowed past the advertised size (``$``, ``#cc``, a stop reply's extra fields)
 PACKET_MARGIN = 1024
@@ -242,7 +242,8 @@ class RspConnection:
         raise self._fail(f"sent more than {MAX_OUTPUT_PACKETS} output packets for `monitor {command}`")
 
     def read(self, address: int, size: int) -> bytes:
-        """``size`` bytes at ``address`` in ``m`` packets of half the PacketSize (QEMU's cap)."""
+        """``size`` bytes at ``address`` in ``m`` packets of half the PacketSize: QEMU's cap, past which
+        it answers E22 (2 KiB on QEMU 7.2; 0x10010 bytes from QEMU 10.2, so one packet per table)."""
         data = bytearray()
         chunk = self.packet_size // 2
         while len(data) < size:

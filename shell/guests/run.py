@@ -42,14 +42,15 @@ def boot_options(image: GuestImage) -> list[str]:
 
 
 def qemu_command(image: GuestImage, gdb_port: int, smp: int = 2, extra: Sequence[str] = (),
-                 serial_log: Path | None = None, stopped: bool = True) -> list[str]:
+                 serial_log: Path | None = None, stopped: bool = True, qemu: Sequence[str] = (QEMU,)) -> list[str]:
     """The QEMU argv: TCG, no display, no reboot, a gdb stub on ``gdb_port``, and
     stopped before the first instruction (-S) unless ``stopped`` is False.
 
-    COM1 goes to ``serial_log`` (default ``<build dir>/serial.log``).
+    COM1 goes to ``serial_log`` (default ``<build dir>/serial.log``). ``qemu`` is the
+    argv that starts QEMU (another build: its loader, binary and ``-L`` directory).
     """
     return [
-        QEMU, "-accel", "tcg", "-display", "none", "-no-reboot", *(["-S"] if stopped else []),
+        *qemu, "-accel", "tcg", "-display", "none", "-no-reboot", *(["-S"] if stopped else []),
         "-gdb", f"tcp:127.0.0.1:{gdb_port}",
         "-smp", str(smp), "-m", image.layout.get("qemu_memory", "128M"),
         "-serial", f"file:{image.serial_log if serial_log is None else serial_log}",
@@ -62,7 +63,8 @@ class RunningGuest:
     """QEMU running ``image``, stopped before the first instruction (unless ``stopped`` is
     False), gdb stub on ``.port``.
 
-    ``smp`` defaults to the layout's ``smp``. Use as a context manager; ``stop()``
+    ``smp`` defaults to the layout's ``smp``; ``qemu`` is the argv that starts QEMU
+    (see ``qemu_command``). Use as a context manager; ``stop()``
     kills QEMU and waits for it. Starting raises RuntimeError with QEMU's stderr
     if QEMU exits or the stub does not accept connections within ``timeout`` s.
 
@@ -72,8 +74,9 @@ class RunningGuest:
     """
 
     def __init__(self, image: GuestImage, smp: int | None = None, extra: Sequence[str] = (),
-                 timeout: float = START_TIMEOUT, stopped: bool = True) -> None:
+                 timeout: float = START_TIMEOUT, stopped: bool = True, qemu: Sequence[str] = (QEMU,)) -> None:
         self.image = image
+        self.qemu = tuple(qemu)
         self.stopped = stopped
         self.smp = image.layout.get("smp", 1) if smp is None else smp
         self.extra = list(extra)
@@ -95,7 +98,7 @@ class RunningGuest:
         self._run_dir = Path(tempfile.mkdtemp(prefix="run-", dir=self.image.build_dir))
         self.port = free_port()
         argv = qemu_command(self.image, self.port, self.smp, self.extra,
-                            serial_log=self._run_dir / "serial.log", stopped=self.stopped)
+                            serial_log=self._run_dir / "serial.log", stopped=self.stopped, qemu=self.qemu)
         with open(self._run_dir / "qemu.stderr", "w") as stderr:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=stderr)

@@ -23,9 +23,9 @@ def crash_options(log: Path) -> list[str]:
     return ["-d", "int,cpu_reset", "-D", str(log), "-action", "reboot=shutdown,shutdown=pause"]
 
 
-def start_scenario(guest: RunningGuest, image: GuestImage, scenario: int) -> None:
-    """Stop at guest_ready with gdb, set ``scenario`` and detach: the guest runs it."""
-    argv = ["gdb", "-nx", "-batch", "-ex", f"target remote 127.0.0.1:{guest.port}",
+def start_scenario(guest: RunningGuest, image: GuestImage, scenario: int, gdb: str = "gdb") -> None:
+    """Stop at guest_ready with ``gdb``, set ``scenario`` and detach: the guest runs it."""
+    argv = [gdb, "-nx", "-batch", "-ex", f"target remote 127.0.0.1:{guest.port}",
             "-ex", f"symbol-file {image.elf}", "-ex", "hbreak guest_ready", "-ex", "continue",
             "-ex", f"set {{unsigned long long}}&scenario = {scenario}", "-ex", "delete", "-ex", "detach"]
     run = subprocess.run(argv, capture_output=True, text=True, timeout=120)

@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from shell.guests.build import BUILD_ROOT, GuestImage
-from shell.guests.run import RunningGuest
+from shell.guests.run import QEMU, RunningGuest
 
 #: architecture -> the metapackage that names the current kernel of that flavour
 METAPACKAGES = {"amd64": "linux-image-cloud-amd64", "i386": "linux-image-686"}
@@ -90,15 +90,16 @@ def linux_image(arch: str = "amd64", kaslr: bool = False, all_symbols: bool = Fa
 
 @contextlib.contextmanager
 def booted_linux(directory: Path, arch: str = "amd64", extra: Sequence[str] = (), timeout: float = 180,
-                 kaslr: bool = False, all_symbols: bool = False) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
-    """Linux of ``arch`` running under QEMU (``extra``: more QEMU options) after /init
+                 kaslr: bool = False, all_symbols: bool = False,
+                 qemu: Sequence[str] = (QEMU,)) -> Iterator[tuple[RunningGuest, Path, dict[str, int]]]:
+    """Linux of ``arch`` running under QEMU (``qemu``: its argv prefix; ``extra``: more QEMU options) after /init
     printed its symbols: about 4 s of boot under TCG for amd64, 16 s for i386
     (``all_symbols``: after it printed the whole /proc/kallsyms too).
 
     Yields the guest (running: a debugger that attaches stops it), the System.map
     written into ``directory``, and the same symbols as a name -> address dict.
     """
-    with RunningGuest(linux_image(arch, kaslr, all_symbols), extra=extra, stopped=False) as guest:
+    with RunningGuest(linux_image(arch, kaslr, all_symbols), extra=extra, stopped=False, qemu=qemu) as guest:
         serial = guest.wait_for_serial(ALL_SYMBOLS_END if all_symbols else SYMBOLS_END, timeout=timeout)
         text = kallsyms(serial)
         path = directory / "System.map"

@@ -5,7 +5,8 @@
 - ``gdb_batch(image, commands)``: a fresh QEMU and a real ``gdb -batch`` that
   sources gdbext/gdbinit.py, runs to the ready label and runs ``commands``;
   returns each command's output, split by markers.
-Colours are off everywhere (NO_COLOR, gdb style disabled).
+Colours are off everywhere (NO_COLOR, gdb style disabled). Each takes the QEMU and gdb
+to run (``toolchain``, tests/live/toolchain.py; the machine's own by default).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from shell.guests.build import GuestImage
 from shell.guests.run import RunningGuest
 from shell.session import Session
+from tests.live.toolchain import MACHINE, Toolchain
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "@@idtscope-test@@"
@@ -32,9 +34,10 @@ def ready_symbol(image: GuestImage) -> str:
 
 
 @contextlib.contextmanager
-def shell_session(image: GuestImage, smp: int | None = None) -> Iterator[tuple[Session, RunningGuest]]:
-    with RunningGuest(image, smp=smp) as guest:
-        session = Session()
+def shell_session(image: GuestImage, smp: int | None = None,
+                  toolchain: Toolchain = MACHINE) -> Iterator[tuple[Session, RunningGuest]]:
+    with RunningGuest(image, smp=smp, qemu=toolchain.qemu) as guest:
+        session = Session(gdb=toolchain.gdb)
         try:
             session.run(f"attach 127.0.0.1:{guest.port}")
             if image.elf is not None:
@@ -50,20 +53,21 @@ def shell_session(image: GuestImage, smp: int | None = None) -> Iterator[tuple[S
 
 
 @contextlib.contextmanager
-def linux_shell(directory: Path, arch: str = "amd64") -> Iterator[tuple[Session, dict[str, int]]]:
+def linux_shell(directory: Path, arch: str = "amd64",
+                toolchain: Toolchain = MACHINE) -> Iterator[tuple[Session, dict[str, int]]]:
     """The shell attached to a booted Debian Linux (tests/guests/linux.py) with its kallsyms
     loaded; yields the session and the symbols as name -> address."""
     from tests.guests.linux import booted_linux
 
-    with booted_linux(directory, arch=arch) as (guest, system_map, symbols):
-        with attached_shell(guest.port, system_map) as session:
+    with booted_linux(directory, arch=arch, qemu=toolchain.qemu) as (guest, system_map, symbols):
+        with attached_shell(guest.port, system_map, gdb=toolchain.gdb) as session:
             yield session, symbols
 
 
 @contextlib.contextmanager
-def attached_shell(port: int, symbol_file: Path) -> Iterator[Session]:
+def attached_shell(port: int, symbol_file: Path, gdb: str = "gdb") -> Iterator[Session]:
     """The shell attached (over gdb/MI) to the gdbstub on ``port``, names from ``symbol_file``."""
-    session = Session()
+    session = Session(gdb=gdb)
     try:
         session.run(f"attach 127.0.0.1:{port}")
         session.run(f"symbols {symbol_file}")
@@ -129,20 +133,21 @@ def shell_json(session: Session, command: str) -> dict:
     return json.loads(session.run(f"{command} --json"))
 
 
-def gdb_batch(image: GuestImage, commands: list[str], smp: int | None = None, timeout: int = 90) -> list[str]:
+def gdb_batch(image: GuestImage, commands: list[str], smp: int | None = None, timeout: int = 90,
+              toolchain: Toolchain = MACHINE) -> list[str]:
     """Outputs of ``commands`` run by a real gdb inside one stop at the ready label."""
     if image.elf is not None:
         setup = [f"symbol-file {image.elf}", f"tbreak {ready_symbol(image)}"]
     else:
         setup = [f"tbreak *{image.layout['symbols_linear']['ready']:#x}"]
-    with RunningGuest(image, smp=smp) as guest:
-        return gdb_run(guest.port, setup + ["continue"], commands, timeout)
+    with RunningGuest(image, smp=smp, qemu=toolchain.qemu) as guest:
+        return gdb_run(guest.port, setup + ["continue"], commands, timeout, gdb=toolchain.gdb)
 
 
-def gdb_run(port: int, setup: list[str], commands: list[str], timeout: int = 90) -> list[str]:
+def gdb_run(port: int, setup: list[str], commands: list[str], timeout: int = 90, gdb: str = "gdb") -> list[str]:
     """A real ``gdb -batch`` with idtscope sourced, attached to the stub on ``port``: runs
     ``setup``, then ``commands``, and returns each command's output, split by markers."""
-    argv = ["gdb", "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off",
+    argv = [gdb, "-nx", "-batch", "-ex", "set style enabled off", "-ex", "set pagination off",
             "-ex", "set width 0", "-ex", f"source {ROOT / 'gdbext' / 'gdbinit.py'}",
             "-ex", f"target remote 127.0.0.1:{port}"]
     for command in setup:
@@ -159,8 +164,9 @@ def gdb_run(port: int, setup: list[str], commands: list[str], timeout: int = 90)
     return parts[1:-1]
 
 
-def gdb_json(image: GuestImage, commands: list[str], smp: int | None = None) -> list[dict]:
-    outputs = gdb_batch(image, [f"x86 {c} --json" for c in commands], smp=smp)
+def gdb_json(image: GuestImage, commands: list[str], smp: int | None = None,
+             toolchain: Toolchain = MACHINE) -> list[dict]:
+    outputs = gdb_batch(image, [f"x86 {c} --json" for c in commands], smp=smp, toolchain=toolchain)
     return [json.loads(text) for text in outputs]
 
 

@@ -36,13 +36,13 @@ def caller_registers(text: str) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("scenario", [1, 2, 3])
-def test_gdb_bt_continues_into_the_interrupted_code_on_long64(long64, scenario):
+def test_gdb_bt_continues_into_the_interrupted_code_on_long64(long64, scenario, toolchain):
     """1: int3 in the kernel (trap gate, no error code, same stack); 2: a user #PF (error code,
     stack switch to RSP0); 3: a kernel #PF (error code, same stack)."""
     event = long64.layout["scenarios"][scenario]["events"][0]
     outputs = gdb_batch(long64, [f"set {{unsigned long long}}&scenario = {scenario}", f"hbreak {event['handler']}",
                                  "continue", "bt", "x86 frame --json", "frame 1",
-                                 "info registers rip rsp cs eflags ss", "x86 bt --json"])
+                                 "info registers rip rsp cs eflags ss", "x86 bt --json"], toolchain=toolchain)
     frames = gdb_frames(outputs[3])
     pushed = json.loads(outputs[4])
     assert frames[0] == address_of(long64, event["handler"])
@@ -73,21 +73,22 @@ def test_shell_bt_on_long64(long64):
     assert f"#1  {interrupted['pc']:#018x} in scn_ro_write" in text
 
 
-def test_gdb_bt_through_a_32_bit_frame_on_prot32(prot32):
+def test_gdb_bt_through_a_32_bit_frame_on_prot32(prot32, toolchain):
     event = prot32.layout["scenarios"][6]["events"][0]
     scenario = prot32.layout["symbols"]["scenario"]
     outputs = gdb_batch(prot32, ["set architecture i386:x86-64", f"set {{int}}&{scenario} = 6",
-                                 f"hbreak {event['handler']}", "continue", "bt", "x86 frame --json"], smp=1)
+                                 f"hbreak {event['handler']}", "continue", "bt", "x86 frame --json"], smp=1,
+                        toolchain=toolchain)
     frames = gdb_frames(outputs[4])
     pushed = json.loads(outputs[5])
     assert pushed["mode"] == "protected" and pushed["rsp"] is None, "same privilege: no ESP pushed"
     assert frames[1] == pushed["rip"] == address_of(prot32, event["rip_symbol"])
 
 
-def test_gdb_bt_on_a_linux_user_page_fault(tmp_path):
-    with booted_linux(tmp_path) as (guest, system_map, symbols):
+def test_gdb_bt_on_a_linux_user_page_fault(tmp_path, toolchain):
+    with booted_linux(tmp_path, qemu=toolchain.qemu) as (guest, system_map, symbols):
         outputs = gdb_run(guest.port, [], [f"x86 symbols {system_map}", "x86 break 14 --from user", "continue",
-                                           "bt", "x86 frame --json", "x86 bt --json"])
+                                           "bt", "x86 frame --json", "x86 bt --json"], gdb=toolchain.gdb)
     frames = gdb_frames(outputs[3])
     pushed = json.loads(outputs[4])
     assert frames[0] == symbols["asm_exc_page_fault"]
@@ -101,10 +102,10 @@ def real16():
     return build("real16")
 
 
-def test_gdb_bt_through_a_16_bit_frame_on_real16(real16):
+def test_gdb_bt_through_a_16_bit_frame_on_real16(real16, toolchain):
     layout = real16.layout
     outputs = gdb_batch(real16, ["x86 break 0x60", f"set {{char}}{layout['symbols_linear']['scenario']:#x} = 1",
-                                 "continue", "bt", "x86 frame --json", "x86 bt --json"], smp=1)
+                                 "continue", "bt", "x86 frame --json", "x86 bt --json"], smp=1, toolchain=toolchain)
     frames = gdb_frames(outputs[3])
     pushed = json.loads(outputs[4])
     assert pushed["mode"] == "real" and pushed["vector"] == 0x60

@@ -150,10 +150,10 @@ def test_missing_eoi_inside_gdb(long64):
     assert [d["code"] for d in errors(data)] == ["missing-eoi"]
 
 
-def test_gdb_and_shell_give_the_same_json(long64):
+def test_gdb_and_shell_give_the_same_json(long64, toolchain):
     commands = ["lapic --cpu 0", "pic", "ioapic"]
-    inside_gdb = gdb_json(long64, commands)
-    with shell_session(long64) as (session, _):
+    inside_gdb = gdb_json(long64, commands, toolchain=toolchain)
+    with shell_session(long64, toolchain=toolchain) as (session, _):
         from_shell = [shell_json(session, command) for command in commands]
     for command, left, right in zip(commands, inside_gdb, from_shell):
         if command.startswith("lapic"):

@@ -9,8 +9,8 @@ from tests.live.harness import json_documents, shell_json, shell_session
 COMMANDS = ["regs --cpu 1", "cpu", "idt --all", "gdt", "tss --cpu 1", "ist", "lapic --cpu 0", "pic", "lint"]
 
 
-def test_direct_one_shot_matches_the_gdb_shell(long64):
-    with shell_session(long64) as (session, guest):
+def test_direct_one_shot_matches_the_gdb_shell(long64, toolchain):
+    with shell_session(long64, toolchain=toolchain) as (session, guest):
         through_gdb = {command: shell_json(session, command) for command in COMMANDS}
         session.close()
         argv = [sys.executable, "-m", "shell", "--attach", f"127.0.0.1:{guest.port}", "--symbols", str(long64.elf)]

@@ -44,9 +44,9 @@ INT80 = ("entry_INT80_compat", "asm_int80_emulation")
 
 
 @pytest.fixture(scope="module")
-def linux(tmp_path_factory):
+def linux(tmp_path_factory, toolchain):
     """A shell attached to Linux idling after init printed its symbols, with those symbols loaded."""
-    with linux_shell(tmp_path_factory.mktemp("linux")) as attached:
+    with linux_shell(tmp_path_factory.mktemp("linux"), toolchain=toolchain) as attached:
         yield attached
 
 
@@ -192,13 +192,13 @@ def test_user_page_fault_frame_and_walk_agree_with_the_cpu(linux):
     assert refused["error_code"] == frame["error_code"]
 
 
-def test_inside_gdb_with_a_system_map_only(tmp_path):
+def test_inside_gdb_with_a_system_map_only(tmp_path, toolchain):
     """A distribution kernel in gdb: no vmlinux, so `x86 symbols` takes the System.map;
     the IDT, lint and a user #PF stop report come out as in the shell."""
-    with booted_linux(tmp_path) as (guest, system_map, symbols):
+    with booted_linux(tmp_path, qemu=toolchain.qemu) as (guest, system_map, symbols):
         outputs = gdb_run(guest.port, [], [f"x86 symbols {system_map}", "x86 idt 0x0e-0x0e --json",
                                            "x86 lint --json", "x86 break 14 --from user", "continue",
-                                           "x86 frame --json"])
+                                           "x86 frame --json"], gdb=toolchain.gdb)
     assert f"table  {system_map}" in outputs[0] and f"symbols  {len(symbols)}" in outputs[0]
     assert "slide  0x0" in outputs[0], "booted with nokaslr, the kernel sits where it was linked"
     gate = json.loads(outputs[1])["gates"][0]
@@ -209,18 +209,18 @@ def test_inside_gdb_with_a_system_map_only(tmp_path):
     assert frame["from_cpl"] == 3 and frame["explanation"]["agrees"]
 
 
-def test_one_shot_without_gdb_reads_what_the_shell_reads(tmp_path):
+def test_one_shot_without_gdb_reads_what_the_shell_reads(tmp_path, toolchain):
     """The one-shot path speaks to QEMU's gdbstub itself (gdbext/target/rsp.py); on Linux it must
     give the shell's JSON for the tables, and name the handlers from the same kallsyms."""
     commands = ["idt", "gdt --cpu 1", "tss --cpu 1", "ist --cpu 1", "lint --cpu 1"]
-    with booted_linux(tmp_path) as (guest, system_map, symbols):
+    with booted_linux(tmp_path, qemu=toolchain.qemu) as (guest, system_map, symbols):
         argv = [sys.executable, "-m", "shell", "--attach", f"127.0.0.1:{guest.port}", "--symbols", str(system_map)]
         for command in commands:
             argv += ["-c", f"{command} --json"]
         run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
         direct = json_documents(run.stdout)
-        with attached_shell(guest.port, system_map) as session:
+        with attached_shell(guest.port, system_map, gdb=toolchain.gdb) as session:
             via_gdb = [shell_json(session, command) for command in commands]
     assert direct == via_gdb
     assert direct[0]["gates"][14]["handler"] == symbols["asm_exc_page_fault"]

@@ -32,9 +32,9 @@ def symbol_of(image, name):
 
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4, 5, 6, 7])
-def test_scenario_frame_matches_what_the_guest_raised(long64, number):
+def test_scenario_frame_matches_what_the_guest_raised(long64, number, toolchain):
     event = expect(long64, number)
-    with shell_session(long64) as (session, _):
+    with shell_session(long64, toolchain=toolchain) as (session, _):
         session.run(f"break {event['vector']}")
         run_scenario(session, long64, number)
         stopped = session.run("continue 20")
@@ -88,8 +88,8 @@ def test_filters_and_counts(long64):
     assert (row["hits"], row["matched"], row["vector"]) == (2, 1, 14)
 
 
-def test_error_code_filter_and_user_int3_through_dpl3_gate(long64):
-    with shell_session(long64) as (session, _):
+def test_error_code_filter_and_user_int3_through_dpl3_gate(long64, toolchain):
+    with shell_session(long64, toolchain=toolchain) as (session, _):
         session.run("break 3 --from user")
         session.run("break 0x80")
         run_scenario(session, long64, 8)
@@ -106,10 +106,10 @@ def expect_all(image, number):
     return image.layout["scenarios"][number]["events"]
 
 
-def test_double_fault_on_ist1_in_gdb_too(long64):
+def test_double_fault_on_ist1_in_gdb_too(long64, toolchain):
     address = scenario_address(long64)
     outputs = gdb_batch(long64, ["x86 break 8", f"set {{long long}}{address:#x} = 7", "continue",
-                                 "x86 frame --json", "x86 break list --json"])
+                                 "x86 frame --json", "x86 break list --json"], toolchain=toolchain)
     assert "breakpoint 1, vector 0x08" in outputs[2], outputs[2]
     frame = json.loads(outputs[3])
     assert frame["vector"] == 8 and frame["error_code"] == 0 and frame["stack"] == "ist1"
@@ -118,9 +118,10 @@ def test_double_fault_on_ist1_in_gdb_too(long64):
     assert json.loads(outputs[4])["breakpoints"][0]["matched"] == 1
 
 
-def test_stop_report_is_printed_in_gdb_for_a_page_fault(long64):
+def test_stop_report_is_printed_in_gdb_for_a_page_fault(long64, toolchain):
     address = scenario_address(long64)
-    outputs = gdb_batch(long64, ["x86 break 14", f"set {{long long}}{address:#x} = 2", "continue"])
+    outputs = gdb_batch(long64, ["x86 break 14", f"set {{long long}}{address:#x} = 2", "continue"],
+                        toolchain=toolchain)
     report = outputs[2]
     assert "vector 14 (0x0e) #PF Page Fault on CPU 0" in report
     assert "user-mode write to a not-present page" in report and "PTE" in report

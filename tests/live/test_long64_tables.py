@@ -8,9 +8,9 @@ from tests.live.harness import gdb_json, shell_json, shell_session
 READ_ONLY = ["idt --all", "gdt", "tss", "tss --cpu 1", "regs --cpu 1"]
 
 
-def test_idt_gates_match_layout(long64):
+def test_idt_gates_match_layout(long64, toolchain):
     expected = long64.layout["idt"]["gates"]
-    with shell_session(long64) as (session, _):
+    with shell_session(long64, toolchain=toolchain) as (session, _):
         data = shell_json(session, "idt --all")
     assert data["mode"] == "long"
     assert data["idtr"] == {"base": long64.layout["idt"]["base"], "limit": long64.layout["idt"]["limit"]}
@@ -83,9 +83,9 @@ def test_cpu_list_and_select(long64):
     assert tss["selector"] == long64.layout["cpus"][1]["tr"]
 
 
-def test_gdb_and_shell_give_the_same_json(long64):
-    inside_gdb = gdb_json(long64, READ_ONLY)
-    with shell_session(long64) as (session, _):
+def test_gdb_and_shell_give_the_same_json(long64, toolchain):
+    inside_gdb = gdb_json(long64, READ_ONLY, toolchain=toolchain)
+    with shell_session(long64, toolchain=toolchain) as (session, _):
         from_shell = [shell_json(session, command) for command in READ_ONLY]
     for command, left, right in zip(READ_ONLY, inside_gdb, from_shell):
         if command.startswith("regs"):

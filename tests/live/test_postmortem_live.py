@@ -26,15 +26,15 @@ def checks(data: dict) -> set[tuple[str, int]]:
 
 
 @pytest.mark.parametrize("scenario", CRASH_SCENARIOS)
-def test_why_names_the_cause_live_and_offline(long64, tmp_path, scenario):
+def test_why_names_the_cause_live_and_offline(long64, tmp_path, scenario, toolchain):
     crash = long64.layout["scenarios"][scenario]["crash"]
     table = SymbolTable.load(long64.elf)
     log, snap = tmp_path / "qemu.log", tmp_path / "crash.snap"
-    with RunningGuest(long64, extra=crash_options(log)) as guest:
-        start_scenario(guest, long64, scenario)
+    with RunningGuest(long64, extra=crash_options(log), qemu=toolchain.qemu) as guest:
+        start_scenario(guest, long64, scenario, gdb=toolchain.gdb)
         wait_for_triple_fault(log)
         attach = ["--attach", f"127.0.0.1:{guest.port}", "--symbols", str(long64.elf)]
-        status = idtscope(*attach, "-c", "gdb monitor info status", "--gdb", "gdb").stdout
+        status = idtscope(*attach, "-c", "gdb monitor info status", "--gdb", toolchain.gdb).stdout
         assert "paused (shutdown)" in status
         live = json.loads(idtscope(*attach, "-c", f"why --log {log} --json").stdout)
         text = idtscope(*attach, "-c", f"why --log {log}").stdout

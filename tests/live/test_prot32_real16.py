@@ -24,9 +24,9 @@ def address_of(image, name):
     return SymbolTable.load(image.elf).address_of(name)
 
 
-def test_prot32_idt_gdt_and_tss(prot32):
+def test_prot32_idt_gdt_and_tss(prot32, toolchain):
     layout = prot32.layout
-    with shell_session(prot32, smp=1) as (session, _):
+    with shell_session(prot32, smp=1, toolchain=toolchain) as (session, _):
         idt = shell_json(session, "idt --all")
         gdt = shell_json(session, "gdt")
         tss = shell_json(session, "tss")
@@ -67,10 +67,10 @@ def test_prot32_idt_gdt_and_tss(prot32):
     assert (df_tss["esp"], df_tss["cs"], df_tss["ss"], df_tss["cr3"]) == (df["esp"], df["cs"], df["ss"], df["cr3"])
 
 
-def test_prot32_double_fault_through_the_task_gate(prot32):
+def test_prot32_double_fault_through_the_task_gate(prot32, toolchain):
     scenario = address_of(prot32, prot32.layout["symbols"]["scenario"])
     event = prot32.layout["scenarios"][7]["events"][0]
-    with shell_session(prot32, smp=1) as (session, _):
+    with shell_session(prot32, smp=1, toolchain=toolchain) as (session, _):
         listed = shell_json(session, "break 8")
         session.run(f"gdb set {{int}}{scenario:#x} = 7")
         stopped = session.run("continue 20")
@@ -82,17 +82,18 @@ def test_prot32_double_fault_through_the_task_gate(prot32):
     assert frame["mode"] == "protected" and "task switch" in frame["stack_check"]
 
 
-def test_prot32_same_json_in_gdb(prot32):
+def test_prot32_same_json_in_gdb(prot32, toolchain):
     commands = ["idt --all", "gdt", "tss"]
-    outputs = gdb_batch(prot32, ["set architecture i386:x86-64"] + [f"x86 {c} --json" for c in commands], smp=1)
-    with shell_session(prot32, smp=1) as (session, _):
+    outputs = gdb_batch(prot32, ["set architecture i386:x86-64"] + [f"x86 {c} --json" for c in commands], smp=1,
+                        toolchain=toolchain)
+    with shell_session(prot32, smp=1, toolchain=toolchain) as (session, _):
         for command, text in zip(commands, outputs[1:]):
             assert json.loads(text) == shell_json(session, command), command
 
 
-def test_real16_ivt(real16):
+def test_real16_ivt(real16, toolchain):
     layout = real16.layout
-    with shell_session(real16, smp=1) as (session, _):
+    with shell_session(real16, smp=1, toolchain=toolchain) as (session, _):
         idt = shell_json(session, "idt --all")
         regs = shell_json(session, "regs")
     assert regs["mode"] == "real" and idt["mode"] == "real"
@@ -104,10 +105,10 @@ def test_real16_ivt(real16):
 
 
 @pytest.mark.parametrize("number", [1, 2])
-def test_real16_break_on_ivt_handler(real16, number):
+def test_real16_break_on_ivt_handler(real16, number, toolchain):
     layout = real16.layout
     event = layout["scenarios"][number]["events"][0]
-    with shell_session(real16, smp=1) as (session, _):
+    with shell_session(real16, smp=1, toolchain=toolchain) as (session, _):
         session.run(f"break {event['vector']}")
         session.run(f"gdb set {{char}}{layout['symbols_linear']['scenario']:#x} = {number}")
         stopped = session.run("continue 20")
@@ -116,13 +117,13 @@ def test_real16_break_on_ivt_handler(real16, number):
     assert frame["mode"] == "real" and frame["vector"] == event["vector"] and frame["error_code"] is None
 
 
-def test_real16_break_in_gdb_through_a_segment_other_than_0(real16):
+def test_real16_break_in_gdb_through_a_segment_other_than_0(real16, toolchain):
     """int 0x61's handler runs at 07c0:00a0: gdb reports a SIGTRAP at IP 0xa0, idtscope
     recognizes its breakpoint at the linear address and prints the report."""
     layout = real16.layout
     event = layout["scenarios"][2]["events"][0]
     outputs = gdb_batch(real16, ["x86 break 0x61", f"set {{char}}{layout['symbols_linear']['scenario']:#x} = 2",
-                                 "continue", "x86 frame --json"], smp=1)
+                                 "continue", "x86 frame --json"], smp=1, toolchain=toolchain)
     assert "breakpoint 1, vector 0x61" in outputs[2], outputs[2]
     frame = json.loads(outputs[3])
     assert frame["mode"] == "real" and frame["vector"] == event["vector"]

@@ -11,6 +11,8 @@ scenario:               dq 0    ; written by the debugger: run scenario N
 last_scenario_done:     dq 0    ; the last N that completed
 resume_rip:             dq 0    ; where exception_common sends the next fault
 saved_kernel_rsp:       dq 0    ; kernel RSP while a scenario runs user code
+global bp_wait_tick
+bp_wait_tick:           dq 0    ; set: the next #BP waits for a timer tick (scenario 20)
 
 ; the last vector a scenario raised, as its handler saw it
 global last_vector, last_error_code, last_cr2

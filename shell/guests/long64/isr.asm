@@ -105,7 +105,9 @@ isr_spurious:
     iretq
 
 ; exception_common: log the event, record it, then
-;   #BP                          -> return to the next instruction;
+;   #BP                          -> return to the next instruction (when bp_wait_tick
+;                                   is set, first clear it and wait, interrupts on,
+;                                   for this CPU's next timer tick: scenario 20);
 ;   resume_rip set               -> return there instead (from CPL 3: with the
 ;                                   kernel CS, SS and the saved kernel RSP);
 ;   int 0x80 without resume_rip  -> return;
@@ -118,6 +120,8 @@ isr_spurious:
 %define F_RFLAGS    (F_VECTOR + 32)
 %define F_RSP       (F_VECTOR + 40)
 %define F_SS        (F_VECTOR + 48)
+; how long #BP waits for a timer tick in scenario 20 (pause-loop iterations)
+%define BP_TICK_WAIT_SPINS 100000000
 
 exception_common:
     push rax
@@ -158,7 +162,7 @@ exception_common:
 
     mov rax, [rsp + F_VECTOR]
     cmp rax, 3
-    je .return
+    je .breakpoint
     mov rdx, [resume_rip]
     test rdx, rdx
     jz .no_resume
@@ -183,6 +187,19 @@ exception_common:
     pop rax
     add rsp, 16                     ; vector and error code
     iretq
+.breakpoint:
+    cmp qword [bp_wait_tick], 0
+    je .return
+    mov qword [bp_wait_tick], 0
+    mov rdx, LAPIC_BASE
+    mov eax, [rdx + APIC_REG_ID]
+    shr eax, 24
+    lea rsi, [timer_ticks]
+    lea rsi, [rsi + rax * 8]
+    mov r8, [rsi]
+    mov ecx, BP_TICK_WAIT_SPINS
+    call wait_for_delivery
+    jmp .return
 .no_resume:
     cmp rax, 0x80
     je .return

@@ -14,7 +14,7 @@
 bits 64
 default rel
 
-%define SCENARIO_COUNT  19
+%define SCENARIO_COUNT  20
 
 global guest_ready
 guest_ready:
@@ -285,3 +285,17 @@ global scn_pf_nx_write
 scn_pf_nx_write:
     mov qword [rdi], 1
     jmp halt_forever
+
+; 20: int3 with interrupts on; the #BP handler waits for this CPU's next timer tick
+; before it returns (bp_wait_tick), so the tick's handler runs nested in #BP's: its
+; trap gate leaves IF set (SDM Vol. 3A 6.12.1.3).
+scenario_20:
+    mov qword [bp_wait_tick], 1
+    sti
+global scn_bp_nested
+scn_bp_nested:
+    int3
+global scn_bp_nested_next
+scn_bp_nested_next:
+    cli
+    ret

@@ -1,0 +1,1 @@
+"""The idtscope TCG trace plugin: its C source and the code that builds it for a QEMU."""
