@@ -122,6 +122,40 @@ class SessionCore:
         hit = manager.take_hit()
         return Stop(line, changes, errors, None if hit is None else self._report(hit))
 
+    def watch(self) -> bool:
+        """Whether the followed stream shows a caught event (polled while the guest runs)."""
+        follower = self.context.follower
+        if follower is None or not self.context.catches:
+            return False
+        follower.poll()
+        return follower.stream.caught is not None
+
+    def caught(self) -> list[Result]:
+        """At a stop: what a catchpoint saw (and, at a triple fault, `why` on the followed log)."""
+        follower = self.context.follower
+        if follower is None:
+            return []
+        follower.poll()
+        seen = follower.stream.take_caught()
+        if seen is None:
+            return []
+        from .commands.catch import catch_data
+        from .commands.events import event_data
+
+        target = self.target
+        event = seen.event
+        symbol = None if event is None or event.rip is None or target is None else target.symbolize(event.rip)
+        number = self.context.catches.index(seen.catch) + 1 if seen.catch in self.context.catches else 0
+        results = [Result("stream.caught", {"catch": catch_data(number, seen.catch),
+                                            "event": None if event is None else event_data(event),
+                                            "where": seen.where, "symbol": symbol})]
+        if event is None and target is not None:
+            try:
+                results.append(self.execute(["why", "--log", str(follower.path)])[0])
+            except IdtscopeError as error:
+                results.append(Result("frame.message", {"text": f"why: {error}"}))
+        return results
+
     def _report(self, hit: Any) -> Result:
         if hit.stop is None:
             return Result("frame.message", {"text": hit.problem})

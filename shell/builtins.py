@@ -18,9 +18,13 @@ MAX_DUMP = 4096
 
 
 def attach(session: Session, args: list[str]) -> str:
-    if len(args) != 1:
-        raise UsageError("attach HOST:PORT")
-    return session.attach(args[0])
+    log = None
+    if len(args) == 3 and args[1] == "--log":
+        log = args[2]
+    elif len(args) != 1:
+        raise UsageError("attach HOST:PORT [--log FILE]")
+    text = session.attach(args[0])
+    return text if log is None else f"{text}\n{session.follow(log)}"
 
 
 def detach(session: Session, args: list[str]) -> str:
@@ -36,7 +40,8 @@ def continue_(session: Session, args: list[str]) -> str:
         raise UsageError(f"continue [SECONDS], got {args[0]!r}") from None
     if timeout is not None and timeout <= 0:
         raise UsageError("continue SECONDS must be more than 0")
-    stop = session.mi_target().resume(timeout)
+    core = session.core
+    stop = session.mi_target().resume(timeout, watch=core.watch if session.context.catches else None)
     if stop is None:
         return f"still running after {timeout:g} s (use `interrupt`)"
     return session.after_stop(stop)

@@ -26,12 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=("Examples:\n  idtscope --demo\n  idtscope -c \"explain 14\"\n  idtscope -c \"decode pf 0x6 --json\"\n"
                 "  idtscope --attach localhost:1234 --symbols vmlinux -c \"idt --json\"\n"
                 "Sub-commands:\n  idtscope mcp [--attach HOST:PORT | --snapshot FILE | --demo]   serve the commands "
-                "to an AI agent (MCP, stdio)\n  idtscope gdbinit   print the line that loads idtscope into gdb"),
+                "to an AI agent (MCP, stdio)\n  idtscope run [OPTIONS] -- QEMU...   start QEMU for "
+                "idtscope, attach, catch a triple fault (idtscope run --help)\n"
+                "  idtscope gdbinit   print the line that loads idtscope into gdb"),
         formatter_class=help_formatter,
     )
     parser.add_argument("--attach", metavar="HOST:PORT", help="connect to a QEMU gdbstub (qemu -s: localhost:1234)")
     parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot (read-only, no guest needed)")
     parser.add_argument("--symbols", metavar="FILE", help="an ELF or System.map for handler names")
+    parser.add_argument("--log", metavar="FILE", help="with --attach: follow this QEMU -d int log (events, stats, "
+                        "catch)")
     parser.add_argument("--gdb", metavar="PATH", help="the gdb to drive (default: gdb); also makes one-shot "
                         "read-only commands go through gdb instead of straight to QEMU's gdbstub")
     parser.add_argument("--demo", action="store_true",
@@ -94,6 +98,11 @@ def connect(session, args: argparse.Namespace, greet: bool | None = None) -> Run
         session.run(f"attach {args.attach}")
     elif args.snapshot:
         session.open_snapshot(args.snapshot)
+    if args.log:
+        if not args.attach:
+            raise UsageError("--log follows the log of a QEMU you attach to: give --attach HOST:PORT too "
+                             "(offline: `events --log FILE`, `log FILE`)")
+        session.follow(args.log)
     if args.symbols:
         if session.context.target is None or session.context.target.is_snapshot:
             raise UsageError("--symbols needs --attach (a snapshot keeps the names it was saved with)")
@@ -148,6 +157,7 @@ def mcp_parser() -> argparse.ArgumentParser:
     parser.add_argument("--attach", metavar="HOST:PORT", help="attach (through gdb) to a QEMU gdbstub first")
     parser.add_argument("--snapshot", metavar="FILE", help="open a saved snapshot first")
     parser.add_argument("--symbols", metavar="FILE", help="an ELF, System.map or kallsyms text for handler names")
+    parser.add_argument("--log", metavar="FILE", help="with --attach: follow this QEMU -d int log (events, stats)")
     parser.add_argument("--gdb", metavar="PATH", help="the gdb to drive (default: gdb)")
     parser.add_argument("--demo", action="store_true", help="boot the bundled demo guest and attach to it first")
     parser.set_defaults(commands=[])
@@ -187,7 +197,13 @@ def gdbinit_main(argv: list[str]) -> int:
     return 0
 
 
-SUBCOMMANDS = {"mcp": mcp_main, "gdbinit": gdbinit_main}
+def run_main(argv: list[str]) -> int:
+    from .run import run_main as start
+
+    return start(argv)
+
+
+SUBCOMMANDS = {"mcp": mcp_main, "gdbinit": gdbinit_main, "run": run_main}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from gdbext.target.mi import MiClient
 
 SHELL_COMMANDS = {
-    "attach": "attach HOST:PORT: connect to a QEMU gdbstub (qemu -s is localhost:1234)",
+    "attach": "attach HOST:PORT [--log FILE]: connect to a QEMU gdbstub (qemu -s is localhost:1234); --log "
+              "follows its -d int log",
     "detach": "detach: leave the guest running and drop the connection",
     "continue": "continue [SECONDS]: run the guest until it stops (breakpoint) or SECONDS pass",
     "interrupt": "interrupt: stop a running guest (Ctrl-C while `continue` waits does the same)",
@@ -132,14 +133,46 @@ class Session:
         return f"attached to {address} ({len(self.context.target.cpus())} vCPUs, {state})"
 
     def after_stop(self, line: str) -> str:
-        """The stop line, then breakpoint changes and the report of a matching hit."""
+        """The stop line, then breakpoint changes, the report of a matching hit and what a catchpoint saw."""
         self.core.width = self.width()
         stop = self.core.stop(line)
         self.last_stop = stop.data()
-        return self.core.stop_text(stop)
+        caught = self.core.caught()
+        if caught:
+            self.last_stop["caught"] = [result.data for result in caught]
+        return "\n".join([self.core.stop_text(stop)] + [self.core.render(result) for result in caught])
+
+    def follow(self, path: str, cpu: int | None = None) -> str:
+        """Follow QEMU's -d int log at ``path`` as the interrupt stream (events, stats, catch)."""
+        from gdbext.follow import LogFollower
+
+        self.context.follow(LogFollower(path, cpu))
+        return f"following {path} (events, stats, catch)"
+
+    def stream_status(self) -> str:
+        """The prompt's short live count: events so far, and the busiest vector."""
+        follower = self.context.follower
+        if follower is None:
+            return ""
+        try:
+            follower.poll()
+        except IdtscopeError:
+            return " ev ?"
+        stream = follower.stream
+        if not stream.total:
+            return " ev 0"
+        from gdbext.model.vectors import vector
+
+        busiest = max(stream.by_vector, key=stream.by_vector.__getitem__)
+        name = vector(busiest).mnemonic or f"{busiest:#04x}"
+        faults = f" TF{stream.triple_faults}" if stream.triple_faults else ""
+        return f" ev {stream.total} ({name} {stream.by_vector[busiest]}){faults}"
 
     def status(self) -> str:
         """Where the user is, for the prompt: target, vCPU, mode, running or stopped."""
+        return self._where() + self.stream_status()
+
+    def _where(self) -> str:
         target = self.context.target
         if target is None:
             return "offline"
@@ -156,8 +189,10 @@ class Session:
             return f"{target.label} ?"
 
     def close(self) -> None:
-        """Let go of the target (a TargetError says how it was left; the session is free either way)."""
+        """Let go of the target and the stream (a TargetError says how the target was left; the session
+        is free either way)."""
         target, self.context.target = self.context.target, None
+        self.context.follower = None
         if target is not None:
             target.close()
 

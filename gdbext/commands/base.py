@@ -84,6 +84,15 @@ class Context:
         self.symbols = symbols
         #: the vector breakpoints of the target (a BreakpointManager), once `break` made one
         self.breakpoints: Any = None
+        #: the interrupt stream followed live (a gdbext.follow.LogFollower), under `idtscope run` or attach --log
+        self.follower: Any = None
+        #: catchpoints (model.intstream.Catch), watched by the follower while the guest runs
+        self.catches: list[Any] = []
+
+    def follow(self, follower: Any) -> None:
+        """Follow this stream from now on; the session's catchpoints watch it."""
+        follower.stream.catches = self.catches
+        self.follower = follower
 
     def require_target(self) -> Any:
         if self.target is None:

@@ -27,7 +27,16 @@ from pathlib import Path
 
 from ..errors import ParseError, UsageError
 from ..model.exception_vectors import SELECTOR_ERROR_VECTORS, ExceptionVector
-from ..model.intlog import EventFilter, EventKind, IntEvent, LogAnalysis, LogReport, Malformed, require_events
+from ..model.intlog import (
+    EventFilter,
+    EventKind,
+    IntEvent,
+    LogAnalysis,
+    LogReport,
+    Malformed,
+    Timeline,
+    require_events,
+)
 from ..model.numbers import parse_int
 from ..model.triplefault import ChainStep, TripleFault
 from . import shapes
@@ -366,16 +375,20 @@ def _malformed_data(item: Malformed) -> dict[str, Any]:
 
 
 def _timeline_data(report: LogReport, top: int) -> dict[str, Any]:
+    return timeline_data(report.timeline, report.by_vector, report.total_events, top)
+
+
+def timeline_data(timeline: Timeline, by_vector: dict[int, int], total: int, top: int) -> dict[str, Any]:
+    """The timeline's JSON: the ``top`` busiest vectors' rows over the buckets ``total`` events fill."""
     from ..model.vectors import vector
 
-    timeline = report.timeline
-    used = timeline.used(report.total_events)
-    ranked = sorted(timeline.rows, key=lambda number: (-report.by_vector.get(number, 0), number))[:top]
+    used = timeline.used(total)
+    ranked = sorted(timeline.rows, key=lambda number: (-by_vector.get(number, 0), number))[:top]
     return {
         "buckets": used,
         "bucket_width": timeline.width,
-        "total_events": report.total_events,
-        "rows": [{"vector": number, "mnemonic": vector(number).mnemonic, "count": report.by_vector[number],
+        "total_events": total,
+        "rows": [{"vector": number, "mnemonic": vector(number).mnemonic, "count": by_vector[number],
                   "counts": timeline.rows[number][:used]} for number in ranked],
         "other_vectors": max(0, len(timeline.rows) - top),
     }

@@ -16,7 +16,7 @@ _KIND_WORDS = {"irq": "hardware interrupt", "exception": "exception", "software"
 
 
 def log(data: dict[str, Any], style: Style) -> str:
-    sections = [_summary(data, style), _vector_table(data, style), _timeline(data, style)]
+    sections = [_summary(data, style), _vector_table(data, style), timeline_text(data["timeline"], style)]
     sections += [_triple_fault(index, fault, data, style) for index, fault in enumerate(data["triple_faults"])]
     sections += [_problems(data, style), _events(data, style)]
     return "\n\n".join(section for section in sections if section)
@@ -89,8 +89,8 @@ def _vector_name(row: dict[str, Any]) -> str:
     return f"IRQ{irq['irq']} {irq['device']} (if the 8259s are at 0x20/0x28)"
 
 
-def _timeline(data: dict[str, Any], style: Style) -> str:
-    timeline = data["timeline"]
+def timeline_text(timeline: dict[str, Any], style: Style) -> str:
+    """A timeline document (commands/log.py timeline_data) as one sparkline per vector."""
     if not timeline["rows"]:
         return ""
     width = timeline["bucket_width"]

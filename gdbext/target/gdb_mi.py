@@ -15,6 +15,9 @@ from .base import split_address
 from .gdb_backed import GdbBackedTarget
 from .mi import MiClient, MiError, c_string
 
+#: how often a watched `resume` looks at its watcher while the guest runs (seconds)
+WATCH_INTERVAL = 0.05
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable
@@ -87,18 +90,19 @@ class GdbMiTarget(GdbBackedTarget):
         self._ours.pop(str(handle), None)
         self.client.command(f"-break-delete {handle}", check=False)
 
-    def resume(self, timeout: float | None = None) -> str | None:
+    def resume(self, timeout: float | None = None, watch: Callable[[], bool] | None = None) -> str | None:
         """Continue the guest and wait for it to stop; the stop as one line, or None on timeout.
 
         A hit of our breakpoint that does not match its filters continues
-        silently. Ctrl-C while waiting stops the guest.
+        silently. Ctrl-C while waiting stops the guest, and so does ``watch``
+        (asked every WATCH_INTERVAL seconds) when it answers True.
         """
         self.require_stopped()
         deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
         while True:
             self.client.command("-exec-continue")
             try:
-                record = self.client.wait_for_stop(max(0.0, deadline - time.monotonic()))
+                record = self._wait_watching(deadline, watch)
             except KeyboardInterrupt:
                 self.client.command("-exec-interrupt", check=False)
                 record = self.client.wait_for_stop(self.client.timeout)
@@ -111,6 +115,17 @@ class GdbMiTarget(GdbBackedTarget):
             if verdict:
                 payload = dict(payload, reason="handler-entry")
             return self.describe_stop(payload)
+
+    def _wait_watching(self, deadline: float, watch: Callable[[], bool] | None) -> dict[str, Any] | None:
+        """The ``*stopped`` record before ``deadline``; the guest is interrupted once ``watch`` says so."""
+        while True:
+            left = max(0.0, deadline - time.monotonic())
+            record = self.client.wait_for_stop(left if watch is None else min(left, WATCH_INTERVAL))
+            if record is not None or watch is None or time.monotonic() >= deadline:
+                return record
+            if watch():
+                self.client.command("-exec-interrupt", check=False)
+                return self.client.wait_for_stop(self.client.timeout)
 
     def _judge_hit(self, payload: dict[str, Any]) -> bool | None:
         """Whether this stop is a matching hit of our breakpoints (None: not ours).

@@ -62,6 +62,9 @@ OFFLINE = {
     "log": [f"log {INTLOG}/events64.log", f"log {INTLOG}/events64.log --vector 14 --events",
             f"log {INTLOG}/idtlimit32.log", f"log {INTLOG}/linux_smp_cut_tail.log --events --limit 3",
             f"log {INTLOG}/stackoverflow64.log --snapshot tests/fixtures/snapshots/long64.json"],
+    "events": [f"events --log {INTLOG}/events64.log --last 40", f"events --log {INTLOG}/linux_smp_cut_tail.log"],
+    "stats": [f"stats --log {INTLOG}/events64.log", f"stats --log {INTLOG}/stackoverflow64.log"],
+    "catch": ["catch exception 14 --from user", "catch triple-fault", "catch list"],
 }
 
 #: section -> commands run on every snapshot fixture where they answer

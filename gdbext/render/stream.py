@@ -1,0 +1,94 @@
+"""Text for the interrupt stream: `events`, `stats`, `catch` and what a catchpoint saw."""
+
+from __future__ import annotations
+
+from .log import timeline_text
+from .style import Style
+from .table import hexval, table
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def events(data: dict[str, Any], style: Style) -> str:
+    listed = data["events"]
+    head = style.heading(f"{len(listed)} events shown, {data['total']} in the stream ({data['source']}; "
+                         f"the last {data['kept']} are kept)")
+    if not listed:
+        return head + "\nno event matches"
+    cells = [[str(event["index"]), "?" if event["cpu"] is None else str(event["cpu"]), f"{event['vector']:#04x}",
+              event["mnemonic"] or "", event["kind"], hexval(event["error_code"]),
+              "?" if event["cpl"] is None else str(event["cpl"]), _where(event),
+              "" if event["cr2"] is None else f"CR2={event['cr2']:#x}"] for event in listed]
+    return head + "\n" + table(["#", "cpu", "vector", "mnem", "kind", "error", "CPL", "CS:RIP", ""], cells, style)
+
+
+def _where(event: dict[str, Any]) -> str:
+    if event["rip"] is None:
+        return "?"
+    return f"{event['rip']:#x}" if event["cs"] is None else f"{event['cs']:04x}:{event['rip']:x}"
+
+
+def stats(data: dict[str, Any], style: Style) -> str:
+    kinds = ", ".join(f"{count} {kind}" for kind, count in data["by_kind"].items())
+    lines = [style.heading(f"{data['total']} events ({kinds}) in {data['source']}")]
+    notes = [f"{data['triple_faults']} triple faults" if data["triple_faults"] else "",
+             f"{data['resets']} CPU resets" if data["resets"] else "",
+             f"{data['malformed']} malformed lines" if data["malformed"] else ""]
+    if any(notes):
+        lines.append(", ".join(note for note in notes if note))
+    if data["vectors"]:
+        rows = sorted(data["vectors"], key=lambda row: (-row["count"], row["vector"]))
+        lines.append(table(["vector", "mnem", "count", "name"],
+                           [[f"{row['vector']:#04x}", row["mnemonic"] or "", str(row["count"]), row["name"]]
+                            for row in rows], style))
+    per_cpu = ", ".join(f"{'vCPU ?' if row['cpu'] is None else 'vCPU ' + str(row['cpu'])}: {row['count']}"
+                        for row in data["by_cpu"])
+    if per_cpu:
+        lines.append(per_cpu + (" (the -d int log does not name the vCPU of an event)"
+                                if any(row["cpu"] is None for row in data["by_cpu"]) else ""))
+    timeline = timeline_text(data["timeline"], style)
+    if timeline:
+        lines.append(timeline)
+    return "\n".join(lines)
+
+
+def catches(data: dict[str, Any], style: Style) -> str:
+    lines = []
+    if data["added"] is not None:
+        lines.append(f"catchpoint {data['added']['number']}: {catch_words(data['added'])}")
+    if not data["added"]:
+        lines += [f"{row['number']:>3}  {catch_words(row)}" for row in data["catches"]] or ["no catchpoints"]
+    if data["catches"] and data["watching"] is None:
+        lines.append(style.warn("no interrupt stream is followed yet: catchpoints act under `idtscope run` "
+                                "or after `attach HOST:PORT --log FILE`"))
+    return "\n".join(lines)
+
+
+def catch_words(row: dict[str, Any]) -> str:
+    if row["kind"] == "triple-fault":
+        return "triple fault"
+    from ..model.vectors import vector
+
+    entry = vector(row["vector"])
+    where = "" if row["from"] is None else f" from {row['from']} mode"
+    return f"exception {row['vector']} ({entry.mnemonic or entry.name}){where}"
+
+
+def caught(data: dict[str, Any], style: Style) -> str:
+    """What a catchpoint saw, then where the guest stopped."""
+    event = data["event"]
+    if event is None:
+        text = f"caught a triple fault (log line {data['where']})"
+    else:
+        from ..model.vectors import vector
+
+        entry = vector(event["vector"])
+        parts = [f"caught {entry.mnemonic or hex(event['vector'])} ({entry.name})",
+                 f"error code {hexval(event['error_code'])}" if event["error_code"] is not None else "",
+                 f"at {_where(event)}" + (f" <{data['symbol']}>" if data["symbol"] else ""),
+                 f"CPL {event['cpl']}", f"CR2={event['cr2']:#x}" if event["cr2"] is not None else "",
+                 f"(event #{event['index']}, log line {event['where']})"]
+        text = " ".join(part for part in parts if part)
+    return style.bad(text) + f"\n  catchpoint {data['catch']['number']}: {catch_words(data['catch'])}"
