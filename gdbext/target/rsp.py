@@ -259,11 +259,13 @@ class RspConnection:
                 raise self._fail(f"sent {reply[:20]!r} for a memory read") from None
         return bytes(data)
 
-    def detach(self, pid: int) -> None:
-        """Detach so that the guest runs on: ``D``, then ``D;pid`` if QEMU wants the multiprocess form."""
-        reply = self.request("D")
-        if reply.startswith("E"):
-            reply = self.request(f"D;{pid:x}")
+    def detach(self, pid: int | None) -> None:
+        """Detach so that the guest runs on: ``D;pid`` when the stub lists threads in the
+        multiprocess form (``pP.T``, so it wants that form), else ``D``, then ``D;1`` if QEMU
+        answers that with an error."""
+        reply = self.request("D" if pid is None else f"D;{pid:x}")
+        if pid is None and reply.startswith("E"):
+            reply = self.request("D;1")
         if reply != "OK":
             raise TargetError(f"QEMU at {self.address} refused to detach ({reply[:20] or 'no answer'}): the guest "
                               "stays paused; `cont` in QEMU's monitor resumes it")
@@ -300,7 +302,8 @@ class RspTarget(Target):
         self.label = connection.address
         self._selected: int | None = None
         self._memory_thread: int | None = None
-        self._pid = 1
+        #: the process id of the stub's multiprocess thread list (``pP.T``), None for the plain form
+        self._pid: int | None = None
         #: whether the guest ran before we connected (None: the stub could not say)
         self.was_running: bool | None = None
 
@@ -335,7 +338,7 @@ class RspTarget(Target):
         threads = self.connection.threads()
         if not threads:
             raise TargetError(f"the gdbstub at {self.connection.address} lists no threads")
-        self._pid = threads[0][0] or 1
+        self._pid = threads[0][0]
         return tuple(sorted({thread - 1 for _, thread in threads}))
 
     def selected_cpu(self) -> int:

@@ -33,5 +33,7 @@ def test_the_idt_is_read_in_as_few_packets_as_the_stub_allows(long64, toolchain)
     assert [length for _, length in one_shot.reads(base, size)] == [min(largest, size - n * largest)
                                                                     for n in range(reads)]
     assert len(in_gdb.reads(base, size, in_gdb.marked(MARK))) == reads
+    assert [packet for packet in one_shot.sent if packet.startswith("D")] == ["D;1"], \
+        "after a gdb, QEMU lists threads as p1.N and wants D;pid: asked once, not after a refused D"
     if toolchain.name == "qemu11":
         assert reads == 1, f"QEMU 10.2 and later take a {size}-byte read in one packet (PacketSize {largest * 2:#x})"
