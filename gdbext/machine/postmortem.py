@@ -91,6 +91,7 @@ def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
         "mode": regs.mode.value,
         "line": fault.line,
         "explanation": explain(fault, advice=False),
+        "notes": _notes(target, cpu, chain),
         "chain": [_chain_data(step) for step in chain],
         "steps": steps,
         "cause": decisive,
@@ -114,22 +115,43 @@ def _step_data(index: int, step: ChainStep, role: str, problem: DeliveryProblem 
             "problem": None if problem is None else as_dict(problem)}
 
 
+def _idt_gate_named(target: Target, cpu: int, step: ChainStep) -> tuple[int, int, int | None, bool] | None:
+    """For an error code with the IDT flag: (the index it holds, the vector it means, the INT n at
+    the faulting RIP if one is there, IA-32e mode or not); None for any other error code."""
+    code = step.error_code
+    if step.vector not in SELECTOR_ERROR_VECTORS or code is None:
+        return None
+    selector_code = SelectorErrorCode.from_int(code & 0xFFFFFFFF)
+    if selector_code.table is not ErrorCodeTable.IDT:
+        return None
+    view = read_idt(target, cpu)
+    long_mode = view.mode is CpuMode.LONG
+    software = software_vector(target, cpu, view.mode, step.rip) if step.rip is not None else None
+    return selector_code.index, idt_vector(selector_code.index, long_mode, software, len(view.slots)), software, \
+        long_mode
+
+
+def _notes(target: Target, cpu: int, chain: tuple[ChainStep, ...]) -> list[str]:
+    """What the log says wrongly that the reading above corrected."""
+    named = _idt_gate_named(target, cpu, chain[0]) if chain else None
+    if named is None or named[0] == named[1]:
+        return []
+    return [f"the error code {chain[0].error_code:#x} holds IDT index {named[0]:#x}: QEMU before 8.0 pushes "
+            f"the vector doubled in IA-32e mode (QEMU issue 1382), so it means vector {named[1]:#04x}"]
+
+
 def _origin(target: Target, cpu: int, step: ChainStep, before: tuple[ChainStep, ...]) -> DeliveryProblem | None:
     """Why the first exception of the chain was raised, where the tables can tell."""
     code = step.error_code
-    if step.vector in SELECTOR_ERROR_VECTORS and code is not None:
-        selector_code = SelectorErrorCode.from_int(code & 0xFFFFFFFF)
-        if selector_code.table is ErrorCodeTable.IDT:
-            view = read_idt(target, cpu)
-            software = software_vector(target, cpu, view.mode, step.rip) if step.rip is not None else None
-            vector = idt_vector(selector_code.index, view.mode is CpuMode.LONG, software, len(view.slots))
-            problem = _delivery(target, cpu, step, vector, software=software is not None)
-            halved = selector_code.index // 2
-            if problem is None and software is None and view.mode is CpuMode.LONG and vector == selector_code.index \
-                    and vector % 2 == 0 and halved != vector:
-                problem = _delivery(target, cpu, step, halved)
-            return problem
-        return None
+    named = _idt_gate_named(target, cpu, step)
+    if named is not None:
+        index, vector, software, long_mode = named
+        problem = _delivery(target, cpu, step, vector, software=software is not None)
+        halved = index // 2
+        if problem is None and software is None and long_mode and vector == index and vector % 2 == 0 \
+                and halved != vector:
+            problem = _delivery(target, cpu, step, halved)
+        return problem
     if step.vector == ExceptionVector.PF and code is not None and step.cr2 is not None:
         return _page_fault_origin(target, cpu, step, code, before)
     return None

@@ -16,6 +16,7 @@ def why(data: dict[str, Any], style: Style) -> str:
     lines = [style.bad(f"triple fault on CPU {data['cpu']} ({data['mode']} mode), log line {data['line']}")
              + (style.dim(f"  (the last of {data['triple_fault_count']})") if data["triple_fault_count"] > 1 else "")]
     lines.append(f"chain: {data['explanation']}")
+    lines.extend(style.dim(f"note: {note}") for note in data["notes"])
     if data["steps"]:
         lines.append("")
         lines.append("step by step, against the tables now:")

@@ -48,6 +48,10 @@ def test_why_names_the_cause_live_and_offline(long64, tmp_path, scenario, toolch
         assert data["chain"][-1]["logged"] is False, "the fault that ended #DF's delivery has no event line"
         assert data["cause"]["vector"] == 8, "a triple fault is a #DF the CPU could not deliver"
     assert checks(live) == checks(offline)
+    doubled = live["chain"][0]["error_code"] is not None and live["chain"][0]["error_code"] & 2 \
+        and live["instruction"] and live["instruction"][0]["text"].startswith("int")
+    assert bool(live["notes"]) == bool(doubled and toolchain.name == "qemu7"), live["notes"]
+    assert all("QEMU issue 1382" in note for note in live["notes"])
     check("why", [live, offline] + why_documents())
     first = live["instruction"][0]
     assert first["address"] == live["chain"][0]["rip"]
