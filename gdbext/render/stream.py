@@ -48,9 +48,52 @@ def stats(data: dict[str, Any], style: Style) -> str:
     if per_cpu:
         lines.append(per_cpu + (" (the -d int log does not name the vCPU of an event)"
                                 if any(row["cpu"] is None for row in data["by_cpu"]) else ""))
-    timeline = timeline_text(data["timeline"], style)
-    if timeline:
-        lines.append(timeline)
+    if data["plugin"] is None:
+        timeline = timeline_text(data["timeline"], style)
+        if timeline:
+            lines.append(timeline)
+    else:
+        lines.append(plugin(data["plugin"], style))
+    return "\n".join(lines)
+
+
+def plugin(data: dict[str, Any], style: Style) -> str:
+    """The trace plugin's part of `stats`: per vector and vCPU, per vCPU, returns, a timeline of rates."""
+    from .log import sparkline
+    from .trace import duration
+
+    lines = [style.heading(f"from the trace plugin: {data['deliveries']} deliveries over {duration(data['span_ns'])}")]
+    cells = []
+    for row in sorted(data["vectors"], key=lambda row: (-row["count"], row["vector"])):
+        several = len(row["cpus"]) > 1
+        parts = [(row, "all" if several else str(row["cpus"][0]["cpu"]))]
+        parts += [(part, str(part["cpu"])) for part in row["cpus"]] if several else []
+        for part, cpu in parts:
+            latency = part["latency_ns"]
+            first = part is row
+            cells.append([f"{row['vector']:#04x}" if first else "", (row["mnemonic"] or "") if first else "", cpu,
+                          str(part["count"]), "-" if part["per_second"] is None else f"{part['per_second']:.1f}",
+                          duration(part["in_handler_ns"]), duration(latency["min"]), duration(latency["median"]),
+                          duration(latency["max"]), str(part["nested"]), str(part["max_depth"])])
+    if cells:
+        lines.append(table(["vector", "mnem", "vCPU", "count", "per s", "in handler", "min", "median", "max",
+                            "nested", "depth"], cells, style))
+    for row in data["unnamed_handlers"]:
+        where = "other handlers" if row["handler"] is None else f"handler {row['handler']:#x}"
+        shared = f" (vectors {', '.join(f'{v:#04x}' for v in row['vectors'])})" if row["vectors"] else ""
+        lines.append(f"{where}{shared}: {row['count']} deliveries no IDT read so far names one vector of")
+    lines.append(", ".join(f"vCPU {row['cpu']}: {row['events']} events, {duration(row['in_handlers_ns'])} in handlers, "
+                           f"depth {row['max_depth']}" for row in data["cpus"]))
+    returns = data["returns"]
+    lines.append(f"{returns['paired']} handlers left by their IRET, {returns['unpaired']} IRETs popped no recorded "
+                 f"frame, {returns['abandoned']} handlers left without IRET, {returns['open']} open now")
+    timeline = data["timeline"]
+    if timeline["rows"]:
+        lines.append(style.heading(f"timeline: one column = {duration(timeline['bucket_ns'])}; the peak rate per row"))
+        for row in timeline["rows"]:
+            label = (f"{row['mnemonic'] or '':>5} {row['vector']:#04x}" if row["vector"] is not None
+                     else f"{row['handler'] or 0:#x}"[:11].rjust(11))
+            lines.append(f"{label} |{sparkline(row['counts'])}| {max(row['per_second']):.0f}/s")
     return "\n".join(lines)
 
 
