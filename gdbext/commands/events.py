@@ -7,7 +7,9 @@ Examples:
   events --vector '#PF' --last 5
   events --log qemu.log         offline, the end of a log file
 QEMU's -d int log does not say which vCPU took an event: --cpu needs a guest
-with one vCPU (or a source that names it).
+with one vCPU (or a source that names it). The trace plugin, which `idtscope run`
+loads when QEMU can, names it, and gives each event its time (seconds since the
+plugin started) and nesting depth.
 """
 
 from __future__ import annotations

@@ -17,11 +17,19 @@ def events(data: dict[str, Any], style: Style) -> str:
                          f"the last {data['kept']} are kept)")
     if not listed:
         return head + "\nno event matches"
+    timed = any(event["time_ns"] is not None for event in listed)
     cells = [[str(event["index"]), "?" if event["cpu"] is None else str(event["cpu"]), f"{event['vector']:#04x}",
               event["mnemonic"] or "", event["kind"], hexval(event["error_code"]),
               "?" if event["cpl"] is None else str(event["cpl"]), _where(event),
-              "" if event["cr2"] is None else f"CR2={event['cr2']:#x}"] for event in listed]
-    return head + "\n" + table(["#", "cpu", "vector", "mnem", "kind", "error", "CPL", "CS:RIP", ""], cells, style)
+              "" if event["cr2"] is None else f"CR2={event['cr2']:#x}"]
+             + ([_seconds(event["time_ns"]), "" if event["depth"] is None else str(event["depth"])] if timed else [])
+             for event in listed]
+    return head + "\n" + table(["#", "cpu", "vector", "mnem", "kind", "error", "CPL", "CS:RIP", ""]
+                                + (["time s", "depth"] if timed else []), cells, style)
+
+
+def _seconds(time_ns: int | None) -> str:
+    return "" if time_ns is None else f"{time_ns / 1e9:.6f}"
 
 
 def _where(event: dict[str, Any]) -> str:

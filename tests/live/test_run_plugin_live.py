@@ -18,6 +18,7 @@ import sys
 
 from gdbext.symbols import SymbolTable
 from tests.guests import newer, plugin_header
+from tests.guests.crash import CRASH_SCENARIOS
 from tests.unit.test_docs_json import check
 
 USER_PF_SCENARIO = 2
@@ -42,10 +43,14 @@ def documents(text: str) -> list[dict]:
     return [decoder.raw_decode(text, match.start())[0] for match in re.finditer(r"(?m)^\{$", text)]
 
 
+def qemu11(image) -> list[str]:
+    return [*newer.qemu_prefix(), "-accel", "tcg", "-display", "none", "-smp", str(image.layout["smp"]),
+            "-m", image.layout.get("qemu_memory", "128M"), "-kernel", str(image.kernel)]
+
+
 def test_run_loads_the_plugin_and_stats_match_the_guest(long64, tmp_path):
     table = SymbolTable.load(long64.elf)
-    qemu = [*newer.qemu_prefix(), "-accel", "tcg", "-display", "none", "-smp", str(long64.layout["smp"]),
-            "-m", long64.layout.get("qemu_memory", "128M"), "-kernel", str(long64.kernel)]
+    qemu = qemu11(long64)
     log = tmp_path / "qemu.log"
     run = idtscope_run(qemu, [
         "gdb hbreak guest_ready", "continue 60", "gdb delete",
@@ -114,3 +119,22 @@ def test_run_falls_back_to_the_log_under_qemu_72(long64, tmp_path):
     assert "idtscope run: no trace plugin (QEMU 7.2" in run.stderr and "older than 10.2" in run.stderr
     assert "-plugin" not in run.stderr and "-d int,cpu_reset" in run.stderr
     assert json.loads(run.stdout)["plugin"] is None
+
+
+def test_a_triple_fault_is_still_caught_and_explained_with_the_plugin(long64, tmp_path):
+    """The plugin gives the events; the log beside it still gives the triple fault and `why` its chain."""
+    scenario = CRASH_SCENARIOS[0]
+    crash = long64.layout["scenarios"][scenario]["crash"]
+    run = idtscope_run(qemu11(long64), [
+        "gdb hbreak guest_ready", "continue 60", "gdb delete",
+        f"gdb set {{unsigned long long}}&scenario = {scenario}", "continue 60", "stats --json",
+    ], ["--serial", str(tmp_path / "serial.txt"), "--symbols", str(long64.elf)],
+        env={"IDTSCOPE_QEMU_PLUGIN_H": str(plugin_header.derived())})
+    assert "-plugin " in run.stderr
+    stop = run.stdout[run.stdout.index("caught a triple fault"):]
+    chain = next(line for line in stop.splitlines() if line.startswith("chain: "))
+    # the chain comes from the log: the scenario's instruction raises, then #DF, then the triple fault
+    place = f"at RIP {SymbolTable.load(long64.elf).address_of(crash['rip_symbol']):#x}"
+    assert chain.index(place) < chain.index("#DF") < chain.index("triple fault"), chain
+    stats = documents(run.stdout)[-1]
+    assert stats["triple_faults"] == 1 and stats["plugin"]["deliveries"] > 0
