@@ -155,9 +155,12 @@ def _glib_flags() -> list[str]:
 
 
 def build_plugin(qemu: Sequence[str] = ("qemu-system-x86_64",), header: Path | None = None) -> Path:
-    """The trace plugin's shared library for the QEMU that ``qemu`` runs, built on first use."""
+    """The trace plugin's shared library for the QEMU that ``qemu`` runs, built on first use.
+
+    A QEMU older than 10.2 is refused before any header is looked for, unless ``header`` is
+    given: then the plugin API version that header declares decides."""
     version, debian_version = qemu_version(qemu)
-    if tuple(int(part) for part in version.split(".")[:2]) < MIN_VERSION:
+    if header is None and tuple(int(part) for part in version.split(".")[:2]) < MIN_VERSION:
         raise PluginBuildError(f"QEMU {version} is older than {'.'.join(map(str, MIN_VERSION))}: its plugins "
                                "are told of no interrupt or exception")
     version_dir = cache_root() / (debian_version or version)
