@@ -174,6 +174,17 @@ def _cpus(value: str) -> int:
     return 1
 
 
+def trace_path(log: str) -> str:
+    """Where the plugin writes its stream: beside the session log, as ``NAME.trace``."""
+    path = Path(log).with_suffix(".trace")
+    return str(path if path != Path(log) else Path(log + ".trace"))
+
+
+def plugin_option(library: Path, trace: str) -> str:
+    """``-plugin``'s value: QEMU's option syntax doubles a comma inside a value."""
+    return f"{str(library).replace(',', ',,')},out={trace.replace(',', ',,')}"
+
+
 def plugin_for(qemu: list[str], kvm: bool, header: str | None) -> tuple[Path | None, str]:
     """The trace plugin built for this QEMU, or None and why not (in a few words)."""
     if kvm:
@@ -250,6 +261,7 @@ def run_main(argv: list[str]) -> int:
     session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb)
     qemu: Qemu | None = None
     launch: QemuLaunch | None = None
+    trace: str | None = None
     status = EXIT_ERROR
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -257,22 +269,21 @@ def run_main(argv: list[str]) -> int:
             port = free_port()
             checked = launch_command(qemu_words, port, args.session_log or "LOG", args.serial)  # refuse before any file
             log = args.session_log or str(Path(tempfile.mkdtemp(prefix="idtscope-run-")) / "qemu.log")
-            trace = str(Path(log).with_name(Path(log).stem + ".trace")) if not args.no_plugin else None
-            library, why_not = (None, "--no-plugin") if trace is None else plugin_for(qemu_words, checked.kvm,
-                                                                                        args.plugin_header)
+            library, why_not = (None, "--no-plugin") if args.no_plugin else plugin_for(qemu_words, checked.kvm,
+                                                                                         args.plugin_header)
+            trace = None if library is None else trace_path(log)
             launch = launch_command(qemu_words, port, log, args.serial,
-                                    None if library is None else f"{library},out={trace}")
+                                    None if library is None or trace is None else plugin_option(library, trace))
             say(f"idtscope run: added {' '.join(launch.added)}"
-                + ("" if library is None else " (the idtscope trace plugin: events, times, handler durations)"))
-            if library is None:
+                + ("" if trace is None else " (the idtscope trace plugin: events, times, handler durations)"))
+            if trace is None:
                 say(f"idtscope run: no trace plugin ({why_not}): events come from the -d int log")
             for note in launch.notes:
                 say(f"idtscope run: {note}")
             qemu = Qemu(launch.argv)
             qemu.wait_for_stub(port)
             say(session.attach(f"127.0.0.1:{port}"))
-            say(session.follow(launch.log, cpu=0 if launch.cpus == 1 else None,
-                               trace=None if library is None else trace))
+            say(session.follow(launch.log, cpu=0 if launch.cpus == 1 else None, trace=trace))
             if args.symbols:
                 say(session.run(f"symbols {args.symbols}"))
             if not args.no_catch:
@@ -290,7 +301,8 @@ def run_main(argv: list[str]) -> int:
         if qemu is not None:
             qemu.end()
         if launch is not None and Path(launch.log).exists():
-            say(f"idtscope run: QEMU ended; its log is {launch.log}")
+            say(f"idtscope run: QEMU ended; its log is {launch.log}"
+                + (f", the plugin's trace {trace}" if trace is not None and Path(trace).exists() else ""))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status
