@@ -10,6 +10,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: unnamed handlers `stats` lists in text
+UNNAMED_SHOWN = 4
+
 
 def events(data: dict[str, Any], style: Style) -> str:
     listed = data["events"]
@@ -26,6 +29,10 @@ def events(data: dict[str, Any], style: Style) -> str:
              for event in listed]
     return head + "\n" + table(["#", "cpu", "vector", "mnem", "kind", "error", "CPL", "CS:RIP", ""]
                                 + (["time s", "depth"] if timed else []), cells, style)
+
+
+def _file(event: dict[str, Any]) -> str:
+    return "trace" if event["source"] == "plugin" else "log"
 
 
 def _seconds(time_ns: int | None) -> str:
@@ -86,10 +93,16 @@ def plugin(data: dict[str, Any], style: Style) -> str:
     if cells:
         lines.append(table(["vector", "mnem", "vCPU", "count", "per s", "in handler", "min", "median", "max",
                             "nested", "depth"], cells, style))
-    for row in data["unnamed_handlers"]:
-        where = "other handlers" if row["handler"] is None else f"handler {row['handler']:#x}"
+    unnamed = sorted(data["unnamed_handlers"], key=lambda row: -row["count"])
+    if unnamed:
+        lines.append(f"{sum(row['count'] for row in unnamed)} deliveries entered handlers no IDT read so far "
+                     "names one vector of (before the guest set its IDT up, or shared):")
+    for row in unnamed[:UNNAMED_SHOWN]:
+        where = "other handlers" if row["handler"] is None else f"{row['handler']:#x}"
         shared = f" (vectors {', '.join(f'{v:#04x}' for v in row['vectors'])})" if row["vectors"] else ""
-        lines.append(f"{where}{shared}: {row['count']} deliveries no IDT read so far names one vector of")
+        lines.append(f"  {where}{shared}: {row['count']}")
+    if len(unnamed) > UNNAMED_SHOWN:
+        lines.append(style.dim(f"  ({len(unnamed) - UNNAMED_SHOWN} more handlers: --json lists them)"))
     lines.append(", ".join(f"vCPU {row['cpu']}: {row['events']} events, {duration(row['in_handlers_ns'])} in handlers, "
                            f"depth {row['max_depth']}" for row in data["cpus"]))
     returns = data["returns"]
@@ -140,6 +153,6 @@ def caught(data: dict[str, Any], style: Style) -> str:
                  f"error code {hexval(event['error_code'])}" if event["error_code"] is not None else "",
                  f"at {_where(event)}" + (f" <{data['symbol']}>" if data["symbol"] else ""),
                  f"CPL {event['cpl']}", f"CR2={event['cr2']:#x}" if event["cr2"] is not None else "",
-                 f"(event #{event['index']}, log line {event['where']})"]
+                 f"(event #{event['index']}, {_file(event)} line {event['where']})"]
         text = " ".join(part for part in parts if part)
     return style.bad(text) + f"\n  catchpoint {data['catch']['number']}: {catch_words(data['catch'])}"
