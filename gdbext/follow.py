@@ -83,7 +83,7 @@ class LogFollower:
 
 class TraceFollower(LogFollower):
     """The trace plugin's stream (``file``) followed into an :class:`EventStream` and its handler
-    statistics (``source.stats``), with QEMU's ``-d int,cpu_reset`` log (``path``) followed
+    statistics (``plugin.stats``), with QEMU's ``-d int,cpu_reset`` log (``path``) followed
     beside it for the triple faults and resets only: the plugin sees neither a reset nor the
     vectors of the exceptions raised on the way to one, which `why` reads from the log.
     Without a log (a trace read offline) ``path`` is the trace.

@@ -75,7 +75,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     return Result("stream.catches", {
         "added": None if added is None else catch_data(catches.index(added) + 1, added),
         "catches": [catch_data(number, catch) for number, catch in enumerate(catches, 1)],
-        "watching": None if context.follower is None else str(context.follower.path),
+        "watching": None if context.follower is None else str(context.follower.file),
     })
 
 
