@@ -158,3 +158,31 @@ def test_the_follower_reads_a_growing_trace_and_takes_partial_lines_whole():
         follower.finish()
     assert follower.offset == len(data) and follower.stream.by_vector == {0x20: 1}
     assert follower.plugin.stats.paired == 1 and follower.stream.triple_faults == 1
+
+
+def test_the_session_names_deliveries_from_the_idt_of_the_stopped_guest(tmp_path):
+    """At a stop the session gives the follower the IDT it reads, and resolves its gates again
+    only when the table changed (here a snapshot of long64: the same table at every stop)."""
+    import json
+
+    from shell.session import Session
+    from tests.unit.snapshot_fixtures import SNAPSHOTS
+
+    session = Session()
+    session.open_snapshot(str(SNAPSHOTS / "long64.json"))
+    gates = json.loads(session.run("idt --all --json"))["gates"]
+    trace = tmp_path / "run.trace"
+    pf = next(gate["handler"] for gate in gates if gate["vector"] == 14)
+    raised = Delivery(0, "exception", 0, 4, None, 0x102000, 0x102000, 0x3000, 0, 0, 0)
+    user_pf = Delivery(0, "interrupt", 0, 5, None, 0x102005, pf, 0x1FD0, 6, 0x102005, 0x23)
+    trace.write_text(f"{HEADER}\n{format_record(raised)}\n{format_record(user_pf)}\n")
+    follower = TraceFollower(trace)
+    session.context.follow(follower)
+    session.core.learn_idt()
+    assert follower.handlers == {gate["vector"]: gate["handler"] for gate in gates if gate["handler"] is not None}
+    learnt = follower.handlers
+    session.core.stop(None)
+    assert follower.handlers is learnt
+    follower.finish()
+    event = follower.stream.recent[-1]
+    assert (event.vector, event.error_code, event.cpl, event.handler) == (14, 6, 3, pf)
