@@ -103,8 +103,9 @@ def plugin(data: dict[str, Any], style: Style) -> str:
         lines.append(f"  {where}{shared}: {row['count']}")
     if len(unnamed) > UNNAMED_SHOWN:
         lines.append(style.dim(f"  ({len(unnamed) - UNNAMED_SHOWN} more handlers: --json lists them)"))
-    lines.append(", ".join(f"vCPU {row['cpu']}: {row['events']} events, {duration(row['in_handlers_ns'])} in handlers, "
-                           f"depth {row['max_depth']}" for row in data["cpus"]))
+    if data["cpus"]:
+        lines.append(", ".join(f"vCPU {row['cpu']}: {row['events']} events, {duration(row['in_handlers_ns'])} in "
+                               f"handlers, depth {row['max_depth']}" for row in data["cpus"]))
     returns = data["returns"]
     lines.append(f"{returns['paired']} handlers left by their IRET, {returns['unpaired']} IRETs popped no recorded "
                  f"frame, {returns['abandoned']} handlers left without IRET, {returns['open']} open now")
