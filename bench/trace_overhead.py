@@ -1,5 +1,6 @@
 """What watching interrupts costs a guest: a Linux boot under QEMU 11.1 with nothing, with
-the idtscope trace plugin, and with ``-d int``.
+the idtscope trace plugin, with ``-d int``, and with both as `idtscope run` adds them (the
+plugin and ``-d int,cpu_reset``, which the triple-fault chain needs).
 
 The guest is the suite's Linux (tests/guests/linux.py: Debian's cloud kernel and a busybox
 /init, two vCPUs, TCG) under the QEMU of the Debian sid root (tests/guests/newer.py). Each
@@ -60,7 +61,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="trace-overhead-") as scratch:
         directory = Path(scratch)
         trace, log = directory / "trace.txt", directory / "int.log"
-        modes = {"plain": [], "plugin": ["-plugin", f"{library},out={trace}"], "-d int": ["-d", "int", "-D", str(log)]}
+        modes = {"plain": [], "plugin": ["-plugin", f"{library},out={trace}"], "-d int": ["-d", "int", "-D", str(log)],
+                 "run": ["-plugin", f"{library},out={directory / 'run.trace'}", "-d", "int,cpu_reset",
+                         "-D", str(directory / "run.log")]}
         for _ in range(rounds):
             for name, extra in modes.items():
                 seconds = boot_seconds(prefix, extra, directory)

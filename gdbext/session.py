@@ -110,6 +110,7 @@ class SessionCore:
         target = self.target
         if target is not None:
             target.cache.clear()
+            self.learn_idt()
         manager = self.context.breakpoints
         if manager is None or manager.target is not target:
             return Stop(line, changes, errors, None)
@@ -121,6 +122,25 @@ class SessionCore:
             errors.append(str(error))
         hit = manager.take_hit()
         return Stop(line, changes, errors, None if hit is None else self._report(hit))
+
+    def learn_idt(self) -> None:
+        """Give the trace plugin's follower the stopped guest's IDT, to name deliveries by vector
+        (its gates are resolved again only when the table changed). A guest whose IDT cannot be
+        read now (mid-setup) keeps the last one learnt."""
+        from .follow import TraceFollower
+
+        follower, target = self.context.follower, self.target
+        if not isinstance(follower, TraceFollower) or target is None or target.is_running():
+            return
+        from .commands.trace_stream import entry_points
+        from .machine.tables import read_idt
+
+        try:
+            view = read_idt(target, target.selected_cpu())
+            if view.slots != follower.idt_slots:
+                follower.learn_idt(entry_points(target, view), view.slots)
+        except IdtscopeError:
+            return
 
     def watch(self) -> bool:
         """Whether the followed stream shows a caught event (polled while the guest runs)."""

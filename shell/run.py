@@ -2,7 +2,9 @@
 attach, follow its interrupt log, and end QEMU when the session ends.
 
 Added to the command line (and said so): a gdbstub on a free loopback port with
--S, ``-d int,cpu_reset -D LOG`` (QEMU logs interrupts only under TCG), and
+-S, ``-d int,cpu_reset -D LOG`` (QEMU logs interrupts only under TCG), the
+idtscope trace plugin when QEMU can load it (TCG, QEMU 10.2 or later, a
+qemu-plugin.h to build it against: docs/trace.md; else one line says why), and
 ``-no-reboot -action reboot=shutdown,shutdown=pause`` so that a triple fault
 leaves the machine paused with its final state readable instead of resetting
 it. Options the user gave that would collide are adapted (their -d list gets
@@ -12,6 +14,12 @@ int,cpu_reset; their -D file becomes the session log) or refused with one line
 QEMU runs in its own process group and gets SIGKILL if idtscope itself dies
 (PR_SET_PDEATHSIG); at the session's end, on Ctrl-C, on an error or a SIGTERM
 its group is terminated, then killed.
+
+With the plugin, events, stats and catch exception follow its stream (the vCPU of each
+event, times, handler durations and nesting); the log stays, for the triple fault and the
+chain of exceptions before it that `why` explains: the plugin's callback is given no
+vector, so the exceptions raised while delivering another (QEMU reports them with no
+handler entered) cannot be named from its stream, and it sees no CPU reset.
 """
 
 from __future__ import annotations
@@ -59,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--symbols", metavar="FILE", help="an ELF or System.map for handler names")
     parser.add_argument("--gdb", metavar="PATH", default="gdb", help="the gdb to drive (default: gdb)")
     parser.add_argument("--no-catch", action="store_true", help="do not catch triple faults")
+    parser.add_argument("--no-plugin", action="store_true",
+                        help="do not load the trace plugin: events come from the -d int log")
+    parser.add_argument("--plugin-header", metavar="FILE",
+                        help="the qemu-plugin.h of this QEMU to build the trace plugin against "
+                             "(default: $IDTSCOPE_QEMU_PLUGIN_H, a system header, or Debian's source)")
     parser.add_argument("-c", dest="commands", action="append", metavar="CMD", default=[],
                         help="run CMD and exit (repeatable; stops at the first error with exit status 2)")
     parser.add_argument("--no-color", action="store_true", help="never colour the output")
@@ -78,7 +91,7 @@ class QemuLaunch:
     kvm: bool
 
 
-def launch_command(qemu: list[str], port: int, log: str, serial: str | None) -> QemuLaunch:
+def launch_command(qemu: list[str], port: int, log: str, serial: str | None, plugin: str | None = None) -> QemuLaunch:
     """The user's QEMU command with idtscope's options; UsageError for options that collide."""
     if not qemu:
         raise UsageError("idtscope run needs a QEMU command line after `--` (e.g. -- qemu-system-x86_64 -kernel k)")
@@ -133,6 +146,8 @@ def launch_command(qemu: list[str], port: int, log: str, serial: str | None) -> 
     added += ["-d", ",".join(items)]
     if session_log == log:
         added += ["-D", log]
+    if plugin is not None:
+        added += ["-plugin", plugin]
     added += ([] if reboot_off else ["-no-reboot"]) + ["-action", ACTION]
     if serial is not None:
         added += ["-serial", f"file:{serial}"]
@@ -157,6 +172,29 @@ def _cpus(value: str) -> int:
         if key in ("", "cpus") and number.isdigit():
             return int(number)
     return 1
+
+
+def trace_path(log: str) -> str:
+    """Where the plugin writes its stream: beside the session log, as ``NAME.trace``."""
+    path = Path(log).with_suffix(".trace")
+    return str(path if path != Path(log) else Path(log + ".trace"))
+
+
+def plugin_option(library: Path, trace: str) -> str:
+    """``-plugin``'s value: QEMU's option syntax doubles a comma inside a value."""
+    return f"{str(library).replace(',', ',,')},out={trace.replace(',', ',,')}"
+
+
+def plugin_for(qemu: list[str], kvm: bool, header: str | None) -> tuple[Path | None, str]:
+    """The trace plugin built for this QEMU, or None and why not (in a few words)."""
+    if kvm:
+        return None, "KVM runs the guest: TCG plugins see nothing"
+    from gdbext.plugin.build import PluginBuildError, build_plugin
+
+    try:
+        return build_plugin(qemu, header=None if header is None else Path(header)), ""
+    except PluginBuildError as error:
+        return None, str(error)
 
 
 def free_port() -> int:
@@ -223,21 +261,29 @@ def run_main(argv: list[str]) -> int:
     session = Session(color=not args.no_color and want_color(sys.stdout), gdb=args.gdb)
     qemu: Qemu | None = None
     launch: QemuLaunch | None = None
+    trace: str | None = None
     status = EXIT_ERROR
     previous = {sig: signal.signal(sig, _terminate) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         try:
             port = free_port()
-            launch_command(qemu_words, port, args.session_log or "LOG", args.serial)  # refuse before any file
+            checked = launch_command(qemu_words, port, args.session_log or "LOG", args.serial)  # refuse before any file
             log = args.session_log or str(Path(tempfile.mkdtemp(prefix="idtscope-run-")) / "qemu.log")
-            launch = launch_command(qemu_words, port, log, args.serial)
-            say(f"idtscope run: added {' '.join(launch.added)}")
+            library, why_not = (None, "--no-plugin") if args.no_plugin else plugin_for(qemu_words, checked.kvm,
+                                                                                         args.plugin_header)
+            trace = None if library is None else trace_path(log)
+            launch = launch_command(qemu_words, port, log, args.serial,
+                                    None if library is None or trace is None else plugin_option(library, trace))
+            say(f"idtscope run: added {' '.join(launch.added)}"
+                + ("" if trace is None else " (the idtscope trace plugin: events, times, handler durations)"))
+            if trace is None:
+                say(f"idtscope run: no trace plugin ({why_not}): events come from the -d int log")
             for note in launch.notes:
                 say(f"idtscope run: {note}")
             qemu = Qemu(launch.argv)
             qemu.wait_for_stub(port)
             say(session.attach(f"127.0.0.1:{port}"))
-            say(session.follow(launch.log, cpu=0 if launch.cpus == 1 else None))
+            say(session.follow(launch.log, cpu=0 if launch.cpus == 1 else None, trace=trace))
             if args.symbols:
                 say(session.run(f"symbols {args.symbols}"))
             if not args.no_catch:
@@ -255,7 +301,8 @@ def run_main(argv: list[str]) -> int:
         if qemu is not None:
             qemu.end()
         if launch is not None and Path(launch.log).exists():
-            say(f"idtscope run: QEMU ended; its log is {launch.log}")
+            say(f"idtscope run: QEMU ended; its log is {launch.log}"
+                + (f", the plugin's trace {trace}" if trace is not None and Path(trace).exists() else ""))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status

@@ -142,12 +142,17 @@ class Session:
             self.last_stop["caught"] = [result.data for result in caught]
         return "\n".join([self.core.stop_text(stop)] + [self.core.render(result) for result in caught])
 
-    def follow(self, path: str, cpu: int | None = None) -> str:
-        """Follow QEMU's -d int log at ``path`` as the interrupt stream (events, stats, catch)."""
-        from gdbext.follow import LogFollower
+    def follow(self, path: str, cpu: int | None = None, trace: str | None = None) -> str:
+        """Follow QEMU's -d int log at ``path`` as the interrupt stream (events, stats, catch); with
+        ``trace``, the trace plugin's stream gives the events and the log only its triple faults."""
+        from gdbext.follow import LogFollower, TraceFollower
 
-        self.context.follow(LogFollower(path, cpu))
-        return f"following {path} (events, stats, catch)"
+        if trace is None:
+            self.context.follow(LogFollower(path, cpu))
+            return f"following {path} (events, stats, catch)"
+        self.context.follow(TraceFollower(trace, path))
+        self.core.learn_idt()
+        return f"following {trace} (events, stats, catch) and {path} (triple faults)"
 
     def stream_status(self) -> str:
         """The prompt's short live count: events so far, and the busiest vector."""

@@ -1,10 +1,11 @@
-"""Stop the guest when QEMU's log shows an event the gdbstub cannot break on.
+"""Stop the guest when the interrupt stream shows an event the gdbstub cannot break on.
 
-The interrupt stream (under `idtscope run`, or `attach HOST:PORT --log FILE`)
-is watched while `continue` waits: when it shows a caught event, the guest is
-interrupted through gdb and the event is reported (vector, error code, CPL,
-CS:RIP and CR2 as QEMU logged them). The guest stops a little after the event:
-its own RIP is where it was interrupted. A handler need not exist or work.
+The interrupt stream (under `idtscope run`, or `attach HOST:PORT --log FILE`:
+QEMU's log, or the trace plugin's stream when `run` loaded it) is watched while
+`continue` waits: when it shows a caught event, the guest is interrupted through
+gdb and the event is reported (vector, error code, CPL, CS:RIP; CR2 from the
+log). The guest stops a little after the event: its own RIP is where it was
+interrupted. A handler need not exist or work.
 `catch triple-fault` is on under `idtscope run`; at a caught triple fault
 `why` runs by itself.
 Examples:
@@ -74,7 +75,7 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     return Result("stream.catches", {
         "added": None if added is None else catch_data(catches.index(added) + 1, added),
         "catches": [catch_data(number, catch) for number, catch in enumerate(catches, 1)],
-        "watching": None if context.follower is None else str(context.follower.path),
+        "watching": None if context.follower is None else str(context.follower.file),
     })
 
 

@@ -7,7 +7,9 @@ Examples:
   events --vector '#PF' --last 5
   events --log qemu.log         offline, the end of a log file
 QEMU's -d int log does not say which vCPU took an event: --cpu needs a guest
-with one vCPU (or a source that names it).
+with one vCPU (or a source that names it). The trace plugin, which `idtscope run`
+loads when QEMU can, names it, and gives each event its time (seconds since the
+plugin started) and nesting depth.
 """
 
 from __future__ import annotations
@@ -33,13 +35,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu", metavar="N", help="only events of this vCPU")
     parser.add_argument("--last", default=str(DEFAULT_LAST), metavar="N",
                         help=f"how many of the latest events (default {DEFAULT_LAST})")
-    parser.add_argument("--log", metavar="FILE", help="read this -d int log instead of the live stream")
+    parser.add_argument("--log", metavar="FILE",
+                        help="read this -d int log (or trace plugin stream) instead of the live stream")
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
     from ..model.vectors import lookup
 
-    stream, source, read = stream_of(context, args.log)
+    follower = stream_of(context, args.log)
+    stream = follower.stream
     vectors = frozenset(lookup(text).number for text in args.vector) if args.vector else None
     last = parse_int(args.last, "--last")
     if last < 1:
@@ -50,31 +54,35 @@ def run(context: Context, args: argparse.Namespace) -> Result:
                          "when the machine has several): drop --cpu")
     chosen = stream.select(vectors, cpu, last)
     return Result("stream.events", {
-        "source": source,
-        "read_bytes": read,
+        "source": str(follower.file),
+        "read_bytes": follower.offset,
         "total": stream.total,
         "kept": len(stream.recent),
         "events": [event_data(event) for event in chosen],
     })
 
 
-def stream_of(context: Context, log: str | None) -> tuple[Any, str, int]:
-    """The stream to read, its name and how many bytes of it were read: ``log`` read whole, else the
-    live one brought up to date."""
-    from ..follow import LogFollower
+def stream_of(context: Context, log: str | None) -> Any:
+    """The follower of the stream to read (a gdbext.follow.LogFollower): ``log`` (a -d int log or
+    the trace plugin's stream) read whole, else the live one brought up to date."""
+    from ..follow import LogFollower, TraceFollower
 
     if log is not None:
-        follower = LogFollower(log)
+        from pathlib import Path
+
+        from .trace_stream import is_trace
+
+        follower = TraceFollower(log) if Path(log).is_file() and is_trace(Path(log)) else LogFollower(log)
         follower.finish()
         if follower.offset == 0:
             raise UsageError(f"{log} is empty or missing")
-        return follower.stream, log, follower.offset
+        return follower
     follower = context.follower
     if follower is None:
         raise UsageError("no interrupt stream: start the guest with `idtscope run -- QEMU...`, attach with "
                          "`attach HOST:PORT --log FILE`, or give --log FILE")
     follower.poll()
-    return follower.stream, str(follower.path), follower.offset
+    return follower
 
 
 def event_data(event: Any) -> dict[str, Any]:
@@ -93,4 +101,7 @@ def event_data(event: Any) -> dict[str, Any]:
         "cs": event.cs,
         "rip": event.rip,
         "cr2": event.cr2,
+        "time_ns": event.time_ns,
+        "handler": event.handler,
+        "depth": event.depth,
     }

@@ -204,17 +204,11 @@ def handler_addresses(snapshot: str | None, symbols: str | None) -> tuple[dict[i
     the entry points Linux installs (model.vectors, LinuxUse.handler) that the table holds.
     """
     if snapshot is not None:
-        from ..machine.frames import entry_point
         from ..machine.tables import read_idt
         from ..target.snapshot import SnapshotTarget
 
         target = SnapshotTarget.open(snapshot)
-        view = read_idt(target, target.selected_cpu())
-        points: dict[int, int] = {}
-        for slot in view.slots:
-            address = entry_point(target, view.cpu, slot.entry)[0]
-            if address is not None:
-                points[slot.vector] = address
+        points = entry_points(target, read_idt(target, target.selected_cpu()))
         names = target.symbolize_many(list(points.values()))
         return points, {vector: names.get(address) for vector, address in points.items()}
     if symbols is not None:
@@ -233,3 +227,16 @@ def handler_addresses(snapshot: str | None, symbols: str | None) -> tuple[dict[i
         return entries, labels
     return None, None
 
+
+
+def entry_points(target: Any, view: Any) -> dict[int, int]:
+    """vector -> the address delivery through its gate enters, for the gates of an IDT view
+    (machine.tables.read_idt) that enter one."""
+    from ..machine.frames import entry_point
+
+    points: dict[int, int] = {}
+    for slot in view.slots:
+        address = entry_point(target, view.cpu, slot.entry)[0]
+        if address is not None:
+            points[slot.vector] = address
+    return points

@@ -35,7 +35,9 @@ class StreamEvent:
 
     ``index`` counts the events of the stream from 0; ``cpu`` is None when the
     source does not say which vCPU took it; ``error_code`` is None when none was
-    pushed; ``where`` is the source's own position (a log line).
+    pushed; ``where`` is the source's own position (a log line). The trace plugin also
+    gives ``time_ns`` (since it started), ``handler`` (the address the CPU entered) and
+    ``depth`` (handlers of that vCPU open when it came); the log gives none of them.
     """
 
     index: int
@@ -49,6 +51,9 @@ class StreamEvent:
     rip: int | None
     cr2: int | None
     where: int | None
+    time_ns: int | None = None
+    handler: int | None = None
+    depth: int | None = None
 
 
 class CatchKind(enum.Enum):
@@ -111,13 +116,17 @@ class EventStream:
         self.triple_faults = 0
         self.resets = 0
         self.malformed = 0
+        #: deliveries whose handler the IDT known at the time did not name (trace plugin only)
+        self.unnamed = 0
         self.catches: list[Catch] = []
         self.caught: Caught | None = None
 
     def add(self, source: str, cpu: int | None, vector: int, kind: EventKind, error_code: int | None,
-            cpl: int | None, cs: int | None, rip: int | None, cr2: int | None, where: int | None) -> StreamEvent:
+            cpl: int | None, cs: int | None, rip: int | None, cr2: int | None, where: int | None,
+            time_ns: int | None = None, handler: int | None = None, depth: int | None = None) -> StreamEvent:
         """Take one event (the next index is given here); returns it."""
-        event = StreamEvent(self.total, source, cpu, vector, kind, error_code, cpl, cs, rip, cr2, where)
+        event = StreamEvent(self.total, source, cpu, vector, kind, error_code, cpl, cs, rip, cr2, where, time_ns,
+                            handler, depth)
         self.total += 1
         self.recent.append(event)
         self.by_vector[vector] = self.by_vector.get(vector, 0) + 1
@@ -162,14 +171,16 @@ class IntLogSource:
     last line waits for the next chunk).
 
     The log does not name the vCPU of an event: ``cpu`` is given when the machine has
-    only one, else events carry None.
+    only one, else events carry None. With ``events=False`` only the triple faults, resets
+    and malformed lines count (another source, the trace plugin, gives the events).
     """
 
     NAME = "log"
 
-    def __init__(self, stream: EventStream, cpu: int | None = None) -> None:
+    def __init__(self, stream: EventStream, cpu: int | None = None, events: bool = True) -> None:
         self.stream = stream
         self.cpu = cpu
+        self.events = events
         self.reader = IntLogReader()
 
     def feed(self, chunk: bytes) -> None:
@@ -182,6 +193,8 @@ class IntLogSource:
         stream, cpu, name = self.stream, self.cpu, self.NAME
         for item in records:
             if isinstance(item, IntEvent):
+                if not self.events:
+                    continue
                 stream.add(name, cpu, item.vector, item.kind, item.error_code if item.pushes_error_code else None,
                            item.cpl, item.cs, item.rip, item.cr2, item.line)
             elif isinstance(item, LogMark):

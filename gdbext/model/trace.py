@@ -264,8 +264,9 @@ def classify(delivery: Delivery, exception: bool, by_handler: Mapping[int, tuple
     return vectors, None, None, None, None
 
 
-class Pairing:
-    """Names each delivery and matches each IRET with the delivery whose frame it pops, per vCPU.
+class OpenHandlers:
+    """Names each delivery and matches each IRET with the delivery whose frame it pops, per vCPU,
+    keeping only the handlers still open (memory does not grow with the stream).
 
     QEMU (x86) reports an exception twice: when it is raised (an ``E`` record whose to-PC is
     still its from-PC, the start of the translated block rather than the instruction) and
@@ -273,20 +274,25 @@ class Pairing:
     external interrupt only once. A delivery right after raises on the same vCPU is that
     exception's.
 
-    Each vCPU keeps a stack of open handlers. An IRET whose RSP is the frame of an open
-    handler closes it and every handler above it (those left by another way than IRET);
-    an IRET that pops no recorded frame (a kernel entering user mode with IRET, or Linux
-    returning to user mode from a copy of the frame on its entry stack) is counted in
-    ``unpaired_returns`` and closes nothing. An event from CPL 3 cannot be nested in a
-    handler: it ends every handler still open on its vCPU (``abandoned``).
+    Each vCPU keeps a stack of open handlers (at most ``MAX_OPEN``: deeper, the outermost is
+    dropped as left without IRET). An IRET whose RSP is the frame of an open handler closes
+    it and every handler above it (those left by another way than IRET); an IRET that pops
+    no recorded frame (a kernel entering user mode with IRET, or Linux returning to user
+    mode from a copy of the frame on its entry stack) is counted in ``unpaired_returns`` and
+    closes nothing. An event from CPL 3 cannot be nested in a handler: it ends every handler
+    still open on its vCPU (``abandoned``).
+
+    :meth:`delivered` and :meth:`returned` are told of each delivery and each paired return.
     """
+
+    MAX_OPEN = 64
 
     def __init__(self, handlers: Mapping[int, int]) -> None:
         self.by_handler = vectors_by_handler(handlers)
-        self.handled: list[Handled] = []
+        self.count = 0
         self.unpaired_returns = 0
         self.abandoned = 0
-        self._open: dict[int, list[int]] = {}
+        self._open: dict[int, list[Handled]] = {}
         self._raised: dict[int, int] = {}  # vCPU -> raises not yet delivered
 
     def feed(self, items: Iterable[Delivery | Return | BadLine]) -> None:
@@ -300,6 +306,12 @@ class Pairing:
                 self._raised.pop(item.cpu, None)
                 self._return(item)
 
+    def delivered(self, handled: Handled) -> None:
+        """A delivery, named."""
+
+    def returned(self, handled: Handled) -> None:
+        """A handler left by the IRET that popped its frame (``end_ns`` set)."""
+
     def _deliver(self, delivery: Delivery) -> None:
         raised = self._raised.pop(delivery.cpu, 0)
         exception = raised > 0 or delivery.kind == EXCEPTION
@@ -308,23 +320,42 @@ class Pairing:
         if cs is not None and cs & 3 == USER_CPL:
             self.abandoned += len(stack)
             stack.clear()
-        index = len(self.handled)
-        self.handled.append(Handled(index, delivery, exception, raised if exception else 0, vectors, error_code,
-                                    saved_rip, frame, cs, len(stack), stack[-1] if stack else None))
+        handled = Handled(self.count, delivery, exception, raised if exception else 0, vectors, error_code,
+                          saved_rip, frame, cs, len(stack), stack[-1].index if stack else None)
+        self.count += 1
+        self.delivered(handled)
         if frame is not None:
-            stack.append(index)
+            if len(stack) == self.MAX_OPEN:
+                del stack[0]
+                self.abandoned += 1
+            stack.append(handled)
 
     def _return(self, item: Return) -> None:
         stack = self._open.get(item.cpu, [])
         for position in range(len(stack) - 1, -1, -1):
-            handled = self.handled[stack[position]]
+            handled = stack[position]
             if item.rsp is not None and handled.frame == item.rsp:
-                self.handled[handled.index] = replace(handled, end_ns=item.time_ns)
                 self.abandoned += len(stack) - position - 1
                 del stack[position:]
+                self.returned(replace(handled, end_ns=item.time_ns))
                 return
         self.unpaired_returns += 1
 
     def still_open(self) -> list[Handled]:
         """Handlers entered and not yet left, per vCPU from the outermost."""
-        return [self.handled[index] for stack in self._open.values() for index in stack]
+        return [handled for stack in self._open.values() for handled in stack]
+
+
+class Pairing(OpenHandlers):
+    """:class:`OpenHandlers` keeping every delivery in ``handled`` (a whole trace read offline),
+    each with its return once seen; ``parent`` is an index into ``handled``."""
+
+    def __init__(self, handlers: Mapping[int, int]) -> None:
+        super().__init__(handlers)
+        self.handled: list[Handled] = []
+
+    def delivered(self, handled: Handled) -> None:
+        self.handled.append(handled)
+
+    def returned(self, handled: Handled) -> None:
+        self.handled[handled.index] = handled

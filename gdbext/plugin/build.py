@@ -49,6 +49,7 @@ DOWNLOAD_TIMEOUT = 120
 COMPILE_TIMEOUT = 120
 #: the first plugin API with the discontinuity (interrupt and exception) callbacks: QEMU 10.2
 MIN_API = 5
+MIN_VERSION = (10, 2)
 _VERSION = re.compile(r"QEMU emulator version (\d+\.\d+\.\d+)(?: \(Debian ([0-9]+:)?([^)\s]+)\))?")
 
 
@@ -154,8 +155,14 @@ def _glib_flags() -> list[str]:
 
 
 def build_plugin(qemu: Sequence[str] = ("qemu-system-x86_64",), header: Path | None = None) -> Path:
-    """The trace plugin's shared library for the QEMU that ``qemu`` runs, built on first use."""
+    """The trace plugin's shared library for the QEMU that ``qemu`` runs, built on first use.
+
+    A QEMU older than 10.2 is refused before any header is looked for, unless ``header`` is
+    given: then the plugin API version that header declares decides."""
     version, debian_version = qemu_version(qemu)
+    if header is None and tuple(int(part) for part in version.split(".")[:2]) < MIN_VERSION:
+        raise PluginBuildError(f"QEMU {version} is older than {'.'.join(map(str, MIN_VERSION))}: its plugins "
+                               "are told of no interrupt or exception")
     version_dir = cache_root() / (debian_version or version)
     found = find_header(version_dir, debian_version, header)
     api = header_api(found)

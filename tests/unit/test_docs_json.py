@@ -15,8 +15,9 @@ of its TYPES (rows inside a list that is empty in every document are exempt: no
 item can show them), and every value in every document is documented with its type.
 The sections whose documents need a live guest (`snapshot`, `break`, `symbols`,
 the MCP server's run control) are held to the same rules by
-tests/live/test_docs_json_live.py, and `why` at real triple faults by
-tests/live/test_postmortem_live.py, with the functions here.
+tests/live/test_docs_json_live.py, `why` at real triple faults by
+tests/live/test_postmortem_live.py, and the keys of `stats` and `events` only a live trace
+plugin stream has (named vectors) by tests/live/test_run_plugin_live.py, with the functions here.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from tests.unit.snapshot_fixtures import AT_A_HIT, SNAPSHOTS, WALKS
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "json.md"
 INTLOG = "tests/fixtures/intlog"
+TRACE = "tests/fixtures/trace/long64_run.trace"
 FIXTURES = sorted(WALKS)
 TYPES = {"int": int, "float": float, "str": str, "bool": bool, "null": type(None), "object": dict, "list": list}
 #: sections checked live (tests/live/test_docs_json_live.py)
@@ -62,8 +64,10 @@ OFFLINE = {
     "log": [f"log {INTLOG}/events64.log", f"log {INTLOG}/events64.log --vector 14 --events",
             f"log {INTLOG}/idtlimit32.log", f"log {INTLOG}/linux_smp_cut_tail.log --events --limit 3",
             f"log {INTLOG}/stackoverflow64.log --snapshot tests/fixtures/snapshots/long64.json"],
-    "events": [f"events --log {INTLOG}/events64.log --last 40", f"events --log {INTLOG}/linux_smp_cut_tail.log"],
-    "stats": [f"stats --log {INTLOG}/events64.log", f"stats --log {INTLOG}/stackoverflow64.log"],
+    "events": [f"events --log {INTLOG}/events64.log --last 40", f"events --log {INTLOG}/linux_smp_cut_tail.log",
+               f"events --log {TRACE}"],
+    "stats": [f"stats --log {INTLOG}/events64.log", f"stats --log {INTLOG}/stackoverflow64.log",
+              f"stats --log {TRACE}"],
     "catch": ["catch exception 14 --from user", "catch triple-fault", "catch list"],
 }
 

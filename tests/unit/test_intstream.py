@@ -15,7 +15,7 @@ from gdbext.follow import LogFollower
 from gdbext.model.exception_vectors import EventKind
 from gdbext.model.intlog import LogAnalysis
 from gdbext.model.intstream import Catch, CatchKind, EventStream, IntLogSource, Privilege
-from shell.run import ACTION, KVM_LOSS, launch_command
+from shell.run import ACTION, KVM_LOSS, launch_command, plugin_for, plugin_option, trace_path
 
 INTLOG = Path(__file__).resolve().parents[1] / "fixtures" / "intlog"
 LOGS = sorted(path.name for path in INTLOG.glob("*.log"))
@@ -148,6 +148,16 @@ def test_run_adapts_the_users_log_options_and_does_not_repeat_theirs():
     assert launch_command(["qemu", "-M", "q35,accel=kvm"], 9, "l", "f").kvm
     assert launch_command(["qemu", "-serial", "null"], 9, "l", None).added[-2:] == ["-action", ACTION]
     assert launch_command(["qemu"], 9, "l", "out.txt").added[-2:] == ["-serial", "file:out.txt"]
+
+
+def test_run_adds_the_plugin_beside_the_log_and_keeps_the_log():
+    option = plugin_option(Path("/c/idtscope_trace.so"), trace_path("/tmp/s/qemu.log"))
+    assert option == "/c/idtscope_trace.so,out=/tmp/s/qemu.trace"
+    assert plugin_option(Path("/c/p.so"), trace_path("/tmp/a,b/x.trace")) == "/c/p.so,out=/tmp/a,,b/x.trace.trace"
+    launch = launch_command(["qemu", "-kernel", "k"], 9, "/tmp/s/qemu.log", None, option)
+    assert launch.added == ["-gdb", "tcp:127.0.0.1:9", "-S", "-d", "int,cpu_reset", "-D", "/tmp/s/qemu.log",
+                            "-plugin", option, "-no-reboot", "-action", ACTION, "-serial", "stdio"]
+    assert plugin_for(["qemu", "-enable-kvm"], True, None) == (None, "KVM runs the guest: TCG plugins see nothing")
 
 
 @pytest.mark.parametrize("argv, message", [
