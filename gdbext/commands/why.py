@@ -1,5 +1,7 @@
 """Why the machine triple-faulted: the chain a QEMU `-d int,cpu_reset` log holds,
 checked against the tables of the vCPU (live at the paused machine, or a snapshot).
+The log does not name the vCPU: without --cpu, the one whose RIP is where the
+chain happened is taken (else the selected one).
 
 Each exception the CPU could not deliver gets the check that failed (IDT limit,
 gate, code segment, the stack the frame goes on, the handler's page), the first
@@ -33,12 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(context: Context, args: argparse.Namespace) -> Result:
-    from ..machine.postmortem import post_mortem
+    from ..machine.postmortem import faulting_cpu, post_mortem
     from ..model.intlog import LogAnalysis
     from .log import read_log
 
     target = context.require_target()
-    cpu = target.check_cpu(args.cpu)
     path = Path(args.log)
     analysis = LogAnalysis()
     read_log(path, analysis, sys.stderr)
@@ -46,7 +47,9 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     if not report.triple_faults:
         raise UsageError(f"{path} holds no triple fault ({report.total_events} events): `why` explains a crash; "
                          "`log` reads the rest")
-    data = post_mortem(target, cpu, report.triple_faults[-1])
+    fault = report.triple_faults[-1]
+    cpu = target.check_cpu(args.cpu if args.cpu is not None else faulting_cpu(target, fault))
+    data = post_mortem(target, cpu, fault)
     data["log"] = str(path)
     data["triple_fault_count"] = report.triple_fault_count
     return Result("postmortem.why", data)

@@ -53,6 +53,21 @@ STACK_CHECKS = ("stack-not-mapped", "stack-overflow")
 STACK_FINDINGS = ("stack-unusable", "critical-without-ist", "ist-zero-slot", "stack-without-guard", "stacks-overlap")
 
 
+def faulting_cpu(target: Target, fault: TripleFault) -> int | None:
+    """The vCPU that triple-faulted, when exactly one holds a RIP of the chain: QEMU's log does
+    not name the vCPU, and a machine paused at the triple fault keeps that vCPU where it gave up."""
+    rips = {step.rip for step in fault.chain if step.rip is not None}
+    found = []
+    for cpu in target.cpus():
+        try:
+            regs = registers(target, cpu)
+        except IdtscopeError:
+            continue
+        if regs.rip in rips or regs.linear_pc in rips:
+            found.append(cpu)
+    return found[0] if len(found) == 1 else None
+
+
 def post_mortem(target: Target, cpu: int, fault: TripleFault) -> dict[str, Any]:
     """JSON-ready: the chain, why each step failed, the faulting instruction, lint, the fixes."""
     from .disasm import disassemble

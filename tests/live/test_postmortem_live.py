@@ -37,6 +37,11 @@ def test_why_names_the_cause_live_and_offline(long64, tmp_path, scenario, toolch
         status = idtscope(*attach, "-c", "gdb monitor info status", "--gdb", toolchain.gdb).stdout
         assert "paused (shutdown)" in status
         live = json.loads(idtscope(*attach, "-c", f"why --log {log} --json").stdout)
+        other = 1 - live["cpu"]
+        chosen = idtscope(*attach, "-c", f"gdb thread {other + 1}", "-c", f"why --log {log} --json",
+                          "--gdb", toolchain.gdb).stdout
+        assert json.loads(chosen[chosen.index("{"):])["cpu"] == live["cpu"], \
+            "why explains the vCPU that triple-faulted, whichever vCPU is selected"
         text = idtscope(*attach, "-c", f"why --log {log}").stdout
         idtscope(*attach, "-c", f"snapshot save {snap}")
     offline = json.loads(idtscope("--snapshot", str(snap), "-c", f"why --log {log} --json").stdout)
