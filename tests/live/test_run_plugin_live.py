@@ -136,5 +136,6 @@ def test_a_triple_fault_is_still_caught_and_explained_with_the_plugin(long64, tm
     # the chain comes from the log: the scenario's instruction raises, then #DF, then the triple fault
     place = f"at RIP {SymbolTable.load(long64.elf).address_of(crash['rip_symbol']):#x}"
     assert chain.index(place) < chain.index("#DF") < chain.index("triple fault"), chain
+    assert f"[{crash['cause']}]" in stop, "why names the cause on the vCPU that triple-faulted"
     stats = documents(run.stdout)[-1]
     assert stats["triple_faults"] == 1 and stats["plugin"]["deliveries"] > 0
