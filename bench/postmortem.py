@@ -2,7 +2,7 @@
 
 Boots long64 with -d int,cpu_reset -no-reboot -action reboot=shutdown,shutdown=pause,
 runs a crash scenario (default 18: stack overflow, #DF without IST), and measures:
-- detect: from gdb's detach (the guest runs the scenario) to "Triple fault" ending the log (polled every 20 ms);
+- detect: from gdb's detach (the guest runs the scenario) to the log's "Triple fault" line (polled every 20 ms);
 - live: `idtscope --attach HOST:PORT -c "why --log LOG"` at the paused machine, whole process;
 - offline: `idtscope --snapshot S -c "why --log LOG"`, whole process.
 Prints the median of RUNS for live and offline.
@@ -53,7 +53,7 @@ def main() -> None:
         size = log.stat().st_size
     print(live[0][1])
     print(f"scenario {scenario}, log {size / 1e6:.2f} MB, {runs} runs")
-    print(f"log ends in 'Triple fault' {detect * 1000:.0f} ms after gdb's detach returned")
+    print(f"the log holds 'Triple fault' {detect * 1000:.0f} ms after gdb's detach returned")
     print(f"live    why (one-shot attach, whole process): median {statistics.median(t for t, _ in live) * 1000:.0f} ms")
     offline_ms = statistics.median(t for t, _ in offline) * 1000
     print(f"offline why (snapshot, whole process):        median {offline_ms:.0f} ms")

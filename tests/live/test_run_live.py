@@ -55,7 +55,7 @@ def test_run_stops_at_the_triple_fault_and_says_why(long64, tmp_path, scenario):
     log = tmp_path / "qemu.log"
     out = crash_run(long64, tmp_path, scenario, f"why --log {log} --json")
     assert not qemu_alive_with(str(log)), "QEMU outlived the session"
-    assert log.read_text().rstrip().endswith("Triple fault")
+    assert "Triple fault" in log.read_text().splitlines(), "another vCPU may log after it, not instead"
     stop = out[out.index("<guest_ready>"):]
     assert "caught a triple fault" in stop
     automatic = stop[stop.index("caught a triple fault"):stop.rindex("\n{\n")]
