@@ -56,8 +56,9 @@ NO_EXCEPTION = 0xFFFFFFFF  # QEMU's old_exception = -1, printed with %x
 TEXT_LIMIT = 160
 MAX_LINE_BYTES = 1 << 20  # a longer line is cut (it cannot be -d int output anyway)
 
-_EVENT_NEXT = rb"[ \r]*\n *-?[0-9]{1,10}: v="
-_EVENT_START = re.compile(_EVENT_NEXT.partition(b"\n")[2])  # how an event line starts
+_EVENT_START_TEXT = rb" *-?[0-9]{1,10}: v="  # how an event line starts
+_EVENT_NEXT = rb"[ \r]*\n" + _EVENT_START_TEXT
+_EVENT_START = re.compile(_EVENT_START_TEXT)
 _INTERESTING = re.compile(
     rb"\n(?:[^A-Zc\n]"
     rb"|c(?!heck_exception old: 0x(?!8 )[0-9a-f]{1,8} new 0x[0-9a-f]{1,8}" + _EVENT_NEXT + rb")"
@@ -66,15 +67,16 @@ _INTERESTING = re.compile(
 )
 
 
-def _event_line(capture: frozenset[str]) -> bytes:
+def _event_line(capture: frozenset[str], lead: bytes = rb" *", seq: bytes = rb"-?[0-9]{1,10}") -> bytes:
     """The pattern of an event line, capturing the fields named in ``capture`` (in the
-    order seq, v, e, i, cpl, ip, cs, rip, pc, sp, ss, rsp, cr2, rax; ip is cs:rip, sp ss:rsp)."""
+    order seq, v, e, i, cpl, ip, cs, rip, pc, sp, ss, rsp, cr2, rax; ip is cs:rip, sp ss:rsp).
+    ``lead`` and ``seq`` are its start (what _BULK has not read of it yet)."""
 
     def field(name: str, pattern: bytes) -> bytes:
         return (b"(" if name in capture else b"(?:") + pattern + b")"
 
     address = rb"[0-9a-f]{1,16}"
-    return (rb" *" + field("seq", rb"-?[0-9]{1,10}") + rb": v=" + field("v", rb"[0-9a-f]{2}")
+    return (lead + field("seq", seq) + rb": v=" + field("v", rb"[0-9a-f]{2}")
             + rb" e=" + field("e", rb"[0-9a-f]{1,8}") + rb" i=" + field("i", rb"[01]")
             + rb" cpl=" + field("cpl", rb"[0-3]")
             + rb" IP=" + field("ip", field("cs", rb"[0-9a-f]{1,4}") + rb":" + field("rip", address))
@@ -86,19 +88,24 @@ def _event_line(capture: frozenset[str]) -> bytes:
 
 _EVENT = re.compile(_event_line(frozenset(
     ("seq", "v", "e", "i", "cpl", "ip", "cs", "rip", "pc", "sp", "ss", "rsp", "cr2", "rax"))))
-# The bulk scan (IntLogReader.bulk): each event line, with the line before it when that is
-# its check_exception (an old exception that is not #DF, written without leading zeros) or
-# Servicing line, as (v, i, cpl) in groups 0-2 (after check_exception), 3-5 (alone) or 7-9
-# (after Servicing); groups 6 and 10 catch every other line _INTERESTING would stop at. The
-# lookaheads let the lines that start with another capital letter fail at once.
-_BULK_EVENT = _event_line(frozenset(("v", "i", "cpl")))
+# The bulk scan (IntLogReader.bulk): each line _INTERESTING would stop at, as (v, i, cpl) of
+# an event in the groups of its branch: 0-2 after its check_exception line (an old
+# exception that is not #DF, written without leading zeros), 3-11 alone (the line starts
+# with a space, "-" or a digit) and 12-14 after its Servicing line; any other line gives a
+# tuple of empty groups. Each branch starts with a character test (no lookahead), so the
+# many lines that start with another capital letter cost one test each.
+_BULK_FIELDS = frozenset(("v", "i", "cpl"))
 _BULK = re.compile(
-    rb"\n(?:(?=[^A-Z])(?:check_exception old: 0x(?:ffffffff|[0-79a-f]|[1-9a-f][0-9a-f]) new 0x[0-9a-f]{1,8}"
-    rb"[ \r]*\n" + _BULK_EVENT + rb"|" + _BULK_EVENT + rb"|(.))"
-    rb"|(?=[CST])(?:Servicing (?:virtual )?hardware INT=0x[0-9a-f]{1,2}[ \r]*\n" + _BULK_EVENT
-    + rb"|(S(?=MM: |ervicing )|C(?=PU Reset)|T(?=riple fault))))"
+    rb"\n(?:[^A-Z\n](?:(?<=\nc)heck_exception old: 0x(?:ffffffff|[0-79a-f]|[1-9a-f][0-9a-f]) new 0x[0-9a-f]{1,8}"
+    rb"[ \r]*\n" + _event_line(_BULK_FIELDS)
+    + rb"|(?<=\n )" + _event_line(_BULK_FIELDS)
+    + rb"|(?<=\n-)" + _event_line(_BULK_FIELDS, b"", rb"[0-9]{1,10}")
+    + rb"|(?<=\n[0-9])" + _event_line(_BULK_FIELDS, b"", rb"[0-9]{0,9}") + rb"|)"
+    rb"|C(?:PU Reset)"
+    rb"|S(?:MM: |ervicing (?:virtual )?hardware INT=0x[0-9a-f]{1,2}[ \r]*\n" + _event_line(_BULK_FIELDS) + rb"|ervicing )"
+    rb"|T(?:riple fault))"
 )
-_CHECK_BRANCH, _ALONE_BRANCH, _SERVICING_BRANCH = 0, 3, 7
+_CHECK_BRANCH, _SERVICING_BRANCH = 0, 12  # the first group of each (the alone branches: 3, 6, 9)
 TAIL_EVENTS = MAX_CHAIN + CONTEXT_EVENTS  # events a bulk scan leaves to the careful scan (LogAnalysis._recent)
 TAIL_BYTES = 64 << 10  # where the bulk scan first tries to stop short of a chunk's end
 _CHECK = re.compile(rb"check_exception old: 0x([0-9a-f]{1,8}) new 0x([0-9a-f]{1,8})[ \r]*(?=\n|\Z)")
@@ -361,12 +368,12 @@ class IntLogReader:
             if cut == first:
                 return None
             tail = collections.Counter(_BULK.findall(chunk, cut, last))
-            if sum(n for key, n in tail.items() if not (key[6] or key[10])) >= TAIL_EVENTS:
+            if sum(n for key, n in tail.items() if any(key)) >= TAIL_EVENTS:
                 break
             size *= 4
         events = _BULK.findall(chunk, first, cut)
         counts = collections.Counter(events)
-        if any(key[6] or key[10] for key in counts):
+        if not all(any(key) for key in counts):  # a line that is neither an event nor a register dump
             return None
         at = chunk.rfind(b": v=", first, cut)
         match = _EVENT.match(chunk, chunk.rfind(b"\n", first, at) + 1, cut) if at >= 0 else None
@@ -850,12 +857,12 @@ class LogAnalysis:
         if single:
             per_bucket[first // width] = collections.Counter()
         else:
-            vectors = [event[0] or event[3] or event[7] for event in events]
+            vectors = [event[0] or event[3] or event[6] or event[9] or event[12] for event in events]
             for bucket in range(first // width, last // width + 1):
                 low, high = max(first, bucket * width) - first, min(last + 1, (bucket + 1) * width) - first
                 per_bucket[bucket] = collections.Counter(vectors[low:high])
         for key, n in counts.items():
-            branch = _CHECK_BRANCH if key[0] else _ALONE_BRANCH if key[3] else _SERVICING_BRANCH
+            branch = next(branch for branch in range(_CHECK_BRANCH, _SERVICING_BRANCH + 1, 3) if key[branch])
             v, i, cpl = key[branch:branch + 3]
             kind = _SOFTWARE if i == b"1" else _IRQ if v >= b"20" else _EXCEPTION if branch == _CHECK_BRANCH \
                 else _IRQ if branch == _SERVICING_BRANCH or v == b"02" else _EXCEPTION
