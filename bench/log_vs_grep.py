@@ -6,11 +6,16 @@ Each of `idtscope -c "log FILE"` (the whole process, as a user runs it) and
 `grep -c ': v=' FILE` runs ROUNDS times, alternating, on a file already in the page
 cache; the best wall time of each counts (other work only ever adds time). The goal:
 `log` within twice grep's time.
+
+`log` is timed as Python runs it by default, with the project's bytecode cached in
+__pycache__ (compileall writes it first), and also with no bytecode cache at all (an
+empty PYTHONPYCACHEPREFIX, nothing written), when each run compiles what it imports.
 Usage: .venv/bin/python bench/log_vs_grep.py [SIZE_MB [ROUNDS]]   (the file is deleted afterwards)
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -23,11 +28,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 from log_throughput import FIXTURE, build_log  # noqa: E402
 
 
-def best(argv: list[str], rounds: int) -> tuple[float, str]:
+def best(argv: list[str], rounds: int, env: dict[str, str] | None = None) -> tuple[float, str]:
     times, out = [], ""
     for _ in range(rounds):
         start = time.perf_counter()
-        run = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=600, env=env)
         times.append(time.perf_counter() - start)
         if run.returncode not in (0, 1):
             raise SystemExit(f"{' '.join(argv)} failed: {run.stderr}")
@@ -46,11 +51,18 @@ def main() -> None:
         events = build_log(path, int(size_mb * events_per_mb))
         size = path.stat().st_size
         path.read_bytes()  # into the page cache for both
+        log = [sys.executable, "-m", "shell", "-c", f"log {path} --json"]
+        cached = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+        uncached = dict(cached, PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(Path(directory) / "none"))
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "gdbext"), str(ROOT / "shell")],
+                       check=True, env=cached)
         grep_time, grep_out = best(["grep", "-c", ": v=", str(path)], rounds)
-        log_time, _ = best([sys.executable, "-m", "shell", "-c", f"log {path} --json"], rounds)
+        log_time, _ = best(log, rounds, cached)
+        uncached_time, _ = best(log, rounds, uncached)
     print(f"log file: {size / 1e6:.0f} MB, {events} events (grep counted {grep_out.strip()} lines)")
     print(f"grep -c ': v=':  {grep_time:6.2f} s")
     print(f"idtscope log:    {log_time:6.2f} s   ({log_time / grep_time:.2f}x grep; goal <= 2x)")
+    print(f"  no bytecode cache: {uncached_time:6.2f} s   ({uncached_time / grep_time:.2f}x grep)")
 
 
 if __name__ == "__main__":

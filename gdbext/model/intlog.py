@@ -69,16 +69,17 @@ _INTERESTING = re.compile(
 
 def _event_line(capture: frozenset[str], lead: bytes = rb" *", seq: bytes = rb"-?[0-9]{1,10}") -> bytes:
     """The pattern of an event line, capturing the fields named in ``capture`` (in the
-    order seq, v, e, i, cpl, ip, cs, rip, pc, sp, ss, rsp, cr2, rax; ip is cs:rip, sp ss:rsp).
-    ``lead`` and ``seq`` are its start (what _BULK has not read of it yet)."""
+    order seq, v..cpl, v, e, i, cpl, ip, cs, rip, pc, sp, ss, rsp, cr2, rax; v..cpl is the
+    text from ``v=`` to the CPL, ip is cs:rip, sp ss:rsp). ``lead`` and ``seq`` are its
+    start (what _BULK has not read of it yet)."""
 
     def field(name: str, pattern: bytes) -> bytes:
         return (b"(" if name in capture else b"(?:") + pattern + b")"
 
     address = rb"[0-9a-f]{1,16}"
-    return (lead + field("seq", seq) + rb": v=" + field("v", rb"[0-9a-f]{2}")
-            + rb" e=" + field("e", rb"[0-9a-f]{1,8}") + rb" i=" + field("i", rb"[01]")
-            + rb" cpl=" + field("cpl", rb"[0-3]")
+    return (lead + field("seq", seq) + rb": "
+            + field("v..cpl", rb"v=" + field("v", rb"[0-9a-f]{2}") + rb" e=" + field("e", rb"[0-9a-f]{1,8}")
+                    + rb" i=" + field("i", rb"[01]") + rb" cpl=" + field("cpl", rb"[0-3]"))
             + rb" IP=" + field("ip", field("cs", rb"[0-9a-f]{1,4}") + rb":" + field("rip", address))
             + rb" pc=" + field("pc", address)
             + rb" SP=" + field("sp", field("ss", rb"[0-9a-f]{1,4}") + rb":" + field("rsp", address))
@@ -88,13 +89,13 @@ def _event_line(capture: frozenset[str], lead: bytes = rb" *", seq: bytes = rb"-
 
 _EVENT = re.compile(_event_line(frozenset(
     ("seq", "v", "e", "i", "cpl", "ip", "cs", "rip", "pc", "sp", "ss", "rsp", "cr2", "rax"))))
-# The bulk scan (IntLogReader.bulk): each line _INTERESTING would stop at, as (v, i, cpl) of
-# an event in the groups of its branch: 0-2 after its check_exception line (an old
-# exception that is not #DF, written without leading zeros), 3-11 alone (the line starts
-# with a space, "-" or a digit) and 12-14 after its Servicing line; any other line gives a
+# The bulk scan (IntLogReader.bulk): each line _INTERESTING would stop at, as an event's
+# text from v= to its CPL in the group of its branch: 0 after its check_exception line (an
+# old exception that is not #DF, written without leading zeros), 1-3 alone (the line starts
+# with a space, "-" or a digit) and 4 after its Servicing line; any other line gives a
 # tuple of empty groups. Each branch starts with a character test (no lookahead), so the
 # many lines that start with another capital letter cost one test each.
-_BULK_FIELDS = frozenset(("v", "i", "cpl"))
+_BULK_FIELDS = frozenset(("v..cpl",))
 _BULK = re.compile(
     rb"\n(?:[^A-Z\n](?:(?<=\nc)heck_exception old: 0x(?:ffffffff|[0-79a-f]|[1-9a-f][0-9a-f]) new 0x[0-9a-f]{1,8}"
     rb"[ \r]*\n" + _event_line(_BULK_FIELDS)
@@ -105,9 +106,9 @@ _BULK = re.compile(
     rb"|S(?:MM: |ervicing (?:virtual )?hardware INT=0x[0-9a-f]{1,2}[ \r]*\n" + _event_line(_BULK_FIELDS) + rb"|ervicing )"
     rb"|T(?:riple fault))"
 )
-_CHECK_BRANCH, _SERVICING_BRANCH = 0, 12  # the first group of each (the alone branches: 3, 6, 9)
+_CHECK_BRANCH, _SERVICING_BRANCH = 0, 4  # their groups (the alone branches: 1, 2, 3)
 TAIL_EVENTS = MAX_CHAIN + CONTEXT_EVENTS  # events a bulk scan leaves to the careful scan (LogAnalysis._recent)
-TAIL_BYTES = 64 << 10  # where the bulk scan first tries to stop short of a chunk's end
+TAIL_BYTES = 16 << 10  # where the bulk scan first tries to stop short of a chunk's end
 _CHECK = re.compile(rb"check_exception old: 0x([0-9a-f]{1,8}) new 0x([0-9a-f]{1,8})[ \r]*(?=\n|\Z)")
 _SERVICING = re.compile(rb"Servicing (?:virtual )?hardware INT=0x([0-9a-f]{1,2})[ \r]*(?=\n|\Z)")
 _RESET = re.compile(rb"CPU Reset \(CPU ([0-9]{1,6})\)[ \r]*(?=\n|\Z)")
@@ -852,25 +853,20 @@ class LogAnalysis:
         while last // timeline.width >= timeline.buckets:
             timeline.halve()
         rows, width = timeline.rows, timeline.width
-        single = first // width == last // width
-        per_bucket: dict[int, collections.Counter[bytes]] = {}
-        if single:
-            per_bucket[first // width] = collections.Counter()
-        else:
-            vectors = [event[0] or event[3] or event[6] or event[9] or event[12] for event in events]
-            for bucket in range(first // width, last // width + 1):
-                low, high = max(first, bucket * width) - first, min(last + 1, (bucket + 1) * width) - first
-                per_bucket[bucket] = collections.Counter(vectors[low:high])
+        buckets = {first // width: counts} if first // width == last // width else {
+            bucket: collections.Counter(events[max(first, bucket * width) - first:
+                                               min(last + 1, (bucket + 1) * width) - first])
+            for bucket in range(first // width, last // width + 1)}
         for key, n in counts.items():
-            branch = next(branch for branch in range(_CHECK_BRANCH, _SERVICING_BRANCH + 1, 3) if key[branch])
-            v, i, cpl = key[branch:branch + 3]
+            branch = next(branch for branch, text in enumerate(key) if text)
+            text = key[branch]
+            v, i, cpl = text[2:4], text[-7:-6], text[-1:]  # v=XX e=... i=I cpl=C
             kind = _SOFTWARE if i == b"1" else _IRQ if v >= b"20" else _EXCEPTION if branch == _CHECK_BRANCH \
                 else _IRQ if branch == _SERVICING_BRANCH or v == b"02" else _EXCEPTION
             self._counts[v, kind, cpl] = self._counts.get((v, kind, cpl), 0) + n
-            if single:
-                per_bucket[first // width][v] += n
-        for bucket, vectors_in in per_bucket.items():
-            for v, n in vectors_in.items():
+        for bucket, in_bucket in buckets.items():
+            for key, n in in_bucket.items():
+                v = next(text for text in key if text)[2:4]
                 row = rows.get(v)
                 if row is None:
                     row = rows[v] = [0] * timeline.buckets
