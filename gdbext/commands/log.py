@@ -85,8 +85,9 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     top = _count(args.top, "--top")
     plot = _plot_path(args.plot) if args.plot else None
     path = Path(args.file)
+    # a regular file can be read again for line numbers; a pipe cannot (lines counted as read)
     analysis = LogAnalysis(event_filter, keep=limit if args.events else 0, buckets=TIMELINE_BUCKETS,
-                           lines_before=LineCounter(path))
+                           lines_before=LineCounter(path) if path.is_file() else None)
     handlers, bases = guest_handlers(args.snapshot, args.symbols)
     read_log(path, analysis, sys.stderr)
     report = analysis.report()

@@ -28,7 +28,10 @@ dumps are never looked at one by one; line numbers are counted only for what
 needs them, and an event becomes an :class:`IntEvent` only when it is listed
 or belongs to a triple fault. Lines that start with a capital letter are taken
 as register dumps, so garbage there goes unnoticed; any other line that does
-not parse is reported as malformed.
+not parse is reported as malformed. Given ``lines_before`` (as ``log FILE``
+does), the run of a chunk where every such line is a well-formed event is
+counted by one ``findall`` and a Counter (:meth:`IntLogReader.bulk`), and lines
+are counted only up to a record that carries a line number.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gdbext.commands import log as command
+from gdbext.commands.base import CommandParser, Context
 from gdbext.commands.log import LineCounter
 from gdbext.model import intlog
 from gdbext.model.exception_vectors import EventKind
@@ -117,3 +119,21 @@ def test_a_servicing_line_before_a_broken_event_line_counts_wherever_the_chunk_e
         records = [record for piece in pieces for record in reader.feed(piece)] + list(reader.close())
         assert [type(record).__name__ for record in records] == ["HardwareInterrupt", "Malformed"]
         assert reader.unlogged_irqs == 1
+
+
+def run_log(*argv: str) -> dict:
+    parser = CommandParser(prog="log")
+    command.add_arguments(parser)
+    return command.run(Context(), parser.parse_args(list(argv))).data
+
+
+def test_log_numbers_a_line_past_the_bulk_chunks_as_the_careful_path_does(tmp_path):
+    data = EVENTS64 + BODY * 40 + b"garbage line\n" + BODY * 40
+    path = tmp_path / "q.log"
+    path.write_bytes(data)
+    found = run_log(str(path), "--events", "--limit", "3")
+    careful = report(data, list(range(0, len(data), command.CHUNK_BYTES)), keep=3)
+    line = data[:data.index(b"garbage")].count(b"\n") + 1
+    assert found["malformed"]["lines"][0]["line"] == careful.malformed_examples[0].line == line
+    assert [event["line"] for event in found["listed"]] == [event.line for event in careful.listed]
+    assert found["total_events"] == careful.total_events == 34 * 81 and found["bytes"] == len(data)
