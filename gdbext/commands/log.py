@@ -85,7 +85,9 @@ def run(context: Context, args: argparse.Namespace) -> Result:
     top = _count(args.top, "--top")
     plot = _plot_path(args.plot) if args.plot else None
     path = Path(args.file)
-    analysis = LogAnalysis(event_filter, keep=limit if args.events else 0, buckets=TIMELINE_BUCKETS)
+    # a regular file can be read again for line numbers; a pipe cannot (lines counted as read)
+    analysis = LogAnalysis(event_filter, keep=limit if args.events else 0, buckets=TIMELINE_BUCKETS,
+                           lines_before=LineCounter(path) if path.is_file() else None)
     handlers, bases = guest_handlers(args.snapshot, args.symbols)
     read_log(path, analysis, sys.stderr)
     report = analysis.report()
@@ -223,6 +225,32 @@ def read_log(path: Path, analysis: LogAnalysis, progress_stream: TextIO) -> None
         raise ParseError(f"cannot read {path}: {error.strerror or error}") from None
 
 
+class LineCounter:
+    """The newlines in the first N bytes of a file, for LogAnalysis ``lines_before``: read
+    only when a record needs its line number, going on from the last count."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._count = 0
+
+    def __call__(self, offset: int) -> int:
+        if offset < self._offset:
+            self._offset = self._count = 0
+        try:
+            with self.path.open("rb") as raw:
+                raw.seek(self._offset)
+                while self._offset < offset:
+                    block = raw.read(min(CHUNK_BYTES, offset - self._offset))
+                    if not block:
+                        raise ParseError(f"{self.path} became shorter while it was read")
+                    self._count += block.count(b"\n")
+                    self._offset += len(block)
+        except OSError as error:
+            raise ParseError(f"cannot read {self.path}: {error.strerror or error}") from None
+        return self._count
+
+
 def _is_tty(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -273,7 +301,7 @@ def log_data(report: LogReport, name: str, event_filter: EventFilter, top: int,
                         "meaning": None if handlers is None else gate_meaning(number, handlers.get(number), bases)})
     return {
         "file": name,
-        "lines": report.lines,
+        "bytes": report.size,
         "total_events": total,
         "events": report.events,
         "filter": _filter_data(event_filter),

@@ -28,7 +28,10 @@ dumps are never looked at one by one; line numbers are counted only for what
 needs them, and an event becomes an :class:`IntEvent` only when it is listed
 or belongs to a triple fault. Lines that start with a capital letter are taken
 as register dumps, so garbage there goes unnoticed; any other line that does
-not parse is reported as malformed.
+not parse is reported as malformed. Given ``lines_before`` (as ``log FILE``
+does), the run of a chunk where every such line is a well-formed event is
+counted by one ``findall`` and a Counter (:meth:`IntLogReader.bulk`), and lines
+are counted only up to a record that carries a line number.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from __future__ import annotations
 import collections
 import enum
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import ParseError
 from .exception_vectors import SELECTOR_ERROR_VECTORS, EventKind, ExceptionVector
@@ -56,18 +59,59 @@ NO_EXCEPTION = 0xFFFFFFFF  # QEMU's old_exception = -1, printed with %x
 TEXT_LIMIT = 160
 MAX_LINE_BYTES = 1 << 20  # a longer line is cut (it cannot be -d int output anyway)
 
-_EVENT_NEXT = rb"[ \r]*\n *-?[0-9]{1,10}: v="
+_EVENT_START_TEXT = rb" *-?[0-9]{1,10}: v="  # how an event line starts
+_EVENT_NEXT = rb"[ \r]*\n" + _EVENT_START_TEXT
+_EVENT_START = re.compile(_EVENT_START_TEXT)
 _INTERESTING = re.compile(
     rb"\n(?:[^A-Zc\n]"
     rb"|c(?!heck_exception old: 0x(?!8 )[0-9a-f]{1,8} new 0x[0-9a-f]{1,8}" + _EVENT_NEXT + rb")"
     rb"|S(?:ervicing (?!(?:virtual )?hardware INT=0x[0-9a-f]{1,2}" + _EVENT_NEXT + rb")|MM: )"
     rb"|Triple fault|CPU Reset)"
 )
-_EVENT = re.compile(
-    rb" *(-?[0-9]{1,10}): v=([0-9a-f]{2}) e=([0-9a-f]{1,8}) i=([01]) cpl=([0-3]) "
-    rb"IP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) pc=([0-9a-f]{1,16}) SP=(([0-9a-f]{1,4}):([0-9a-f]{1,16})) "
-    rb"(?:CR2=([0-9a-f]{1,16})|(?:env->regs\[R_EAX\]|EAX)=([0-9a-f]{1,16}))[ \r]*(?=\n|\Z)"
+
+
+def _event_line(capture: frozenset[str], lead: bytes = rb" *", seq: bytes = rb"-?[0-9]{1,10}") -> bytes:
+    """The pattern of an event line, capturing the fields named in ``capture`` (in the
+    order seq, v..cpl, v, e, i, cpl, ip, cs, rip, pc, sp, ss, rsp, cr2, rax; v..cpl is the
+    text from ``v=`` to the CPL, ip is cs:rip, sp ss:rsp). ``lead`` and ``seq`` are its
+    start (what _BULK has not read of it yet)."""
+
+    def field(name: str, pattern: bytes) -> bytes:
+        return (b"(" if name in capture else b"(?:") + pattern + b")"
+
+    address = rb"[0-9a-f]{1,16}"
+    return (lead + field("seq", seq) + rb": "
+            + field("v..cpl", rb"v=" + field("v", rb"[0-9a-f]{2}") + rb" e=" + field("e", rb"[0-9a-f]{1,8}")
+                    + rb" i=" + field("i", rb"[01]") + rb" cpl=" + field("cpl", rb"[0-3]"))
+            + rb" IP=" + field("ip", field("cs", rb"[0-9a-f]{1,4}") + rb":" + field("rip", address))
+            + rb" pc=" + field("pc", address)
+            + rb" SP=" + field("sp", field("ss", rb"[0-9a-f]{1,4}") + rb":" + field("rsp", address))
+            + rb" (?:CR2=" + field("cr2", address) + rb"|(?:env->regs\[R_EAX\]|EAX)=" + field("rax", address)
+            + rb")[ \r]*(?=\n|\Z)")
+
+
+_EVENT = re.compile(_event_line(frozenset(
+    ("seq", "v", "e", "i", "cpl", "ip", "cs", "rip", "pc", "sp", "ss", "rsp", "cr2", "rax"))))
+# The bulk scan (IntLogReader.bulk): each line _INTERESTING would stop at, as an event's
+# text from v= to its CPL in the group of its branch: 0 after its check_exception line (an
+# old exception that is not #DF, written without leading zeros), 1-3 alone (the line starts
+# with a space, "-" or a digit) and 4 after its Servicing line; any other line gives a
+# tuple of empty groups. Each branch starts with a character test (no lookahead), so the
+# many lines that start with another capital letter cost one test each.
+_BULK_FIELDS = frozenset(("v..cpl",))
+_BULK = re.compile(
+    rb"\n(?:[^A-Z\n](?:(?<=\nc)heck_exception old: 0x(?:ffffffff|[0-79a-f]|[1-9a-f][0-9a-f]) new 0x[0-9a-f]{1,8}"
+    rb"[ \r]*\n" + _event_line(_BULK_FIELDS)
+    + rb"|(?<=\n )" + _event_line(_BULK_FIELDS)
+    + rb"|(?<=\n-)" + _event_line(_BULK_FIELDS, b"", rb"[0-9]{1,10}")
+    + rb"|(?<=\n[0-9])" + _event_line(_BULK_FIELDS, b"", rb"[0-9]{0,9}") + rb"|)"
+    rb"|C(?:PU Reset)"
+    rb"|S(?:MM: |ervicing (?:virtual )?hardware INT=0x[0-9a-f]{1,2}[ \r]*\n" + _event_line(_BULK_FIELDS) + rb"|ervicing )"
+    rb"|T(?:riple fault))"
 )
+_CHECK_BRANCH, _SERVICING_BRANCH = 0, 4  # their groups (the alone branches: 1, 2, 3)
+TAIL_EVENTS = MAX_CHAIN + CONTEXT_EVENTS  # events a bulk scan leaves to the careful scan (LogAnalysis._recent)
+TAIL_BYTES = 16 << 10  # where the bulk scan first tries to stop short of a chunk's end
 _CHECK = re.compile(rb"check_exception old: 0x([0-9a-f]{1,8}) new 0x([0-9a-f]{1,8})[ \r]*(?=\n|\Z)")
 _SERVICING = re.compile(rb"Servicing (?:virtual )?hardware INT=0x([0-9a-f]{1,2})[ \r]*(?=\n|\Z)")
 _RESET = re.compile(rb"CPU Reset \(CPU ([0-9]{1,6})\)[ \r]*(?=\n|\Z)")
@@ -175,24 +219,34 @@ class _Lines:
 
     ``text[origin]`` is the newline that ends line ``base``; counting goes on
     from the last position asked, so asking in increasing order reads the chunk
-    once.
+    once. A ``base`` of None is not known yet: ``resolve()`` gives it when a
+    number is first asked (the lines of chunks before went uncounted).
     """
 
-    __slots__ = ("_line", "_position", "text")
+    __slots__ = ("_line", "_position", "_resolve", "text")
 
-    def __init__(self, text: bytes, base: int, origin: int) -> None:
+    def __init__(self, text: bytes, base: int | None, origin: int,
+                 resolve: Callable[[], int] | None = None) -> None:
         self.text = text
         self._position = origin
         self._line = base
+        self._resolve = resolve
 
     def at(self, position: int) -> int:
         """The number of the line that starts at ``position``."""
+        if self._line is None:
+            assert self._resolve is not None  # a reader without lines_before always knows its base
+            self._line = self._resolve()
         if position < self._position:
             self._line -= self.text.count(b"\n", position, self._position)
         else:
             self._line += self.text.count(b"\n", self._position, position)
         self._position = position
         return self._line
+
+    def known_at(self, position: int) -> int | None:
+        """``at(position)`` when the base is known already, else None (nothing is counted)."""
+        return None if self._line is None else self.at(position)
 
 
 class _OneLine:
@@ -225,11 +279,19 @@ class IntLogReader:
     only when asked (``lines.at(start)``); the check_exception or Servicing line
     right before it has no tuple of its own (see :func:`_line_before`). Other
     records are ``(tag, line, ...)`` in the order of their record fields.
+
+    ``lines_before(n)``, when given, is the number of newlines in the first
+    ``n`` bytes of the log: the reader then counts no lines of its own until a
+    record needs a line number (``lines`` stays None), and :meth:`bulk` may
+    count a chunk's events without looking at each one.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, lines_before: Callable[[int], int] | None = None) -> None:
+        self._lines_before = lines_before
         self._carry = b"\n"
-        self._line = 0
+        self._carry_at = -1  # where the carry's newline is in the log (-1: the one before the first line)
+        self._line: int | None = 0  # the line the carry's newline ends; None: not counted
+        self.size = 0  # bytes fed
         # A check_exception or Servicing line that _other read, waiting for its event:
         # where the next line starts, its line, then (old, new) or the vector as logged.
         self._pending_irq: tuple[int, int, bytes] | None = None
@@ -238,7 +300,7 @@ class IntLogReader:
         self._last_vector = b""
         # An event line another vCPU cut before its CR2/EAX: line, fields, the line before it.
         self._split: tuple[int, bytes, tuple | None] | None = None
-        self.lines = 0
+        self.lines: int | None = 0
         self.truncated: Malformed | None = None
         self.unlogged_irqs = 0
         self.unlogged_exceptions = 0
@@ -250,26 +312,93 @@ class IntLogReader:
         return _records(self.finish())
 
     def scan(self, chunk: bytes | str) -> list[tuple]:
+        items, rest = self.scan_head(chunk)
+        if rest is not None:
+            items += self.scan_rest(*rest)
+        return items
+
+    def scan_head(self, chunk: bytes | str) -> tuple[list[tuple], tuple[bytes, int, int, int] | None]:
+        """The records of the line the carry began, which ends in ``chunk``; and what
+        :meth:`scan_rest` (or :meth:`bulk`) takes for the rest: the chunk, its first and
+        last newline and where it starts in the log (None when the chunk ends no line)."""
         if isinstance(chunk, str):
             chunk = chunk.encode("utf-8", "surrogatepass")
+        offset = self.size
+        self.size += len(chunk)
         first = chunk.find(b"\n")
         if first < 0:
             self._carry = (self._carry + chunk)[:MAX_LINE_BYTES]
-            return []
+            return [], None
         # The line the carry began ends at `first`; the rest of the chunk is scanned in
-        # place (no copy of the chunk), up to its last newline.
-        head = self._carry + chunk[:first]
-        items = self._scan(head, 0, len(head), first)
+        # place (no copy of the chunk), up to its last newline. With lines_before, a
+        # check_exception or Servicing line is read in the same text as the line after it
+        # (its event), so that it needs no record of its own, whose line would be counted.
         last = chunk.rfind(b"\n")
-        items += self._scan(chunk, first, last, 0)
+        if self._lines_before is not None:
+            start = self._carry[self._carry.rfind(b"\n") + 1:][:1] or chunk[:1]
+            while start in (b"c", b"S") and first < last:
+                start, first = chunk[first + 1:first + 2], chunk.find(b"\n", first + 1)
+            while last > first and chunk[chunk.rfind(b"\n", first, last) + 1] in b"cS":
+                last = chunk.rfind(b"\n", first, last)  # that line waits in the carry
+        head = self._carry + chunk[:first]
+        items = self._scan(head, 0, len(head), first, self._carry_at)
         self._carry = chunk[last:last + MAX_LINE_BYTES]
-        return items
+        self._carry_at = offset + last
+        return items, (chunk, first, last, offset)
+
+    def scan_rest(self, chunk: bytes, origin: int, last: int, offset: int) -> list[tuple]:
+        """The records of ``chunk[origin + 1:last]`` (``chunk[origin]`` is a newline), after scan_head."""
+        return self._scan(chunk, origin, last, 0, offset + origin)
+
+    def bulk(self, chunk: bytes, first: int, last: int) -> tuple[collections.Counter[tuple], list[tuple], int] | None:
+        """Read the events at the start of ``chunk[first + 1:last]`` at once, or None.
+
+        Only with ``lines_before``, and only when those lines are events (each with
+        its check_exception or Servicing line, if any) and register dumps: then
+        ``(counts of the _BULK tuples, the tuples in order, where scan_rest goes on)``.
+        At least TAIL_EVENTS events are left for scan_rest, so what the reader and
+        LogAnalysis keep of the latest events comes out as a scan of the whole chunk
+        leaves it; None (nothing read) when anything else is there.
+        """
+        if (self._lines_before is None or self._pending_irq is not None or self._pending_check is not None
+                or self._split is not None):
+            return None
+        size = TAIL_BYTES
+        while True:
+            cut = chunk.rfind(b"\n", first, max(first, last - size) + 1)
+            # the event after the cut must not be cut off from its check_exception/Servicing line
+            while cut > first and chunk[chunk.rfind(b"\n", first, cut) + 1] in b"cS":
+                cut = chunk.rfind(b"\n", first, cut)
+            if cut == first:
+                return None
+            tail = collections.Counter(_BULK.findall(chunk, cut, last))
+            if sum(n for key, n in tail.items() if any(key)) >= TAIL_EVENTS:
+                break
+            size *= 4
+        events = _BULK.findall(chunk, first, cut)
+        counts = collections.Counter(events)
+        if not all(any(key) for key in counts):  # a line that is neither an event nor a register dump
+            return None
+        at = chunk.rfind(b": v=", first, cut)
+        match = _EVENT.match(chunk, chunk.rfind(b"\n", first, at) + 1, cut) if at >= 0 else None
+        if match is None:
+            return None
+        self._last_place, self._last_vector = (match[6], match[10]), match[2]
+        self._line = None
+        return counts, events, cut
 
     def finish(self) -> list[tuple]:
+        # The carry: the last line, if the log does not end in a newline, after the whole
+        # lines that wait there for the line after them (scan_head).
         text, self._carry = self._carry, b"\n"
-        items = self._scan(text, 0, len(text), 0) if len(text) > 1 else []
-        if len(text) > 1:
-            self.truncated = Malformed(self._line, _decode(text[1:]), "the log ends in the middle of this line")
+        at = self._carry_at
+        end = len(text) - 1 if text.endswith(b"\n") else len(text)
+        items = self._scan(text, 0, end, 0, at)
+        if end == len(text):
+            if self._line is None:
+                self._line = self._count_lines(at) + text.count(b"\n", 0, end)
+            tail = text[text.rfind(b"\n") + 1:]
+            self.truncated = Malformed(self._line, _decode(tail), "the log ends in the middle of this line")
         elif self._pending_check is not None:
             _, line, old, new = self._pending_check
             self.truncated = Malformed(line, f"check_exception old: {_hex32(old)} new {new:#x}",
@@ -280,16 +409,22 @@ class IntLogReader:
             line, head, _ = self._split
             items.append(_malformed(line, head, "event line cut by another vCPU's output; its CR2/EAX never came"))
             self._split = None
-        self.lines = self._line
+        self.lines = None if self._lines_before is not None else self._line
         return items
 
-    def _scan(self, text: bytes, origin: int, end: int, next_origin: int) -> list[tuple]:
+    def _count_lines(self, at: int) -> int:
+        """The number of the line that the newline at ``at`` in the log ends (0: the one before the log)."""
+        assert self._lines_before is not None  # without it, lines are always counted
+        return self._lines_before(at + 1)
+
+    def _scan(self, text: bytes, origin: int, end: int, next_origin: int, at: int) -> list[tuple]:
         # The lines of text[origin:end]; text[origin] is the newline that ends line self._line
-        # and next_origin is where that newline sits in the next text scanned. The hot loop:
+        # (None: not counted), at `at` in the log, and next_origin is where that newline sits in
+        # the next text scanned. The hot loop:
         # _INTERESTING skips the check_exception and "Servicing" lines right before an
         # event; an event that needs them looks back (_line_before). Events stay bytes (no
         # number or enum conversions, no line counting); other lines go to _other.
-        lines = _Lines(text, self._line, origin)
+        lines = _Lines(text, self._line, origin, None if self._line is not None else lambda: self._count_lines(at))
         items: list[tuple] = []
         append = items.append
         event_match = _EVENT.match
@@ -337,7 +472,7 @@ class IntLogReader:
             append((_EVENT_TAG, lines, start, match.end(), seq, v, i, cpl, ip, kind, promoted_from, nested))
             last_ip, last_sp, last_vector = ip, sp, v
         self._last_place, self._last_vector = (last_ip, last_sp), last_vector
-        self._line = lines.at(end)
+        self._line = lines.known_at(end)
         self._carry_pending(end, next_origin)
         return items
 
@@ -369,15 +504,27 @@ class IntLogReader:
         line = lines.at(start)
         whole = _LINE_END.match(text, start, end)
         assert whole is not None  # _LINE_END matches any text, up to its line end
+        records = []
         if whole.group()[:1] in b" -0123456789":
-            records = self._cut_event(line, whole.group(), text, start)
-            if records is not None:
-                return records
+            cut = self._cut_event(line, whole.group(), text, start)
+            if cut is not None:
+                return cut
+            # _INTERESTING skipped a check_exception or Servicing line before this line that
+            # starts like an event: it gets its record, and counts as unlogged, as it does
+            # when a chunk boundary falls between the two
+            before = _line_before(text, start) if _EVENT_START.match(text, start, end) else None
+            if before is not None:
+                records.append(_line_before_record(line - 1, before))
+                if before[0] == _CHECK_TAG:
+                    self.unlogged_exceptions += 1
+                else:
+                    self.unlogged_irqs += 1
         self._drop_pending()
         record = self._other_record(line, whole.group(), whole.end() + 1)
         if record[0] not in (_CHECK_TAG, _SERVICING_TAG):
             self._last_place = (None, None)
-        return [record]
+        records.append(record)
+        return records
 
     def _cut_event(self, line: int, text: bytes, chunk: bytes, start: int) -> list[tuple] | None:
         """Records of an event line another vCPU cut (intlog_split), or None if it is not one."""
@@ -622,9 +769,11 @@ class Timeline:
 
 @record
 class LogReport:
-    """What a whole log says, as counts and bounded lists."""
+    """What a whole log says, as counts and bounded lists; ``lines`` is None when the
+    analysis was not asked to count them (LogAnalysis ``lines_before``)."""
 
-    lines: int
+    size: int  # bytes
+    lines: int | None
     total_events: int
     events: int  # matching the filter
     first_seq: int | None
@@ -651,12 +800,18 @@ class LogAnalysis:
     ``keep`` is how many matching events to keep for listing (the first ones),
     ``examples`` how many malformed lines to keep, ``buckets`` the timeline
     resolution. Up to MAX_KEPT triple faults are kept (all are counted).
+
+    With ``lines_before`` (see :class:`IntLogReader`) lines are counted only for
+    the records that carry a line number, and a chunk's run of plain events is
+    counted in bulk (:meth:`IntLogReader.bulk`) when nothing asks for them one by
+    one (no filter, nothing left to list, no triple fault being read): the
+    report is the same, but for ``lines`` (None).
     """
 
     def __init__(self, event_filter: EventFilter | None = None, keep: int = 0, examples: int = 5,
-                 buckets: int = 60) -> None:
+                 buckets: int = 60, lines_before: Callable[[int], int] | None = None) -> None:
         self.filter = event_filter or EventFilter()
-        self._reader = IntLogReader()
+        self._reader = IntLogReader(lines_before)
         self._keep = keep
         self._examples = examples
         self._listed: list[IntEvent] = []
@@ -677,7 +832,50 @@ class LogAnalysis:
         self._triple_faults = 0
 
     def feed(self, chunk: bytes | str) -> None:
-        self._consume(self._reader.scan(chunk))
+        reader = self._reader
+        if self.filter.active or len(self._listed) < self._keep:
+            self._consume(reader.scan(chunk))
+            return
+        items, rest = reader.scan_head(chunk)
+        self._consume(items)
+        if rest is None:
+            return
+        text, origin, last, offset = rest
+        if self._open is None and self._first_seq is not None:
+            body = reader.bulk(text, origin, last)
+            if body is not None:
+                counts, events, origin = body
+                self._count_bulk(counts, events)
+        self._consume(reader.scan_rest(text, origin, last, offset))
+
+    def _count_bulk(self, counts: collections.Counter[tuple], events: list[tuple]) -> None:
+        """Count the events IntLogReader.bulk read (``counts`` of its _BULK tuples, ``events`` in order)."""
+        first, total = self._total, len(events)
+        last = first + total - 1
+        timeline = self._timeline
+        while last // timeline.width >= timeline.buckets:
+            timeline.halve()
+        rows, width = timeline.rows, timeline.width
+        buckets = {first // width: counts} if first // width == last // width else {
+            bucket: collections.Counter(events[max(first, bucket * width) - first:
+                                               min(last + 1, (bucket + 1) * width) - first])
+            for bucket in range(first // width, last // width + 1)}
+        for key, n in counts.items():
+            branch = next(branch for branch, text in enumerate(key) if text)
+            text = key[branch]
+            v, i, cpl = text[2:4], text[-7:-6], text[-1:]  # v=XX e=... i=I cpl=C
+            kind = _SOFTWARE if i == b"1" else _IRQ if v >= b"20" else _EXCEPTION if branch == _CHECK_BRANCH \
+                else _IRQ if branch == _SERVICING_BRANCH or v == b"02" else _EXCEPTION
+            self._counts[v, kind, cpl] = self._counts.get((v, kind, cpl), 0) + n
+        for bucket, in_bucket in buckets.items():
+            for key, n in in_bucket.items():
+                v = next(text for text in key if text)[2:4]
+                row = rows.get(v)
+                if row is None:
+                    row = rows[v] = [0] * timeline.buckets
+                row[bucket] += n
+        self._total += total
+        self._matched += total
 
     def report(self) -> LogReport:
         """Finish the log (a last line without newline counts as truncated) and sum it up."""
@@ -694,7 +892,7 @@ class LogAnalysis:
             by_kind[EventKind(kind)] += n
             by_cpl[int(cpl)] += n
         return LogReport(
-            lines=reader.lines, total_events=self._total, events=self._matched,
+            size=reader.size, lines=reader.lines, total_events=self._total, events=self._matched,
             first_seq=None if self._first_seq is None else int(self._first_seq),
             last_seq=None if self._last_seq is None else int(self._last_seq),
             by_vector=dict(by_vector), by_kind=dict(by_kind), by_cpl=dict(by_cpl),

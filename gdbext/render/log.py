@@ -26,7 +26,7 @@ def _summary(data: dict[str, Any], style: Style) -> str:
     seq = ""
     if data["first_seq"] is not None:
         seq = f" (seq {data['first_seq']}..{data['last_seq']})"
-    head = f"{data['file']}: {data['total_events']} events in {data['lines']} lines{seq}"
+    head = f"{data['file']}: {data['total_events']} events in {data['bytes']:,} bytes{seq}"
     lines = [style.heading(head)]
     filters = _filter_words(data["filter"])
     if filters:
