@@ -111,6 +111,7 @@ class SessionCore:
         if target is not None:
             target.cache.clear()
             self.learn_idt()
+            changes += self._place_pending(errors)
         manager = self.context.breakpoints
         if manager is None or manager.target is not target:
             return Stop(line, changes, errors, None)
@@ -122,6 +123,25 @@ class SessionCore:
             errors.append(str(error))
         hit = manager.take_hit()
         return Stop(line, changes, errors, None if hit is None else self._report(hit))
+
+    def _place_pending(self, errors: list[str]) -> list[str]:
+        """A table given before the kernel set its IDT up (at QEMU's -S) is fitted at the first stop
+        that shows gates: its slide found then, or dropped in one line when it does not fit."""
+        target = self.target
+        table = target.symbols
+        if table is None or table.fit is None or not table.fit.pending or target.is_running():
+            return []
+        from .machine.placement import place
+
+        try:
+            place(target, table)
+        except IdtscopeError as error:
+            target.symbols = None
+            errors.append(str(error))
+            return []
+        if table.fit.pending:
+            return []
+        return [f"idtscope: {table.source} checked against the IDT now set up: {table.fit.evidence}"]
 
     def learn_idt(self) -> None:
         """Give the trace plugin's follower the stopped guest's IDT, to name deliveries by vector

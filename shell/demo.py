@@ -51,6 +51,7 @@ def start(session: Session, greet: bool = True) -> RunningGuest:
         target.console(f"tbreak {image.layout['symbols']['ready']}")
         if target.resume(60) is None:
             raise TargetError("the demo guest did not reach guest_ready within 60 s")
+        session.core.stop(None)
         ready = True
     finally:
         if not ready:

@@ -39,6 +39,8 @@ class Fit:
     agreeing: int
     banner: str | None
     evidence: str
+    #: the IDT had no gate to compare with yet: place the table again once it has
+    pending: bool = False
 
 
 def linux_entry_points() -> dict[int, str]:
@@ -56,8 +58,8 @@ def fit(address_of: Callable[[str], int | None], handlers: dict[int, int],
     where the guest's gate enters), or UsageError in one line when it does not fit.
     ``read(address, size)`` reads guest memory (None when unreadable)."""
     if not handlers:
-        return Fit(0, 0, 0, None, "not checked: the IDT has no interrupt or trap gate yet (give the table again"
-                                  " once the kernel has set its IDT up)")
+        return Fit(0, 0, 0, None, "not checked yet: the IDT has no interrupt or trap gate (it is checked at the"
+                                  " first stop where the kernel has set its IDT up)", pending=True)
     distances = [handlers[vector] - address for vector, name in linux_entry_points().items()
                  if vector in handlers and (address := address_of(name)) is not None]
     if not distances:

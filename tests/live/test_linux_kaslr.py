@@ -14,8 +14,9 @@ import subprocess
 import pytest
 
 from gdbext.errors import UsageError
+from shell.guests.run import RunningGuest
 from shell.session import Session
-from tests.guests.linux import booted_linux, debug_vmlinux
+from tests.guests.linux import SYMBOLS_END, booted_linux, debug_vmlinux, kallsyms, linux_image
 from tests.live.harness import attached_shell, gdb_run, log_json, shell_json
 
 #: the entry-stub arrays gates point into: idt.c (irq_entries_start, spurious_entries_start), head_64.S
@@ -24,7 +25,7 @@ ARRAYS = ("irq_entries_start", "spurious_entries_start", "early_idt_handler_arra
 
 def map_addresses(path) -> dict[str, int]:
     """name -> address of a System.map, read here without idtscope."""
-    return {line.split()[2]: int(line.split()[0], 16) for line in path.read_text().splitlines() if line.strip()}
+    return map_addresses_text(path.read_text())
 
 
 def expected_name(handler: int, by_address: dict[int, set[str]], symbols: dict[str, int]) -> set[str]:
@@ -77,6 +78,32 @@ def test_amd64_system_map_fits_at_the_kaslr_slide(amd64):
         assert shown["verified"]["banner"].startswith("Linux version 6.1.0-"), shown
         assert shown["verified"]["agreeing"] >= 18
         assert_named_as_kallsyms(session, symbols)
+
+
+def test_a_table_given_before_the_kernel_ran_is_fitted_at_the_first_stop_after_boot():
+    """As `idtscope run --symbols System.map` gives it: at QEMU's -S the IDT is empty, so the
+    table waits; the first stop after boot finds the KASLR slide of that boot."""
+    system_map = debug_map(debug_vmlinux("amd64"))
+    linked = map_addresses(system_map)
+    with RunningGuest(linux_image("amd64", kaslr=True)) as guest:
+        session = Session()
+        try:
+            session.run(f"attach 127.0.0.1:{guest.port}")
+            waiting = shell_json(session, f"symbols {system_map}")
+            assert waiting["slide"] == 0 and waiting["verified"]["evidence"].startswith("not checked yet"), waiting
+            assert session.run("continue 1").startswith("still running")
+            booted = map_addresses_text(kallsyms(guest.wait_for_serial(SYMBOLS_END, timeout=180)))
+            stop = session.run("interrupt")
+            placed = shell_json(session, "symbols")
+        finally:
+            session.close()
+    slide = booted["asm_exc_page_fault"] - linked["asm_exc_page_fault"]
+    assert slide != 0 and "checked against the IDT now set up" in stop, stop
+    assert placed["slide"] == slide and placed["verified"]["agreeing"] >= 18, placed
+
+
+def map_addresses_text(text: str) -> dict[str, int]:
+    return {line.split()[2]: int(line.split()[0], 16) for line in text.splitlines() if line.strip()}
 
 
 def test_amd64_vmlinux_fits_and_names_as_gdb_does(amd64):
