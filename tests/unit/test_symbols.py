@@ -242,8 +242,9 @@ def test_fit_refuses_another_build_and_ignores_a_table_without_linux_names():
         fit(other.get, handlers, lambda address, size: None, "old.map")
     placed = fit({"isr_pf": 0x1000}.get, handlers, lambda address, size: None, "kernel.elf")
     assert placed.slide == 0 and placed.evidence.startswith("not checked: the table names none")
+    assert not placed.pending, "no later stop changes what the table names"
     early = fit(other.get, {}, lambda address, size: None, "old.map")
-    assert early.slide == 0 and "no interrupt or trap gate yet" in early.evidence
+    assert early.slide == 0 and early.pending and "no interrupt or trap gate" in early.evidence
 
 
 def test_a_placed_table_names_running_addresses():
